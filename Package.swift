@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Numeric targets are always optimised: a debug build of the kernels is 10–100× slower,
+// which would make model-level tests crawl.
+let optimised: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+
+let package = Package(
+  name: "Muse",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "muse", targets: ["muse"]),
+    .library(name: "MuseEngine", targets: ["MuseEngine"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    .target(name: "MuseKernels", swiftSettings: optimised),
+    .target(name: "MuseModels", dependencies: ["MuseKernels"], swiftSettings: optimised),
+    .target(name: "MuseEngine", dependencies: ["MuseModels", "MuseKernels"], swiftSettings: optimised),
+    .executableTarget(
+      name: "muse",
+      dependencies: [
+        "MuseEngine", "MuseModels", "MuseKernels",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .target(name: "MuseTestSupport", path: "Tests/MuseTestSupport"),
+    .testTarget(name: "MuseKernelsTests", dependencies: ["MuseKernels", "MuseTestSupport"]),
+    .testTarget(name: "MuseModelsTests", dependencies: ["MuseModels", "MuseKernels", "MuseTestSupport"]),
+    .testTarget(
+      name: "MuseEngineTests", dependencies: ["MuseEngine", "MuseModels", "MuseKernels", "MuseTestSupport"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

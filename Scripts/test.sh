@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs Muse's whole test suite from a fresh clone: installs the pinned Python reference
+# packages, fetches the real model (SmolLM2-135M-Instruct) once into the cache, builds the
+# MoE split of it, checks formatting, then runs every Swift test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${MUSE_CACHE_DIR:-$HOME/.cache/muse}"
+export MUSE_CACHE_DIR="$cache"
+
+echo "== Python reference packages"
+python3 -m pip install -q --disable-pip-version-check -r Scripts/requirements.txt
+
+echo "== Real model"
+bash Scripts/fetch-smollm2.sh
+moe="$cache/models/SmolLM2-135M-Instruct-moe8.gguf"
+if [ ! -s "$moe" ] || [ "$moe" -ot Scripts/smollm2_to_moe.py ]; then
+  python3 Scripts/smollm2_to_moe.py "$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$moe"
+fi
+
+echo "== Format"
+swift format lint --strict -r Sources Tests
+
+echo "== Tests"
+swift test 2>&1 | tee "${TMPDIR:-/tmp}/muse-test.log"

@@ -1,0 +1,33 @@
+import MuseModels
+
+/// Contiguous per-layer key and value rows for one sequence, sized to its context window.
+public final class KVCache: KeyValueStore, @unchecked Sendable {
+  public let capacity: Int
+  public let layers: Int
+  let keyWidth: Int
+  let valueWidth: Int
+  private let keyStorage: UnsafeMutablePointer<Float>
+  private let valueStorage: UnsafeMutablePointer<Float>
+  /// Positions filled so far.
+  public var count = 0
+
+  public init(config: TransformerConfig, capacity: Int) {
+    self.capacity = capacity
+    layers = config.layerCount
+    keyWidth = config.keyWidth
+    valueWidth = config.valueWidth
+    keyStorage = .allocate(capacity: layers * capacity * keyWidth)
+    valueStorage = .allocate(capacity: layers * capacity * valueWidth)
+  }
+
+  deinit {
+    keyStorage.deallocate()
+    valueStorage.deallocate()
+  }
+
+  public func keys(layer: Int) -> UnsafeMutablePointer<Float> { keyStorage + layer * capacity * keyWidth }
+  public func values(layer: Int) -> UnsafeMutablePointer<Float> { valueStorage + layer * capacity * valueWidth }
+
+  /// Bytes held, for reporting.
+  public var byteCount: Int { layers * capacity * (keyWidth + valueWidth) * MemoryLayout<Float>.size }
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// How the next token is chosen from the logits.
+public struct SamplingParameters: Sendable, Equatable {
+  /// 0 means greedy (argmax).
+  public var temperature: Float = 0.8
+  /// 0 disables.
+  public var topK: Int = 40
+  /// 1 disables.
+  public var topP: Float = 0.95
+  /// 0 disables.
+  public var minP: Float = 0.05
+  /// 1 disables. Applied to tokens seen in the last `repetitionWindow` tokens (CTRL, Keskar et al. 2019).
+  public var repetitionPenalty: Float = 1.0
+  public var repetitionWindow: Int = 64
+  /// Same seed, same model, same prompt: same output.
+  public var seed: UInt64?
+
+  public init(
+    temperature: Float = 0.8, topK: Int = 40, topP: Float = 0.95, minP: Float = 0.05,
+    repetitionPenalty: Float = 1.0, repetitionWindow: Int = 64, seed: UInt64? = nil
+  ) {
+    self.temperature = temperature
+    self.topK = topK
+    self.topP = topP
+    self.minP = minP
+    self.repetitionPenalty = repetitionPenalty
+    self.repetitionWindow = repetitionWindow
+    self.seed = seed
+  }
+
+  public static let greedy = SamplingParameters(temperature: 0, topK: 0, topP: 1, minP: 0)
+}
+
+/// A small, fast, seedable generator (SplitMix64 seeding xoshiro256**), so sampling is
+/// reproducible across platforms, unlike the system generator.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+  private var s: (UInt64, UInt64, UInt64, UInt64)
+
+  public init(seed: UInt64) {
+    var x = seed
+    func splitmix() -> UInt64 {
+      x &+= 0x9E37_79B9_7F4A_7C15
+      var z = x
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+    s = (splitmix(), splitmix(), splitmix(), splitmix())
+  }
+
+  public mutating func next() -> UInt64 {
+    let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
+    let t = s.1 << 17
+    s.2 ^= s.0
+    s.3 ^= s.1
+    s.1 ^= s.2
+    s.0 ^= s.3
+    s.2 ^= t
+    s.3 = s.3 << 45 | s.3 >> 19
+    return result
+  }
+
+  /// Uniform in [0, 1).
+  public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+}
+
+/// Picks tokens: penalties → temperature → top-k → softmax → top-p → min-p → draw.
+public struct Sampler: Sendable {
+  public let parameters: SamplingParameters
+  private var generator: SeededGenerator
+
+  public init(_ parameters: SamplingParameters) {
+    self.parameters = parameters
+    generator = SeededGenerator(seed: parameters.seed ?? UInt64.random(in: 0...UInt64.max))
+  }
+
+  public mutating func sample(_ logits: [Float], history: [Int] = []) -> Int {
+    var logits = logits
+    let p = parameters
+    if p.repetitionPenalty != 1 {
+      for t in Set(history.suffix(p.repetitionWindow)) where logits.indices.contains(t) {
+        logits[t] = logits[t] > 0 ? logits[t] / p.repetitionPenalty : logits[t] * p.repetitionPenalty
+      }
+    }
+    if p.temperature <= 0 { return Self.argmax(logits) }
+    var candidates = logits.indices.map { (id: $0, logit: logits[$0] / p.temperature) }
+    candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
+    if p.topK > 0 && p.topK < candidates.count { candidates.removeSubrange(p.topK...) }
+    let maxLogit = candidates[0].logit
+    var probabilities = candidates.map { exp(Double($0.logit - maxLogit)) }
+    let total = probabilities.reduce(0, +)
+    probabilities = probabilities.map { $0 / total }
+    var keep = probabilities.count
+    if p.topP < 1 {
+      var cumulative = 0.0
+      for (i, q) in probabilities.enumerated() {
+        cumulative += q
+        if cumulative >= Double(p.topP) {
+          keep = i + 1
+          break
+        }
+      }
+    }
+    if p.minP > 0 {
+      let threshold = Double(p.minP) * probabilities[0]
+      keep = min(keep, max(1, probabilities.prefix(keep).filter { $0 >= threshold }.count))
+    }
+    let kept = probabilities.prefix(keep)
+    var r = generator.nextUnit() * kept.reduce(0, +)
+    for (i, q) in kept.enumerated() {
+      r -= q
+      if r < 0 { return candidates[i].id }
+    }
+    return candidates[keep - 1].id
+  }
+
+  public static func argmax(_ logits: [Float]) -> Int {
+    var best = 0
+    for i in logits.indices where logits[i] > logits[best] { best = i }
+    return best
+  }
+}

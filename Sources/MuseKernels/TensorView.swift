@@ -1,0 +1,32 @@
+/// A read-only view of a 1-, 2- or 3-D tensor stored in ggml layout: `shape[0]` is the
+/// innermost (contiguous) dimension, so a weight of shape [in, out] has `out` rows of `in`
+/// values, and merged experts [in, out, experts] are `experts` such matrices back to back.
+public struct TensorView: @unchecked Sendable {
+  public let type: GGMLType
+  public let data: UnsafeRawPointer
+  public let shape: [Int]
+
+  public init(type: GGMLType, data: UnsafeRawPointer, shape: [Int]) {
+    self.type = type
+    self.data = data
+    self.shape = shape
+  }
+
+  /// Values per row (the innermost dimension).
+  public var columns: Int { shape[0] }
+  /// Rows across all outer dimensions.
+  public var rows: Int { shape.dropFirst().reduce(1, *) }
+  public var rowBytes: Int { type.byteCount(values: columns) }
+  public var elementCount: Int { shape.reduce(1, *) }
+  public var byteCount: Int { rows * rowBytes }
+
+  @inline(__always)
+  public func row(_ index: Int) -> UnsafeRawPointer { data + index * rowBytes }
+
+  /// The `index`-th matrix of a 3-D tensor (one expert of a merged expert tensor).
+  public func matrix(_ index: Int) -> TensorView {
+    precondition(shape.count == 3, "matrix(_:) needs a 3-D tensor")
+    let perMatrix = shape[1] * rowBytes
+    return TensorView(type: type, data: data + index * perMatrix, shape: [shape[0], shape[1]])
+  }
+}

@@ -1,0 +1,17 @@
+/// What an architecture file provides: how to read its hyperparameters from GGUF metadata.
+/// The forward pass is shared (`TransformerModel`), built from the blocks the config selects.
+protocol ArchitectureDefinition {
+  /// Values of `general.architecture` this file handles.
+  static var names: [String] { get }
+  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws -> TransformerConfig
+}
+
+enum Architectures {
+  static let all: [any ArchitectureDefinition.Type] = [Llama.self, Qwen3MoE.self, OLMoE.self, Qwen2MoE.self]
+
+  static var supportedNames: [String] { all.flatMap { $0.names } }
+
+  static func definition(for name: String) -> (any ArchitectureDefinition.Type)? {
+    all.first { $0.names.contains(name) }
+  }
+}

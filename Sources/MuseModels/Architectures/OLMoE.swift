@@ -1,0 +1,15 @@
+/// OLMoE (Muennighoff et al., 2024): RMSNorm over the whole query and key projections
+/// (before splitting into heads), NeoX RoPE, and top-k weights used as the softmax over all
+/// experts gave them (`norm_topk_prob = false`).
+enum OLMoE: ArchitectureDefinition {
+  static let names = ["olmoe"]
+
+  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws -> TransformerConfig {
+    let h = Hyperparameters(file: file, architecture: architecture)
+    var c = try h.baseConfig(ropeStyle: .halves, options: options)
+    c.qkNorm = .wholeProjection
+    return try h.withExperts(
+      c, expertLength: try h.int("expert_feed_forward_length", default: c.feedForwardLength),
+      normalizeTopK: false, options: options)
+  }
+}

@@ -1,0 +1,14 @@
+/// Qwen3-MoE: per-head RMSNorm on queries and keys before RoPE (NeoX layout), head size set
+/// apart from the width (`attention.key_length`), and renormalised top-k routing.
+enum Qwen3MoE: ArchitectureDefinition {
+  static let names = ["qwen3moe", "qwen3"]
+
+  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws -> TransformerConfig {
+    let h = Hyperparameters(file: file, architecture: architecture)
+    var c = try h.baseConfig(ropeStyle: .halves, options: options)
+    c.qkNorm = .perHead
+    return try h.withExperts(
+      c, expertLength: try h.int("expert_feed_forward_length", default: c.feedForwardLength),
+      normalizeTopK: true, options: options)
+  }
+}

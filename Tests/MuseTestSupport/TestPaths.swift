@@ -1,0 +1,56 @@
+import Foundation
+
+/// Where tests find their fixtures: the committed ones beside the tests, the shared data
+/// beside the repository, and the real model that `Scripts/fetch-smollm2.sh` caches.
+public enum TestPaths {
+  public static let repositoryRoot: URL = {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+      url.deleteLastPathComponent()
+    }
+    return url
+  }()
+
+  public static let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
+  public static let sharedData = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+
+  public static func fixture(_ relative: String) -> String { fixtures.appendingPathComponent(relative).path }
+  public static func shared(_ relative: String) -> String { sharedData.appendingPathComponent(relative).path }
+
+  public static var cacheDirectory: String {
+    ProcessInfo.processInfo.environment["MUSE_CACHE_DIR"]
+      ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/muse").path
+  }
+
+  /// A file the CI script builds before the tests; missing means the setup step was skipped,
+  /// which is a failure, not a reason to skip.
+  public static func cachedModel(_ name: String) throws -> String {
+    let path = cacheDirectory + "/models/" + name
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw MissingModel(path: path)
+    }
+    return path
+  }
+
+  public static func smolLM2() throws -> String { try cachedModel("SmolLM2-135M-Instruct.Q4_1.gguf") }
+
+  public struct MissingModel: Error, CustomStringConvertible {
+    public let path: String
+    public var description: String {
+      "\(path) is missing: run Scripts/fetch-smollm2.sh (CI runs it before the tests)"
+    }
+  }
+
+  /// Decodes a golden JSON file under Tests/Fixtures.
+  public static func golden<T: Decodable>(_ relative: String, as type: T.Type) throws -> T {
+    let data = try Data(contentsOf: fixtures.appendingPathComponent(relative))
+    return try JSONDecoder().decode(T.self, from: data)
+  }
+
+  /// A fresh temporary directory for one test.
+  public static func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("muse-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+}
