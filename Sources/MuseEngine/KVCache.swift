@@ -26,7 +26,9 @@ public final class KVCache: KeyValueStore, @unchecked Sendable {
   }
 
   public func keys(layer: Int) -> UnsafeMutablePointer<Float> { keyStorage + layer * capacity * keyWidth }
-  public func values(layer: Int) -> UnsafeMutablePointer<Float> { valueStorage + layer * capacity * valueWidth }
+  public func values(layer: Int) -> UnsafeMutablePointer<Float> {
+    valueStorage + layer * capacity * valueWidth
+  }
 
   /// Bytes held, for reporting.
   public var byteCount: Int { layers * capacity * (keyWidth + valueWidth) * MemoryLayout<Float>.size }

@@ -40,6 +40,7 @@ extension LanguageModel {
       progress?(w + 1, count)
     }
     return PerplexityResult(
-      perplexity: exp(nll / Double(scored)), scoredTokens: scored, windows: count, seconds: (clock.now - start).seconds)
+      perplexity: exp(nll / Double(scored)), scoredTokens: scored, windows: count,
+      seconds: (clock.now - start).seconds)
   }
 }

@@ -5,7 +5,8 @@ import MuseModels
 
 struct InspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "inspect", abstract: "Describe a GGUF model: architecture, size, quantization, tokenizer, template.")
+    commandName: "inspect",
+    abstract: "Describe a GGUF model: architecture, size, quantization, tokenizer, template.")
 
   @Argument(help: "GGUF file.") var file: String
   @Flag(name: .long, help: "Also list every metadata key and tensor.") var all = false
@@ -33,13 +34,17 @@ struct InspectCommand: ParsableCommand {
           print(
             "experts:        \(config.expertCount) experts, \(config.expertsPerToken) per token, "
               + "FFN \(config.expertFeedForwardLength)"
-              + (config.sharedExpertFeedForwardLength > 0 ? ", shared expert \(config.sharedExpertFeedForwardLength)" : "")
+              + (config.sharedExpertFeedForwardLength > 0
+                ? ", shared expert \(config.sharedExpertFeedForwardLength)" : "")
               + (config.normalizeTopK ? ", top-k renormalised" : ""))
         }
       } else if let reason = summary.configError {
         print("model:          not runnable: \(reason)")
       }
-      print("quantization:   " + summary.quantizationMix.map { "\($0.type.name) \($0.tensors) tensors (\(formatBytes($0.bytes)))" }.joined(separator: ", "))
+      print(
+        "quantization:   "
+          + summary.quantizationMix.map { "\($0.type.name) \($0.tensors) tensors (\(formatBytes($0.bytes)))" }
+          .joined(separator: ", "))
       let m = gguf.metadata
       if let model = m["tokenizer.ggml.model"]?.string {
         let vocab = m["tokenizer.ggml.tokens"]?.array?.count ?? 0
@@ -51,7 +56,9 @@ struct InspectCommand: ParsableCommand {
       if let template = m["tokenizer.chat_template"]?.string {
         let format = ChatFormat.detect(template: template).map { "\($0)" } ?? "not recognised yet"
         print("chat template:  \(template.count) characters (\(format))")
-        print(template.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
+        print(
+          template.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(
+            separator: "\n"))
       }
       if all {
         print("\nmetadata:")

@@ -6,7 +6,9 @@ struct Muse: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "muse",
     abstract: "Serve and run Mixture-of-Experts language models.",
-    subcommands: [RunCommand.self, InspectCommand.self, TokenizeCommand.self, PerplexityCommand.self])
+    subcommands: [
+      RunCommand.self, InspectCommand.self, TokenizeCommand.self, PerplexityCommand.self, BenchCommand.self,
+    ])
 }
 
 /// Prints an error the way a person needs it (file, place, what was expected) and exits 1,

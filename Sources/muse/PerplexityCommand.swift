@@ -19,7 +19,8 @@ struct PerplexityCommand: ParsableCommand {
       guard let data = FileManager.default.contents(atPath: file) else {
         throw ValidationError("\(file): cannot read the file")
       }
-      let lm = try LanguageModel(path: model, options: ModelOptions(expertsPerToken: experts), threads: threads)
+      let lm = try LanguageModel(
+        path: model, options: ModelOptions(expertsPerToken: experts), threads: threads)
       let result = try lm.perplexity(
         of: String(decoding: data, as: UTF8.self), window: window, maxWindows: windows
       ) { done, total in

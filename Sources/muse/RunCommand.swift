@@ -37,7 +37,8 @@ struct RunCommand: ParsableCommand {
         raw ? lm.tokenizer.encode(prompt, addSpecial: true, parseSpecial: true) : try lm.chatPrompt(messages)
       let sampling = SamplingParameters(
         temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
-      let result = try lm.generate(prompt: tokens, maxTokens: maxTokens, sampling: sampling, stop: stop) { piece in
+      let result = try lm.generate(prompt: tokens, maxTokens: maxTokens, sampling: sampling, stop: stop) {
+        piece in
         FileHandle.standardOutput.write(Data(piece.utf8))
         return true
       }

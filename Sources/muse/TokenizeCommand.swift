@@ -11,10 +11,13 @@ struct TokenizeCommand: ParsableCommand {
   @Option(name: .long, help: "File whose contents to tokenize.") var file: String?
   @Flag(name: .long, help: "Print ids, one line, space-separated (default prints pieces).") var ids = false
   @Flag(name: .long, help: "Add BOS/EOS as the model does.") var addSpecial = false
-  @Flag(name: .long, help: "Treat special-token text (e.g. <|im_start|>) as plain text.") var noParseSpecial = false
+  @Flag(name: .long, help: "Treat special-token text (e.g. <|im_start|>) as plain text.") var noParseSpecial =
+    false
 
   func validate() throws {
-    guard (text == nil) != (file == nil) else { throw ValidationError("give exactly one of --text or --file") }
+    guard (text == nil) != (file == nil) else {
+      throw ValidationError("give exactly one of --text or --file")
+    }
   }
 
   func run() throws {

@@ -24,7 +24,11 @@ struct FixtureGoldenTests {
   static let names: [String] = {
     let dir = TestPaths.fixtures.appendingPathComponent("golden").path
     let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-    return files.filter { $0.hasSuffix(".json") && FileManager.default.fileExists(atPath: TestPaths.fixture("models/" + $0.replacingOccurrences(of: ".json", with: ".gguf"))) }.sorted()
+    return files.filter {
+      $0.hasSuffix(".json")
+        && FileManager.default.fileExists(
+          atPath: TestPaths.fixture("models/" + $0.replacingOccurrences(of: ".json", with: ".gguf")))
+    }.sorted()
   }()
 
   @Test func everyArchitectureAndFormatHasAFixture() {
@@ -50,7 +54,8 @@ struct FixtureGoldenTests {
       var logits = try model.forward(c.tokens, start: 0, cache: cache, pool: pool)
       let scale = c.logits.map(abs).max()!
       let worst = zip(logits, c.logits).map { abs($0 - $1) }.max()!
-      #expect(worst <= 1e-4 * scale, "\(name) prompt of \(c.tokens.count): max error \(worst) at scale \(scale)")
+      #expect(
+        worst <= 1e-4 * scale, "\(name) prompt of \(c.tokens.count): max error \(worst) at scale \(scale)")
       var generated: [Int] = []
       for i in 0..<c.greedy.count {
         let next = Sampler.argmax(logits)

@@ -51,7 +51,9 @@ struct GGUFErrorTests {
       let url = dir.appendingPathComponent("cut\(cut).gguf")
       try Data(full.prefix(cut)).write(to: url)
       let e = error(url.path)
-      #expect(e.contains(url.path) && (e.contains("truncated at offset") || e.contains("past the end")), "cut \(cut): \(e)")
+      #expect(
+        e.contains(url.path) && (e.contains("truncated at offset") || e.contains("past the end")),
+        "cut \(cut): \(e)")
     }
   }
 
@@ -116,7 +118,9 @@ struct GGUFErrorTests {
       ("\(arch).feed_forward_length", .uint32(256)), ("\(arch).context_length", .uint32(64)),
     ]
     // Q5_K (type 13): readable, inspectable, not computable.
-    w.tensors = [.init(name: "token_embd.weight", shape: [256, 4], type: 13, data: Array(repeating: 0, count: 176 * 4))]
+    w.tensors = [
+      .init(name: "token_embd.weight", shape: [256, 4], type: 13, data: Array(repeating: 0, count: 176 * 4))
+    ]
     let file = try GGUFFile(path: try write(w.bytes()))
     #expect {
       try TransformerModel(file: file)

@@ -24,7 +24,9 @@ struct GGUFReaderTests {
   }
 
   enum JSONScalar: Decodable, Equatable {
-    case number(Double), string(String), bool(Bool)
+    case number(Double)
+    case string(String)
+    case bool(Bool)
     init(from decoder: Decoder) throws {
       let c = try decoder.singleValueContainer()
       if let b = try? c.decode(Bool.self) {
@@ -44,7 +46,8 @@ struct GGUFReaderTests {
     let first: [JSONScalar]?
   }
 
-  static let golden: [GoldenFile] = (try? TestPaths.golden("golden/gguf-metadata.json", as: [GoldenFile].self)) ?? []
+  static let golden: [GoldenFile] =
+    (try? TestPaths.golden("golden/gguf-metadata.json", as: [GoldenFile].self)) ?? []
 
   func scalar(_ v: GGUFValue) -> JSONScalar? {
     if let s = v.string { return .string(s) }
@@ -102,7 +105,8 @@ struct GGUFReaderTests {
     w.metadata = [
       ("u8", .uint8(200)), ("i8", .int8(-5)), ("u16", .uint16(65000)), ("i16", .int16(-300)),
       ("u32", .uint32(4_000_000_000)), ("i32", .int32(-7)), ("f32", .float32(1.5)), ("b", .bool(true)),
-      ("s", .string("héllo")), ("u64", .uint64(1 << 40)), ("i64", .int64(-(1 << 40))), ("f64", .float64(0.25)),
+      ("s", .string("héllo")), ("u64", .uint64(1 << 40)), ("i64", .int64(-(1 << 40))),
+      ("f64", .float64(0.25)),
       ("as", .strings(["a", "", "🙂"])), ("ai", .int32s([1, -2, 3])), ("af", .float32s([0.5, -1])),
       ("general.alignment", .uint32(64)),
     ]

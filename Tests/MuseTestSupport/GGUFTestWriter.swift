@@ -4,9 +4,21 @@ import Foundation
 /// (unknown architecture, unsupported tensor type, every metadata type).
 public struct GGUFTestWriter {
   public enum Value {
-    case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
-    case float32(Float), bool(Bool), string(String), uint64(UInt64), int64(Int64), float64(Double)
-    case strings([String]), int32s([Int32]), float32s([Float])
+    case uint8(UInt8)
+    case int8(Int8)
+    case uint16(UInt16)
+    case int16(Int16)
+    case uint32(UInt32)
+    case int32(Int32)
+    case float32(Float)
+    case bool(Bool)
+    case string(String)
+    case uint64(UInt64)
+    case int64(Int64)
+    case float64(Double)
+    case strings([String])
+    case int32s([Int32])
+    case float32s([Float])
   }
 
   public struct Tensor {
@@ -42,26 +54,56 @@ public struct GGUFTestWriter {
     for (key, value) in metadata {
       putString(key)
       switch value {
-      case .uint8(let v): put(UInt32(0)); put(v)
-      case .int8(let v): put(UInt32(1)); put(v)
-      case .uint16(let v): put(UInt32(2)); put(v)
-      case .int16(let v): put(UInt32(3)); put(v)
-      case .uint32(let v): put(UInt32(4)); put(v)
-      case .int32(let v): put(UInt32(5)); put(v)
-      case .float32(let v): put(UInt32(6)); put(v.bitPattern)
-      case .bool(let v): put(UInt32(7)); put(UInt8(v ? 1 : 0))
-      case .string(let v): put(UInt32(8)); putString(v)
-      case .uint64(let v): put(UInt32(10)); put(v)
-      case .int64(let v): put(UInt32(11)); put(v)
-      case .float64(let v): put(UInt32(12)); put(v.bitPattern)
+      case .uint8(let v):
+        put(UInt32(0))
+        put(v)
+      case .int8(let v):
+        put(UInt32(1))
+        put(v)
+      case .uint16(let v):
+        put(UInt32(2))
+        put(v)
+      case .int16(let v):
+        put(UInt32(3))
+        put(v)
+      case .uint32(let v):
+        put(UInt32(4))
+        put(v)
+      case .int32(let v):
+        put(UInt32(5))
+        put(v)
+      case .float32(let v):
+        put(UInt32(6))
+        put(v.bitPattern)
+      case .bool(let v):
+        put(UInt32(7))
+        put(UInt8(v ? 1 : 0))
+      case .string(let v):
+        put(UInt32(8))
+        putString(v)
+      case .uint64(let v):
+        put(UInt32(10))
+        put(v)
+      case .int64(let v):
+        put(UInt32(11))
+        put(v)
+      case .float64(let v):
+        put(UInt32(12))
+        put(v.bitPattern)
       case .strings(let v):
-        put(UInt32(9)); put(UInt32(8)); put(UInt64(v.count))
+        put(UInt32(9))
+        put(UInt32(8))
+        put(UInt64(v.count))
         v.forEach(putString)
       case .int32s(let v):
-        put(UInt32(9)); put(UInt32(5)); put(UInt64(v.count))
+        put(UInt32(9))
+        put(UInt32(5))
+        put(UInt64(v.count))
         v.forEach { put($0) }
       case .float32s(let v):
-        put(UInt32(9)); put(UInt32(6)); put(UInt64(v.count))
+        put(UInt32(9))
+        put(UInt32(6))
+        put(UInt64(v.count))
         v.forEach { put($0.bitPattern) }
       }
     }

@@ -5,14 +5,17 @@ import Foundation
 public enum TestPaths {
   public static let repositoryRoot: URL = {
     var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+    while url.path != "/"
+      && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path)
+    {
       url.deleteLastPathComponent()
     }
     return url
   }()
 
   public static let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
-  public static let sharedData = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+  public static let sharedData = repositoryRoot.deletingLastPathComponent().appendingPathComponent(
+    "shared/data")
 
   public static func fixture(_ relative: String) -> String { fixtures.appendingPathComponent(relative).path }
   public static func shared(_ relative: String) -> String { sharedData.appendingPathComponent(relative).path }

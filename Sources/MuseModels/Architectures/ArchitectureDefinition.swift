@@ -3,7 +3,8 @@
 protocol ArchitectureDefinition {
   /// Values of `general.architecture` this file handles.
   static var names: [String] { get }
-  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws -> TransformerConfig
+  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws
+    -> TransformerConfig
 }
 
 enum Architectures {

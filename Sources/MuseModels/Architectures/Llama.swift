@@ -3,7 +3,9 @@
 enum Llama: ArchitectureDefinition {
   static let names = ["llama", "mistral"]
 
-  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws -> TransformerConfig {
+  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws
+    -> TransformerConfig
+  {
     let h = Hyperparameters(file: file, architecture: architecture)
     let base = try h.baseConfig(ropeStyle: .adjacentPairs, options: options)
     return try h.withExperts(

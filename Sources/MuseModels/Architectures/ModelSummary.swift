@@ -37,7 +37,10 @@ public struct ModelSummary: Sendable {
     var totalBytes = 0
     var inactiveBytes = 0
     var shares: [GGMLType: (Int, Int)] = [:]
-    let unused = config.map { c in c.expertCount > 0 ? Double(c.expertCount - c.expertsPerToken) / Double(c.expertCount) : 0 } ?? 0
+    let unused =
+      config.map { c in
+        c.expertCount > 0 ? Double(c.expertCount - c.expertsPerToken) / Double(c.expertCount) : 0
+      } ?? 0
     for name in file.tensorNames {
       let t = file.tensors[name]!
       total += t.elementCount

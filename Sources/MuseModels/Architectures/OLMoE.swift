@@ -4,7 +4,9 @@
 enum OLMoE: ArchitectureDefinition {
   static let names = ["olmoe"]
 
-  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws -> TransformerConfig {
+  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws
+    -> TransformerConfig
+  {
     let h = Hyperparameters(file: file, architecture: architecture)
     var c = try h.baseConfig(ropeStyle: .halves, options: options)
     c.qkNorm = .wholeProjection

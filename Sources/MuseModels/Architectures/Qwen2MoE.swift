@@ -3,7 +3,9 @@
 enum Qwen2MoE: ArchitectureDefinition {
   static let names = ["qwen2moe"]
 
-  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws -> TransformerConfig {
+  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws
+    -> TransformerConfig
+  {
     let h = Hyperparameters(file: file, architecture: architecture)
     var c = try h.baseConfig(ropeStyle: .halves, options: options)
     c.attentionBias = true

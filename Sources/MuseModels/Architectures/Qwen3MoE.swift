@@ -3,7 +3,9 @@
 enum Qwen3MoE: ArchitectureDefinition {
   static let names = ["qwen3moe", "qwen3"]
 
-  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws -> TransformerConfig {
+  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws
+    -> TransformerConfig
+  {
     let h = Hyperparameters(file: file, architecture: architecture)
     var c = try h.baseConfig(ropeStyle: .halves, options: options)
     c.qkNorm = .perHead

@@ -11,10 +11,13 @@ public final class TransformerModel: @unchecked Sendable {
   let output: TensorView
 
   /// Loads the model `file` describes. `progress` is told the fraction of weights paged in.
-  public init(file: GGUFFile, options: ModelOptions = ModelOptions(), progress: ((Double) -> Void)? = nil) throws {
+  public init(file: GGUFFile, options: ModelOptions = ModelOptions(), progress: ((Double) -> Void)? = nil)
+    throws
+  {
     let name = file.architecture ?? "(none)"
     guard let definition = Architectures.definition(for: name) else {
-      throw ModelError.unknownArchitecture(file: file.path, architecture: name, supported: Architectures.supportedNames)
+      throw ModelError.unknownArchitecture(
+        file: file.path, architecture: name, supported: Architectures.supportedNames)
     }
     let config = try definition.config(from: file, architecture: name, options: options)
     self.file = file
@@ -65,7 +68,8 @@ public final class TransformerModel: @unchecked Sendable {
       case .dense(let ffn):
         ffn(normed.pointer, tokens: n, output: ffnOut.pointer, pool: pool)
       case .mixture(let moe):
-        MixtureOfExpertsBlock(config: c)(moe, input: normed.pointer, tokens: n, output: ffnOut.pointer, pool: pool)
+        MixtureOfExpertsBlock(config: c)(
+          moe, input: normed.pointer, tokens: n, output: ffnOut.pointer, pool: pool)
       }
       add(x.pointer, ffnOut.pointer, count: n * d)
     }
@@ -82,7 +86,9 @@ public final class TransformerModel: @unchecked Sendable {
   private func normRows(_ x: FloatBuffer, weight: FloatBuffer, into out: FloatBuffer, rows: Int) {
     let d = config.embeddingLength
     for r in 0..<rows {
-      rmsNorm(x.row(r, width: d), weight: weight.pointer, epsilon: config.rmsEpsilon, count: d, output: out.row(r, width: d))
+      rmsNorm(
+        x.row(r, width: d), weight: weight.pointer, epsilon: config.rmsEpsilon, count: d,
+        output: out.row(r, width: d))
     }
   }
 }

@@ -77,7 +77,8 @@ struct MixtureOfExpertsBlock {
       }
       let result = FloatBuffer(count: n * d)
       let weights = FeedForwardWeights(
-        gate: w.experts.gate.matrix(expert), up: w.experts.up.matrix(expert), down: w.experts.down.matrix(expert))
+        gate: w.experts.gate.matrix(expert), up: w.experts.up.matrix(expert),
+        down: w.experts.down.matrix(expert))
       weights(gathered.pointer, tokens: n, output: result.pointer, pool: pool)
       for (i, r) in routed.enumerated() {
         scaleAdd(output + r.token * d, result.row(i, width: d), scale: r.weight, count: d)

@@ -6,7 +6,8 @@ struct Hyperparameters {
   func int(_ key: String) throws -> Int {
     let v = try file.int("\(architecture).\(key)")
     guard v >= 0 else {
-      throw ModelError.invalidHyperparameter(file: file.path, key: "\(architecture).\(key)", reason: "is negative")
+      throw ModelError.invalidHyperparameter(
+        file: file.path, key: "\(architecture).\(key)", reason: "is negative")
     }
     return v
   }
@@ -26,7 +27,8 @@ struct Hyperparameters {
   func positive(_ key: String) throws -> Int {
     let v = try int(key)
     guard v > 0 else {
-      throw ModelError.invalidHyperparameter(file: file.path, key: "\(architecture).\(key)", reason: "must be positive")
+      throw ModelError.invalidHyperparameter(
+        file: file.path, key: "\(architecture).\(key)", reason: "must be positive")
     }
     return v
   }

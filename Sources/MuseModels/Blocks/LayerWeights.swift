@@ -74,7 +74,8 @@ struct LayerLoader {
 
   func linear(_ name: String, inputs: Int, outputs: Int, bias: Bool) throws -> Linear {
     let weight = try file.tensor(name + ".weight", shape: [inputs, outputs])
-    let b = bias ? try floats(name + ".bias", count: outputs) : try optionalFloats(name + ".bias", count: outputs)
+    let b =
+      bias ? try floats(name + ".bias", count: outputs) : try optionalFloats(name + ".bias", count: outputs)
     return Linear(weight: weight, bias: b)
   }
 

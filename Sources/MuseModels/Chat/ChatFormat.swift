@@ -39,7 +39,9 @@ public enum ChatFormat: Sendable, Equatable {
 
   /// The prompt for `messages`, ending with the assistant's turn header when
   /// `addGenerationPrompt`.
-  public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true, bosToken: String = "") -> String {
+  public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true, bosToken: String = "")
+    -> String
+  {
     var out = ""
     switch self {
     case .chatML(let defaultSystem):

@@ -33,7 +33,8 @@ struct GGUFByteReader {
     // A count the whole file could not hold is corruption; one that only the rest of this
     // (short) file cannot hold is most likely a cut-off download.
     guard n <= UInt64(size) else {
-      throw GGUFError.corrupt(file: file, offset: start, reason: "\(what) \(n) is larger than the file could hold")
+      throw GGUFError.corrupt(
+        file: file, offset: start, reason: "\(what) \(n) is larger than the file could hold")
     }
     guard n * UInt64(max(minimumBytesEach, 1)) <= left else {
       throw GGUFError.truncated(
@@ -84,7 +85,8 @@ struct GGUFByteReader {
 
   private mutating func array(key: String) throws -> GGUFArray {
     let elementType: UInt32 = try scalar(what: "the element type of array '\(key)'")
-    let minimum = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8][elementType]
+    let minimum = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8][
+      elementType]
     guard let minimum else { throw GGUFError.unknownValueType(file: file, key: key, type: elementType) }
     let n = try count(what: "the length of array '\(key)'", minimumBytesEach: minimum)
     switch elementType {
@@ -113,7 +115,8 @@ struct GGUFByteReader {
       for _ in 0..<n {
         let v = try value(ofType: elementType, key: key)
         guard let i = v.int else {
-          throw GGUFError.corrupt(file: file, offset: offset, reason: "array '\(key)' holds an integer out of range")
+          throw GGUFError.corrupt(
+            file: file, offset: offset, reason: "array '\(key)' holds an integer out of range")
         }
         out.append(i)
       }

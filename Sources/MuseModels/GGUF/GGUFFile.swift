@@ -85,15 +85,19 @@ public final class GGUFFile: @unchecked Sendable {
         guard raw.offset % alignment == 0 else {
           throw GGUFError.corrupt(
             file: path, offset: raw.infoOffset,
-            reason: "tensor '\(raw.name)' data offset \(raw.offset) is not a multiple of the alignment \(alignment)")
+            reason:
+              "tensor '\(raw.name)' data offset \(raw.offset) is not a multiple of the alignment \(alignment)"
+          )
         }
-        let info = GGUFTensorInfo(name: raw.name, shape: raw.shape, type: raw.type, fileOffset: dataStart + raw.offset)
+        let info = GGUFTensorInfo(
+          name: raw.name, shape: raw.shape, type: raw.type, fileOffset: dataStart + raw.offset)
         let end = info.fileOffset + info.byteCount
         guard end <= size else {
           throw GGUFError.tensorOutOfBounds(file: path, tensor: raw.name, end: end, fileSize: size)
         }
         guard tensors.updateValue(info, forKey: raw.name) == nil else {
-          throw GGUFError.corrupt(file: path, offset: raw.infoOffset, reason: "duplicate tensor name '\(raw.name)'")
+          throw GGUFError.corrupt(
+            file: path, offset: raw.infoOffset, reason: "duplicate tensor name '\(raw.name)'")
         }
         names.append(raw.name)
       }
@@ -115,7 +119,9 @@ public final class GGUFFile: @unchecked Sendable {
     let magic: UInt32 = try reader.scalar(what: "the magic \"GGUF\"")
     guard magic == 0x4655_4747 else {
       let bytes = withUnsafeBytes(of: magic.littleEndian) { Array($0) }
-      let shown = bytes.map { (0x20..<0x7f).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }
+      let shown = bytes.map {
+        (0x20..<0x7f).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16)
+      }
       throw GGUFError.badMagic(file: reader.file, found: "\"" + shown.joined() + "\"")
     }
     let version: UInt32 = try reader.scalar(what: "the version")
@@ -144,13 +150,15 @@ public final class GGUFFile: @unchecked Sendable {
       let dims: UInt32 = try reader.scalar(what: "the dimension count of tensor '\(name)'")
       guard (1...4).contains(dims) else {
         throw GGUFError.corrupt(
-          file: reader.file, offset: infoOffset, reason: "tensor '\(name)' has \(dims) dimensions (expected 1 to 4)")
+          file: reader.file, offset: infoOffset,
+          reason: "tensor '\(name)' has \(dims) dimensions (expected 1 to 4)")
       }
       var shape: [Int] = []
       for _ in 0..<dims {
         let d: UInt64 = try reader.scalar(what: "a dimension of tensor '\(name)'")
         guard d > 0, d < 1 << 40 else {
-          throw GGUFError.corrupt(file: reader.file, offset: infoOffset, reason: "tensor '\(name)' has dimension \(d)")
+          throw GGUFError.corrupt(
+            file: reader.file, offset: infoOffset, reason: "tensor '\(name)' has dimension \(d)")
         }
         shape.append(Int(d))
       }
@@ -165,9 +173,11 @@ public final class GGUFFile: @unchecked Sendable {
       }
       let offset: UInt64 = try reader.scalar(what: "the data offset of tensor '\(name)'")
       guard offset < 1 << 48 else {
-        throw GGUFError.corrupt(file: reader.file, offset: infoOffset, reason: "tensor '\(name)' offset \(offset)")
+        throw GGUFError.corrupt(
+          file: reader.file, offset: infoOffset, reason: "tensor '\(name)' offset \(offset)")
       }
-      infos.append(RawTensorInfo(name: name, shape: shape, type: type, offset: Int(offset), infoOffset: infoOffset))
+      infos.append(
+        RawTensorInfo(name: name, shape: shape, type: type, offset: Int(offset), infoOffset: infoOffset))
     }
     return infos
   }
@@ -198,19 +208,25 @@ public final class GGUFFile: @unchecked Sendable {
 
   public func int(_ key: String) throws -> Int {
     guard let value = metadata[key] else { throw GGUFError.missingKey(file: path, key: key) }
-    guard let v = value.int else { throw GGUFError.wrongKeyType(file: path, key: key, expected: "an integer") }
+    guard let v = value.int else {
+      throw GGUFError.wrongKeyType(file: path, key: key, expected: "an integer")
+    }
     return v
   }
 
   public func double(_ key: String) throws -> Double {
     guard let value = metadata[key] else { throw GGUFError.missingKey(file: path, key: key) }
-    guard let v = value.double else { throw GGUFError.wrongKeyType(file: path, key: key, expected: "a number") }
+    guard let v = value.double else {
+      throw GGUFError.wrongKeyType(file: path, key: key, expected: "a number")
+    }
     return v
   }
 
   public func string(_ key: String) throws -> String {
     guard let value = metadata[key] else { throw GGUFError.missingKey(file: path, key: key) }
-    guard let v = value.string else { throw GGUFError.wrongKeyType(file: path, key: key, expected: "a string") }
+    guard let v = value.string else {
+      throw GGUFError.wrongKeyType(file: path, key: key, expected: "a string")
+    }
     return v
   }
 

@@ -1,0 +1,125 @@
+import Foundation
+
+/// A fixed set of worker threads for data-parallel loops. Workers live as long as the pool and
+/// sleep on a condition variable between calls, so a `parallelFor` costs a wake-up, not a
+/// thread spawn — it runs hundreds of times per generated token.
+public final class ThreadPool: @unchecked Sendable {
+  public static let shared = ThreadPool()
+
+  public let threadCount: Int
+  /// Serialises callers: one loop runs on the pool at a time.
+  private let callerLock = NSLock()
+  private let state: PoolState
+
+  public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    threadCount = max(1, threads)
+    state = PoolState()
+    for index in 1..<threadCount {
+      let worker = Thread { [state] in state.workerLoop() }
+      worker.name = "muse-pool-\(index)"
+      worker.start()
+    }
+  }
+
+  deinit { state.shutdown() }
+
+  /// Runs `body(i)` for every i in 0..<count across the pool (the calling thread takes part)
+  /// and returns when all are done. Indices are handed out in small batches on demand, so
+  /// uneven work balances itself. Calling it from inside `body` deadlocks.
+  public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+    if threadCount == 1 || count <= 1 {
+      for i in 0..<count { body(i) }
+      return
+    }
+    callerLock.lock()
+    defer { callerLock.unlock() }
+    // Several batches per thread keep the tail short; one index per batch when work is scarce.
+    let batch = max(1, count / (threadCount * 4))
+    withoutActuallyEscaping(body) { job in state.run(job, count: count, batch: batch) }
+  }
+}
+
+/// The shared state between the caller and workers, kept apart from `ThreadPool` so the
+/// workers' references do not keep the pool alive.
+private final class PoolState: @unchecked Sendable {
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  /// Signalled when a new job is posted (or on shutdown).
+  private let jobPosted = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+  /// Signalled when the last running batch of a job finishes.
+  private let jobDone = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+  // All below are guarded by `mutex`.
+  private var generation = 0
+  private var job: ((Int) -> Void)?
+  private var next = 0
+  private var count = 0
+  private var batch = 1
+  private var running = 0
+  private var stopping = false
+
+  init() {
+    pthread_mutex_init(mutex, nil)
+    pthread_cond_init(jobPosted, nil)
+    pthread_cond_init(jobDone, nil)
+  }
+
+  // Workers hold the state strongly, so this runs only after every worker left its loop.
+  deinit {
+    pthread_cond_destroy(jobDone)
+    pthread_cond_destroy(jobPosted)
+    pthread_mutex_destroy(mutex)
+    jobDone.deallocate()
+    jobPosted.deallocate()
+    mutex.deallocate()
+  }
+
+  func shutdown() {
+    pthread_mutex_lock(mutex)
+    stopping = true
+    pthread_cond_broadcast(jobPosted)
+    pthread_mutex_unlock(mutex)
+  }
+
+  /// Posts `job`, works on it from the calling thread, and waits for batches still running.
+  func run(_ job: @escaping (Int) -> Void, count: Int, batch: Int) {
+    pthread_mutex_lock(mutex)
+    self.job = job
+    self.count = count
+    self.batch = batch
+    next = 0
+    generation &+= 1
+    pthread_cond_broadcast(jobPosted)
+    drain(job)
+    while running > 0 { pthread_cond_wait(jobDone, mutex) }
+    self.job = nil
+    pthread_mutex_unlock(mutex)
+  }
+
+  /// Takes batches until none are left. Called and returns with `mutex` held.
+  private func drain(_ job: (Int) -> Void) {
+    while next < count {
+      let start = next
+      let end = min(count, start + batch)
+      next = end
+      running += 1
+      pthread_mutex_unlock(mutex)
+      for i in start..<end { job(i) }
+      pthread_mutex_lock(mutex)
+      running -= 1
+    }
+    if running == 0 { pthread_cond_signal(jobDone) }
+  }
+
+  func workerLoop() {
+    pthread_mutex_lock(mutex)
+    var seen = generation
+    while true {
+      while generation == seen && !stopping { pthread_cond_wait(jobPosted, mutex) }
+      if stopping { break }
+      seen = generation
+      // A worker that wakes after the caller finished finds no job (or no batches) and sleeps.
+      if let job { drain(job) }
+    }
+    pthread_mutex_unlock(mutex)
+  }
+}

@@ -1,0 +1,54 @@
+// Element-wise building blocks of a transformer layer, on contiguous Float vectors.
+
+import Foundation
+
+/// y = x / sqrt(mean(x²) + ε) * weight (no scale when `weight` is nil). `output` may be `x`.
+public func rmsNorm(
+  _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, epsilon: Float, count: Int,
+  output: UnsafeMutablePointer<Float>
+) {
+  let scale = 1 / (dot(x, x, count: count) / Float(count) + epsilon).squareRoot()
+  if let weight {
+    for i in 0..<count { output[i] = x[i] * scale * weight[i] }
+  } else {
+    for i in 0..<count { output[i] = x[i] * scale }
+  }
+}
+
+/// In-place softmax; subtracting the maximum keeps exp() from overflowing.
+public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+  guard count > 0 else { return }
+  var maximum = x[0]
+  for i in 1..<count where x[i] > maximum { maximum = x[i] }
+  var sum: Float = 0
+  for i in 0..<count {
+    let e = expf(x[i] - maximum)
+    x[i] = e
+    sum += e
+  }
+  let inverse = 1 / sum
+  for i in 0..<count { x[i] *= inverse }
+}
+
+/// SiLU (swish): x * sigmoid(x).
+@inlinable @inline(__always)
+public func silu(_ x: Float) -> Float {
+  x / (1 + expf(-x))
+}
+
+/// a += b
+public func add(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+  for i in 0..<count { a[i] += b[i] }
+}
+
+/// a += scale * b
+public func scaleAdd(
+  _ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, scale: Float, count: Int
+) {
+  for i in 0..<count { a[i] += scale * b[i] }
+}
+
+/// gate[i] = silu(gate[i]) * up[i] — the SwiGLU feed-forward activation.
+public func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+  for i in 0..<count { gate[i] = silu(gate[i]) * up[i] }
+}

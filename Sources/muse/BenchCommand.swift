@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import MuseEngine
+import MuseKernels
+import MuseModels
+
+struct BenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench",
+    abstract: "Measure prefill and decode tokens/s and compare decode with the memory-bandwidth roofline.")
+
+  @Option(name: .shortAndLong, help: "GGUF model file (default: SmolLM2-135M-Instruct).") var model: String?
+  @Option(name: .long, help: "Thread counts, comma-separated.") var threads =
+    "\(ProcessInfo.processInfo.activeProcessorCount)"
+  @Option(name: .long, help: "Prompt tokens for the prefill test (0 skips it).") var promptTokens = 512
+  @Option(name: .long, help: "Generated tokens for the decode test (0 skips it).") var genTokens = 128
+  @Option(name: .long, help: "Repetitions of each test.") var repetitions = 3
+  @Flag(name: .long, help: "Print one JSON object.") var json = false
+
+  func run() throws {
+    try reportingErrors {
+      let counts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+      guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
+        throw ValidationError("--threads takes positive whole numbers separated by commas, e.g. 1,2")
+      }
+      let path = try DefaultModel.resolve(model)
+      var bar = ProgressBar(
+        label: "loading \((path as NSString).lastPathComponent)", enabled: !json && isatty(2) != 0)
+      let lm = try LanguageModel(path: path, progress: { bar.update($0) })
+      let summary = ModelSummary(file: lm.model.file)
+      var report = BenchReport(
+        model: (path as NSString).lastPathComponent, activeBytesPerToken: summary.activeBytes,
+        promptTokens: promptTokens, generatedTokens: genTokens)
+      for t in counts {
+        let bandwidth = MemoryBandwidth.measureRead(threads: t)
+        let sample = try lm.measureThroughput(
+          threads: t, promptTokens: promptTokens, generatedTokens: genTokens, repetitions: repetitions)
+        report.add(sample, bandwidth: bandwidth)
+        if !json { report.printRow(report.rows.last!) }
+      }
+      if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(report), as: UTF8.self))
+      }
+    }
+  }
+}
+
+struct BenchReport: Encodable {
+  struct Row: Encodable {
+    let threads: Int
+    let prefill: Stats?
+    let decode: Stats?
+    let bandwidthGBs: Double
+    let rooflineTokensPerSecond: Double
+    let rooflineFraction: Double?
+  }
+
+  struct Stats: Encodable {
+    let min: Double
+    let median: Double
+    let max: Double
+    init?(_ v: [Double]) {
+      guard !v.isEmpty else { return nil }
+      let s = v.sorted()
+      min = s.first!
+      max = s.last!
+      median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+  }
+
+  let model: String
+  let activeBytesPerToken: Int
+  let promptTokens: Int
+  let generatedTokens: Int
+  var rows: [Row] = []
+
+  // swiftlint:disable identifier_name
+  enum CodingKeys: String, CodingKey {
+    case model
+    case activeBytesPerToken = "active_bytes_per_token"
+    case promptTokens = "prompt_tokens"
+    case generatedTokens = "gen_tokens"
+    case rows = "runs"
+    case prefill_tps, decode_tps
+  }
+
+  /// Medians at the largest thread count, the numbers scripts compare.
+  var headline: Row? { rows.max { $0.threads < $1.threads } }
+
+  func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(model, forKey: .model)
+    try c.encode(activeBytesPerToken, forKey: .activeBytesPerToken)
+    try c.encode(promptTokens, forKey: .promptTokens)
+    try c.encode(generatedTokens, forKey: .generatedTokens)
+    try c.encode(rows, forKey: .rows)
+    try c.encodeIfPresent(headline?.prefill?.median, forKey: .prefill_tps)
+    try c.encodeIfPresent(headline?.decode?.median, forKey: .decode_tps)
+  }
+
+  mutating func add(_ s: ThroughputSample, bandwidth: Double) {
+    let roofline = bandwidth / Double(max(activeBytesPerToken, 1))
+    let decode = Stats(s.decodeTokensPerSecond)
+    rows.append(
+      Row(
+        threads: s.threads, prefill: Stats(s.prefillTokensPerSecond), decode: decode,
+        bandwidthGBs: bandwidth / 1e9,
+        rooflineTokensPerSecond: roofline, rooflineFraction: decode.map { $0.median / roofline }))
+  }
+
+  func printRow(_ r: Row) {
+    func f(_ s: Stats?) -> String {
+      s.map { String(format: "%8.2f (%.2f–%.2f)", $0.median, $0.min, $0.max) } ?? "       –"
+    }
+    if r.threads == rows.first?.threads {
+      print(
+        "model \(model): \(String(format: "%.1f", Double(activeBytesPerToken) / 1e6)) MB of weights read per token"
+      )
+      print(
+        "threads | prefill tok/s (pp\(promptTokens))   | decode tok/s (tg\(generatedTokens))    | read GB/s | roofline tok/s | decode/roofline"
+      )
+    }
+    print(
+      String(
+        format: "%7d | %@ | %@ | %9.2f | %14.2f | %.0f%%", r.threads, f(r.prefill), f(r.decode),
+        r.bandwidthGBs,
+        r.rooflineTokensPerSecond, (r.rooflineFraction ?? 0) * 100))
+  }
+}

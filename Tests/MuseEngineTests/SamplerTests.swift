@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+@testable import MuseEngine
+
+struct SamplerTests {
+  let logits: [Float] = [1.0, 3.0, 2.5, -1.0, 0.5, 2.9]
+
+  func histogram(_ p: SamplingParameters, draws: Int = 4000, history: [Int] = []) -> [Int: Int] {
+    var sampler = Sampler(p)
+    var counts: [Int: Int] = [:]
+    for _ in 0..<draws { counts[sampler.sample(logits, history: history), default: 0] += 1 }
+    return counts
+  }
+
+  @Test func greedyPicksTheArgmaxAndLowestIndexOnTies() {
+    var s = Sampler(.greedy)
+    #expect(s.sample(logits) == 1)
+    #expect(Sampler.argmax([0, 2, 2, 1]) == 1)
+  }
+
+  @Test func sameSeedSameDraws() {
+    let p = SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0, seed: 42)
+    var a = Sampler(p)
+    var b = Sampler(p)
+    let da = (0..<100).map { _ in a.sample(logits) }
+    let db = (0..<100).map { _ in b.sample(logits) }
+    #expect(da == db)
+    var c = Sampler(SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0, seed: 43))
+    #expect((0..<100).map { _ in c.sample(logits) } != da)
+  }
+
+  @Test func temperatureOneFollowsTheSoftmax() {
+    let counts = histogram(
+      SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0, seed: 7), draws: 20000)
+    let z = logits.map { exp(Double($0)) }.reduce(0, +)
+    for (i, l) in logits.enumerated() {
+      let expected = exp(Double(l)) / z
+      let observed = Double(counts[i, default: 0]) / 20000
+      #expect(abs(observed - expected) < 0.015, "token \(i): \(observed) vs \(expected)")
+    }
+  }
+
+  @Test func topKKeepsOnlyTheKBest() {
+    let counts = histogram(SamplingParameters(temperature: 1, topK: 2, topP: 1, minP: 0, seed: 1))
+    #expect(Set(counts.keys) == [1, 5])
+  }
+
+  @Test func topPKeepsTheSmallestNucleus() {
+    // Probabilities (T=1): token 1 ≈ .37, 5 ≈ .33, 2 ≈ .22: a 0.6 nucleus needs tokens 1 and 5.
+    let counts = histogram(SamplingParameters(temperature: 1, topK: 0, topP: 0.6, minP: 0, seed: 1))
+    #expect(Set(counts.keys) == [1, 5])
+  }
+
+  @Test func minPDropsTokensFarBelowTheBest() {
+    // p(2)/p(1) = e^-0.5 ≈ 0.61, p(0)/p(1) = e^-2 ≈ 0.14: min-p 0.5 keeps 1, 5, 2.
+    let counts = histogram(SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0.5, seed: 1))
+    #expect(Set(counts.keys) == [1, 2, 5])
+  }
+
+  @Test func lowTemperatureConcentratesOnTheBest() {
+    // At T = 0.05 the 0.1 gap between tokens 1 and 5 becomes 2 nats: p(1) = 1 / (1 + e^-2) ≈ 0.881.
+    let counts = histogram(SamplingParameters(temperature: 0.05, topK: 0, topP: 1, minP: 0, seed: 3))
+    #expect(abs(Double(counts[1, default: 0]) / 4000 - 0.881) < 0.02)
+    #expect(Set(counts.keys) == [1, 5])
+  }
+
+  @Test func repetitionPenaltyDemotesSeenTokens() {
+    var s = Sampler(SamplingParameters(temperature: 0, repetitionPenalty: 2))
+    // 3.0 / 2 = 1.5 < 2.9: token 1 loses to token 5 once it has been seen.
+    #expect(s.sample(logits, history: [1]) == 5)
+    // Negative logits are multiplied, so a seen negative token gets less likely too.
+    var t = Sampler(SamplingParameters(temperature: 0, repetitionPenalty: 2))
+    #expect(t.sample([-1, -0.6], history: [1]) == 0)
+  }
+}
+
+struct StopSequenceMatcherTests {
+  @Test func holdsBackAPossibleStopAndCutsAtIt() {
+    var m = StopSequenceMatcher(stops: ["</s>", "STOP"])
+    #expect(m.append("Hello <").text == "Hello ")
+    #expect(m.append("/").text == "")
+    let r = m.append("s> more")
+    #expect(r.text == "" && r.stopped)
+  }
+
+  @Test func releasesHeldTextWhenItTurnsOutNotToBeAStop() {
+    var m = StopSequenceMatcher(stops: ["STOP"])
+    #expect(m.append("ST").text == "")
+    #expect(m.append("ART").text == "START")
+    #expect(m.append("S").text == "")
+    #expect(m.finish() == "S")
+  }
+
+  @Test func noStopsPassesEverythingThrough() {
+    var m = StopSequenceMatcher(stops: [])
+    #expect(m.append("abc").text == "abc")
+    #expect(m.finish() == "")
+  }
+
+  @Test func stopInsideOnePiece() {
+    var m = StopSequenceMatcher(stops: ["\n\n"])
+    let r = m.append("one\n\ntwo")
+    #expect(r.text == "one" && r.stopped)
+  }
+}
