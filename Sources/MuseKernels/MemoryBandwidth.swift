@@ -11,14 +11,17 @@ public enum MemoryBandwidth {
     defer { buffer.deallocate() }
     buffer.initialize(repeating: SIMD16<Float>(repeating: 1), count: count)
     let pool = ThreadPool(threads: threads)
-    let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+    // Many slices rather than one per thread: the pool hands them out on demand, so every
+    // thread streams for the whole pass.
+    let slices = 64 * threads
+    let sums = UnsafeMutablePointer<Float>.allocate(capacity: slices)
     defer { sums.deallocate() }
     var best = 0.0
     for _ in 0..<repetitions {
       let start = DispatchTime.now().uptimeNanoseconds
-      pool.parallelFor(threads) { t in
-        let lo = count * t / threads
-        let hi = count * (t + 1) / threads
+      pool.parallelFor(slices) { t in
+        let lo = count * t / slices
+        let hi = count * (t + 1) / slices
         var a = SIMD16<Float>()
         var b = SIMD16<Float>()
         var i = lo
@@ -33,7 +36,7 @@ public enum MemoryBandwidth {
       best = max(best, Double(count * MemoryLayout<SIMD16<Float>>.stride) / seconds)
     }
     var total: Float = 0
-    for t in 0..<threads { total += sums[t] }
+    for t in 0..<slices { total += sums[t] }
     withExtendedLifetime(total) {}
     return best
   }
