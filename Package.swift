@@ -16,7 +16,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
   ],
   targets: [
-    .target(name: "MuseKernels", swiftSettings: optimised),
+    // AVX2 / AVX-512 VNNI inner loops, chosen at run time (see Sources/MuseKernelsC/int8_dot.c).
+    .target(name: "MuseKernelsC", cSettings: [.unsafeFlags(["-O3"])]),
+    .target(name: "MuseKernels", dependencies: ["MuseKernelsC"], swiftSettings: optimised),
     .target(name: "MuseModels", dependencies: ["MuseKernels"], swiftSettings: optimised),
     .target(name: "MuseEngine", dependencies: ["MuseModels", "MuseKernels"], swiftSettings: optimised),
     .executableTarget(

@@ -12,6 +12,17 @@ Fixtures (random weights, fixed seeds, standard llama.cpp arch names / keys / te
 in the formats f32, f16, bf16, q8_0, q4_0, q4_1 (`<arch>-<type>.gguf`), plus llama-q4_k_m.gguf
 and qwen3moe-q4_k_m.gguf (n_embd 256; Q4_K everywhere except attn_v / ffn_down(_exps) /
 output which are Q6_K, as llama.cpp's Q4_K_M does).
+Two newer architectures, each with its own chat template and end-of-turn tokens:
+  muse-glimmer  3 layers (sliding window 6 with RoPE, sliding, global NoPE), scale-less QK-norm with
+                attention.scale, sigmoid output gate (attn_gate), post-norms (post_attention_norm,
+                post_ffw_norm), scale-less embedding norm, logit_scale 2 + final_logit_softcapping 10;
+                f32, f16, q8_0; vocab + <|start|> <|message|> <|eot|> <|eom|> (eos = eot = <|eot|>),
+                template = shared/data/templates/muse-glimmer.jinja
+  gpt-oss       3 layers (window 4 on even layers), q/k/v/o biases, attn_sinks, YaRN RoPE (theta
+                150000, x32 from 4096), MoE 4 experts top-2 with biased router and experts (clamped
+                SwiGLU), FFN pre-norm named post_attention_norm; f32 and mxfp4 (experts MXFP4 via
+                gguf.quants.quantize, the rest F32); vocab + harmony tokens (eos <|return|>, eot
+                <|end|>), template = shared/data/templates/openai-gpt-oss-120b.jinja
 
 Quantisation policy (as llama.cpp): 1-D tensors (norms, biases, ffn_gate_inp_shexp) and the
 MoE router ffn_gate_inp stay F32; every other 2-D/3-D weight (token_embd and output included)
@@ -43,8 +54,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tokenizer_util import hf_tokenizer, train_bpe  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CORPUS = os.environ.get("MUSE_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
-CORPUS = os.path.join(CORPUS, "corpora", "tinyshakespeare.txt")
+SHARED_DATA = os.environ.get("MUSE_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
+CORPUS = os.path.join(SHARED_DATA, "corpora", "tinyshakespeare.txt")
+TEMPLATES = os.path.join(SHARED_DATA, "templates")
 
 N_MERGES = 253
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -80,7 +92,7 @@ def build_tokenizer():
     return tokens, merges, types, specials
 
 
-def add_tokenizer(w: gguf.GGUFWriter, tok):
+def add_tokenizer(w: gguf.GGUFWriter, tok, eos="<|im_end|>", eot=None, template=CHAT_TEMPLATE):
     tokens, merges, types, specials = tok
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre("gpt-2")
@@ -88,10 +100,20 @@ def add_tokenizer(w: gguf.GGUFWriter, tok):
     w.add_token_types(types)
     w.add_token_merges([f"{a} {b}" for a, b in merges])
     w.add_bos_token_id(specials["<|endoftext|>"])
-    w.add_eos_token_id(specials["<|im_end|>"])
+    w.add_eos_token_id(specials[eos])
+    if eot is not None:
+        w.add_eot_token_id(specials[eot])
     w.add_pad_token_id(specials["<|endoftext|>"])
     w.add_add_bos_token(False)
-    w.add_chat_template(CHAT_TEMPLATE)
+    w.add_chat_template(template)
+
+
+def extend_tokenizer(tok, extra):
+    """The fixture tokenizer plus control tokens appended after id 511 (one architecture's
+    chat-format tokens; the first 512 ids stay those of fixture-tokenizer.json)."""
+    tokens, merges, types, specials = tok
+    tokens = tokens + extra
+    return tokens, merges, types + [3] * len(extra), {**specials, **{t: tokens.index(t) for t in extra}}
 
 
 # ----------------------------------------------------------------------------- K-quants
@@ -187,16 +209,32 @@ def spec(name):
         "llama-k": dict(n_embd=256, head_dim=64, n_ff=512),
         "qwen3moe-k": dict(arch="qwen3moe", n_embd=256, head_dim=128, n_expert=4, n_used=2, n_ff_exp=256,
                            n_ff=512, eps=1e-6, qk_norm="head"),
+        # 3 layers: sliding (RoPE), sliding (RoPE), global (NoPE) — transformers' default layout
+        # for 3 layers; window 6 < the 20-token prompt.
+        "muse-glimmer": dict(arch="muse-glimmer", n_layer=3, window=6, swa=[True, True, False], qk_scale=2.0,
+                             post_eps=1e-6, logit_scale=2.0, softcap=10.0, specials=GLIMMER_SPECIALS,
+                             eos="<|eot|>", eot="<|eot|>", template="muse-glimmer.jinja"),
+        # 3 layers: sliding window 4 on layers 0 and 2 (the default period 2), full on layer 1;
+        # gpt-oss-20b's RoPE (theta 150000, YaRN x32 from 4096).
+        "gpt-oss": dict(arch="gpt-oss", n_layer=3, window=4, n_expert=4, n_used=2, n_ff=64, n_ff_exp=64,
+                        rope_base=150000.0, yarn=(32.0, 4096), specials=HARMONY_SPECIALS, eos="<|return|>",
+                        eot="<|end|>", template="openai-gpt-oss-120b.jinja"),
     }[name]
     base.update(s)
     return base
 
 
-SEEDS = {"llama": 101, "mixtral": 102, "qwen3moe": 103, "olmoe": 104, "qwen2moe": 105, "llama-k": 106, "qwen3moe-k": 107}
+SEEDS = {"llama": 101, "mixtral": 102, "qwen3moe": 103, "olmoe": 104, "qwen2moe": 105, "llama-k": 106, "qwen3moe-k": 107,
+         "muse-glimmer": 108, "gpt-oss": 109}
+# Chat-format control tokens of the two newer fixtures (their templates' end-of-turn tokens).
+GLIMMER_SPECIALS = ["<|start|>", "<|message|>", "<|eot|>", "<|eom|>"]
+HARMONY_SPECIALS = ["<|start|>", "<|message|>", "<|channel|>", "<|constrain|>", "<|end|>", "<|return|>", "<|call|>"]
 
 
 def make_weights(name, sp):
     """Float32 weights in numpy layout (ggml shape reversed). Dict name -> array, insertion order."""
+    if sp["arch"] in ("muse-glimmer", "gpt-oss"):
+        return make_weights_v2(name, sp)
     rng = np.random.default_rng(SEEDS[name])
     E, H, KV, D = sp["n_embd"], sp["n_head"], sp["n_kv"], sp["head_dim"]
 
@@ -250,6 +288,77 @@ def make_weights(name, sp):
     return w
 
 
+def make_weights_v2(name, sp):
+    """muse-glimmer and gpt-oss: the tensors of llama.cpp's gemma3 / LLM_ARCH_OPENAI_MOE layout."""
+    rng = np.random.default_rng(SEEDS[name])
+    E, H, KV, D, V = sp["n_embd"], sp["n_head"], sp["n_kv"], sp["head_dim"], sp["n_vocab"] + len(sp["specials"])
+    glimmer = sp["arch"] == "muse-glimmer"
+
+    def nrm(*shape, s):
+        return (rng.standard_normal(shape) * s).astype(np.float32)
+
+    def norm_w(n):
+        return (1.0 + rng.standard_normal(n) * 0.1).astype(np.float32)
+
+    proj = 1.0 / np.sqrt(E)
+    w = {"token_embd.weight": nrm(V, E, s=1.0)}
+    for il in range(sp["n_layer"]):
+        p = f"blk.{il}."
+        w[p + "attn_norm.weight"] = norm_w(E)
+        w[p + "attn_q.weight"] = nrm(H * D, E, s=proj * 1.5)
+        w[p + "attn_k.weight"] = nrm(KV * D, E, s=proj * 1.5)
+        w[p + "attn_v.weight"] = nrm(KV * D, E, s=proj)
+        if glimmer:
+            w[p + "attn_gate.weight"] = nrm(H * D, E, s=proj * 2)
+        else:
+            w[p + "attn_q.bias"] = nrm(H * D, s=0.2)
+            w[p + "attn_k.bias"] = nrm(KV * D, s=0.2)
+            w[p + "attn_v.bias"] = nrm(KV * D, s=0.2)
+            w[p + "attn_sinks.weight"] = nrm(H, s=1.0)
+            w[p + "attn_output.bias"] = nrm(E, s=0.2)
+        w[p + "attn_output.weight"] = nrm(E, H * D, s=0.5 / np.sqrt(H * D))
+        if glimmer:
+            w[p + "post_attention_norm.weight"] = norm_w(E)
+            w[p + "ffn_norm.weight"] = norm_w(E)
+            F = sp["n_ff"]
+            w[p + "ffn_gate.weight"] = nrm(F, E, s=proj)
+            w[p + "ffn_up.weight"] = nrm(F, E, s=proj)
+            w[p + "ffn_down.weight"] = nrm(E, F, s=1.0 / np.sqrt(F))
+            w[p + "post_ffw_norm.weight"] = norm_w(E)
+        else:
+            X, F = sp["n_expert"], sp["n_ff_exp"]
+            w[p + "post_attention_norm.weight"] = norm_w(E)  # llama.cpp's name for the FFN pre-norm
+            w[p + "ffn_gate_inp.weight"] = nrm(X, E, s=0.3)
+            w[p + "ffn_gate_inp.bias"] = nrm(X, s=0.2)
+            # gate/up ~3x wider than elsewhere so that gpt-oss's clamps at +-7 are reached
+            w[p + "ffn_gate_exps.weight"] = nrm(X, F, E, s=proj * 3)
+            w[p + "ffn_gate_exps.bias"] = nrm(X, F, s=0.5)
+            w[p + "ffn_up_exps.weight"] = nrm(X, F, E, s=proj * 3)
+            w[p + "ffn_up_exps.bias"] = nrm(X, F, s=0.5)
+            w[p + "ffn_down_exps.weight"] = nrm(X, E, F, s=0.1 / np.sqrt(F))
+            w[p + "ffn_down_exps.bias"] = nrm(X, E, s=0.2)
+    w["output_norm.weight"] = norm_w(E)
+    w["output.weight"] = nrm(V, E, s=0.35)
+    return w
+
+
+def write_v2_keys(w: gguf.GGUFWriter, sp):
+    """muse-glimmer / gpt-oss hyperparameters (see Sources/MuseModels/Architectures/*.swift)."""
+    w.add_sliding_window(sp["window"])
+    if sp["arch"] == "muse-glimmer":
+        w.add_sliding_window_pattern(sp["swa"])
+        # transformers: q = qk_scale_factor * rmsnorm(q), scores * head_dim^-0.5
+        w.add_attention_scale(sp["qk_scale"] / np.sqrt(sp["head_dim"]))
+        w.add_float32("muse-glimmer.attention.post_norm_rms_epsilon", sp["post_eps"])
+        w.add_logit_scale(sp["logit_scale"])
+        w.add_final_logit_softcapping(sp["softcap"])
+    else:
+        factor, orig = sp["yarn"]
+        w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+        w.add_rope_scaling_factor(factor)
+        w.add_rope_scaling_orig_ctx_len(orig)
+
+
 FORMATS = {
     "f32": (FT.ALL_F32, QT.F32),
     "f16": (FT.MOSTLY_F16, QT.F16),
@@ -258,12 +367,15 @@ FORMATS = {
     "q4_0": (FT.MOSTLY_Q4_0, QT.Q4_0),
     "q4_1": (FT.MOSTLY_Q4_1, QT.Q4_1),
     "q4_k_m": (FT.MOSTLY_Q4_K_M, None),
+    "mxfp4": (FT.MOSTLY_MXFP4_MOE, None),
 }
 
 
 def tensor_type(name: str, arr: np.ndarray, fmt: str) -> QT:
-    if arr.ndim == 1 or name.endswith("ffn_gate_inp.weight"):
+    if arr.ndim == 1 or name.endswith(("ffn_gate_inp.weight", ".bias")):
         return QT.F32
+    if fmt == "mxfp4":  # as gpt-oss releases: MXFP4 experts, everything else unquantised
+        return QT.MXFP4 if name.endswith("_exps.weight") else QT.F32
     if fmt == "q4_k_m":
         if name == "output.weight" or name.endswith(("attn_v.weight", "ffn_down.weight", "ffn_down_exps.weight")):
             return QT.Q6_K
@@ -299,7 +411,7 @@ def write_fixture(path, name, sp, weights, fmt, tok):
     w.add_rope_dimension_count(sp["head_dim"])
     w.add_rope_freq_base(sp["rope_base"])
     w.add_layer_norm_rms_eps(sp["eps"])
-    w.add_vocab_size(sp["n_vocab"])
+    w.add_vocab_size(sp["n_vocab"] + len(sp.get("specials", ())))
     if sp["n_expert"]:
         w.add_expert_count(sp["n_expert"])
         w.add_expert_used_count(sp["n_used"])
@@ -309,9 +421,16 @@ def write_fixture(path, name, sp, weights, fmt, tok):
             w.add_expert_shared_feed_forward_length(sp["n_ff_shexp"])
         if arch == "qwen3moe":
             w.add_expert_weights_norm(True)
+    if "window" in sp:
+        write_v2_keys(w, sp)
     w.add_file_type(FORMATS[fmt][0])
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
-    add_tokenizer(w, tok)
+    if "specials" in sp:
+        with open(os.path.join(TEMPLATES, sp["template"]), encoding="utf-8") as f:
+            template = f.read()
+        add_tokenizer(w, extend_tokenizer(tok, sp["specials"]), eos=sp["eos"], eot=sp["eot"], template=template)
+    else:
+        add_tokenizer(w, tok)
     for tname, arr in weights.items():
         data, raw = encode(arr, tensor_type(tname, arr, fmt))
         w.add_tensor(tname, data, raw_dtype=raw)
@@ -349,6 +468,7 @@ def main():
     jobs = [(n, f) for n in ("llama", "mixtral", "qwen3moe", "olmoe", "qwen2moe")
             for f in ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1")]
     jobs += [("llama-k", "q4_k_m"), ("qwen3moe-k", "q4_k_m")]
+    jobs += [("muse-glimmer", f) for f in ("f32", "f16", "q8_0")] + [("gpt-oss", f) for f in ("f32", "mxfp4")]
     cache = {}
     for name, fmt in jobs:
         sp = spec(name)

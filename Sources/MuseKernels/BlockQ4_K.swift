@@ -10,7 +10,7 @@ let q4_KBlockBytes = 144
 /// keep their low 4 bits in the nibbles of bytes 8–11 and their top 2 bits in the spare high
 /// bits of bytes 0–3 (scales) and 4–7 (mins). Done four bytes at a time, as ggml's SIMD code.
 @inline(__always)
-private func scalesAndMins(_ s: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
+func q4_KScalesAndMins(_ s: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
   let low = s.loadUnaligned(as: UInt32.self)
   let high = s.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
   let packed = s.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
@@ -29,7 +29,7 @@ func dequantizeQ4_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>,
     let block = src + b * q4_KBlockBytes
     let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
     let dmin = halfToFloat(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
-    let (scales, mins) = scalesAndMins(block + 4)
+    let (scales, mins) = q4_KScalesAndMins(block + 4)
     let qs = block + 16
     let out = UnsafeMutableRawPointer(dst + b * 256)
     for p in 0..<4 {
@@ -55,7 +55,7 @@ func dotQ4_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, blocks: Int) ->
     let block = row + b * q4_KBlockBytes
     let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
     let dmin = halfToFloat(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
-    let (scales, mins) = scalesAndMins(block + 4)
+    let (scales, mins) = q4_KScalesAndMins(block + 4)
     let ds = d * scales
     let dmins = dmin * mins
     let qs = block + 16

@@ -87,7 +87,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
   /// Whether Muse has kernels for this format (others can be read and inspected, not run).
   public var isSupported: Bool {
     switch self {
-    case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q4_K, .q6_K: true
+    case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q4_K, .q6_K, .mxfp4: true
     default: false
     }
   }

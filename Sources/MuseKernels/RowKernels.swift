@@ -17,6 +17,7 @@ public func dequantizeRow(
   case .q4_1: dequantizeQ4_1(src, dst, blocks: blocks)
   case .q4_K: dequantizeQ4_K(src, dst, blocks: blocks)
   case .q6_K: dequantizeQ6_K(src, dst, blocks: blocks)
+  case .mxfp4: dequantizeMXFP4(src, dst, blocks: blocks)
   default: preconditionFailure("no kernel for \(type.name)")
   }
 }
@@ -36,6 +37,7 @@ public func dotRow(
   case .q4_1: return dotQ4_1(row, x, blocks: blocks)
   case .q4_K: return dotQ4_K(row, x, blocks: blocks)
   case .q6_K: return dotQ6_K(row, x, blocks: blocks)
+  case .mxfp4: return dotMXFP4(row, x, blocks: blocks)
   default: preconditionFailure("no kernel for \(type.name)")
   }
 }

@@ -8,6 +8,7 @@ struct Muse: ParsableCommand {
     abstract: "Serve and run Mixture-of-Experts language models.",
     subcommands: [
       RunCommand.self, InspectCommand.self, TokenizeCommand.self, PerplexityCommand.self, BenchCommand.self,
+      TemplateCommand.self, ConvertCommand.self,
     ])
 }
 

@@ -51,8 +51,9 @@ func randomRows(_ type: GGMLType, rows: Int, columns: Int, seed: UInt64) -> [UIn
 }
 
 @Suite struct MatMulTests {
-  @Test(arguments: supportedTypes, [1, 2])
-  func matmulMatchesNaiveLoops(type: GGMLType, threads: Int) {
+  @Test(arguments: supportedTypes, [(1, false), (2, false), (1, true), (2, true)])
+  func matmulMatchesNaiveLoops(type: GGMLType, setting: (threads: Int, integer: Bool)) {
+    let threads = setting.threads
     let pool = ThreadPool(threads: threads)
     let rows = 37
     let columns = 512
@@ -72,19 +73,30 @@ func randomRows(_ type: GGMLType, rows: Int, columns: Int, seed: UInt64) -> [UIn
       var y = [Float](repeating: .nan, count: tokens * rows)
       weights.withUnsafeBytes { raw in
         let w = TensorView(type: type, data: raw.baseAddress!, shape: [columns, rows])
-        matmul(w, input: x, tokens: tokens, output: &y, pool: pool)
+        matmul(w, input: x, tokens: tokens, output: &y, pool: pool, integerActivations: setting.integer)
       }
+      // Quantised weights meet int8 activations: allow half a quantisation step (max|x| / 254
+      // per block of 32) of each activation on top of float rounding.
+      let integer = setting.integer && KernelDispatch.hasIntegerKernel(type)
       for t in 0..<tokens {
         for r in 0..<rows {
           var expected = 0.0
           var magnitude = 0.0
+          var rounding = 0.0
           for c in 0..<columns {
             let product = Double(dense[r * columns + c]) * Double(x[t * columns + c])
             expected += product
             magnitude += abs(product)
+            if integer {
+              let block = t * columns + c / 32 * 32
+              let halfStep = Double(x[block..<block + 32].map(abs).max()!) / 254
+              rounding += abs(Double(dense[r * columns + c])) * halfStep
+            }
           }
           let got = Double(y[t * rows + r])
-          #expect(abs(got - expected) <= 1e-5 * magnitude, "\(type.name) t\(t) r\(r): \(got) vs \(expected)")
+          #expect(
+            abs(got - expected) <= rounding + 1e-5 * magnitude,
+            "\(type.name) t\(t) r\(r): \(got) vs \(expected)")
         }
       }
     }

@@ -3,12 +3,14 @@
 protocol ArchitectureDefinition {
   /// Values of `general.architecture` this file handles.
   static var names: [String] { get }
-  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws
+  static func config(from file: any WeightSource, architecture: String, options: ModelOptions) throws
     -> TransformerConfig
 }
 
 enum Architectures {
-  static let all: [any ArchitectureDefinition.Type] = [Llama.self, Qwen3MoE.self, OLMoE.self, Qwen2MoE.self]
+  static let all: [any ArchitectureDefinition.Type] = [
+    Llama.self, Qwen3MoE.self, OLMoE.self, Qwen2MoE.self, MuseGlimmer.self, GPTOSS.self,
+  ]
 
   static var supportedNames: [String] { all.flatMap { $0.names } }
 

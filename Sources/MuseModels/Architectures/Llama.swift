@@ -3,7 +3,7 @@
 enum Llama: ArchitectureDefinition {
   static let names = ["llama", "mistral"]
 
-  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws
+  static func config(from file: any WeightSource, architecture: String, options: ModelOptions) throws
     -> TransformerConfig
   {
     let h = Hyperparameters(file: file, architecture: architecture)

@@ -18,7 +18,7 @@ public struct ModelSummary: Sendable {
   /// Bytes of weights read to decode one token (embedding row aside), for the roofline.
   public let activeBytes: Int
 
-  public init(file: GGUFFile, options: ModelOptions = ModelOptions()) {
+  public init(file: any WeightSource, options: ModelOptions = ModelOptions()) {
     var config: TransformerConfig?
     var configError: String?
     if let arch = file.architecture, let definition = Architectures.definition(for: arch) {
@@ -42,11 +42,11 @@ public struct ModelSummary: Sendable {
         c.expertCount > 0 ? Double(c.expertCount - c.expertsPerToken) / Double(c.expertCount) : 0
       } ?? 0
     for name in file.tensorNames {
-      let t = file.tensors[name]!
+      guard let t = file.tensorInfo(name) else { continue }
       total += t.elementCount
       shares[t.type, default: (0, 0)].0 += 1
       shares[t.type, default: (0, 0)].1 += t.byteCount
-      if name == "token_embd.weight" && file.tensors["output.weight"] != nil { continue }
+      if name == "token_embd.weight" && file.hasTensor("output.weight") { continue }
       totalBytes += t.byteCount
       if name.hasSuffix("_exps.weight") {
         inactive += Int(Double(t.elementCount) * unused)

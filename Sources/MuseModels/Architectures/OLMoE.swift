@@ -4,7 +4,7 @@
 enum OLMoE: ArchitectureDefinition {
   static let names = ["olmoe"]
 
-  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws
+  static func config(from file: any WeightSource, architecture: String, options: ModelOptions) throws
     -> TransformerConfig
   {
     let h = Hyperparameters(file: file, architecture: architecture)

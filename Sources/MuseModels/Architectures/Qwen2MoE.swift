@@ -3,7 +3,7 @@
 enum Qwen2MoE: ArchitectureDefinition {
   static let names = ["qwen2moe"]
 
-  static func config(from file: GGUFFile, architecture: String, options: ModelOptions) throws
+  static func config(from file: any WeightSource, architecture: String, options: ModelOptions) throws
     -> TransformerConfig
   {
     let h = Hyperparameters(file: file, architecture: architecture)

@@ -1,19 +1,22 @@
 import Foundation
 import MuseKernels
 
-/// A decoder-only transformer whose weights stay quantized in the memory-mapped GGUF file.
+/// A decoder-only transformer whose weights stay quantized in the memory-mapped GGUF file (or
+/// in the safetensors of a Hugging Face folder: any `WeightSource`).
 public final class TransformerModel: @unchecked Sendable {
-  public let file: GGUFFile
+  public let file: any WeightSource
   public let config: TransformerConfig
   let tokenEmbedding: TensorView
   let layers: [DecoderLayerWeights]
   let outputNorm: FloatBuffer
   let output: TensorView
+  /// Muse Glimmer's norm of the token embeddings (nil weight: scale-less).
+  let embeddingNormWeight: FloatBuffer?
 
   /// Loads the model `file` describes. `progress` is told the fraction of weights paged in.
-  public init(file: GGUFFile, options: ModelOptions = ModelOptions(), progress: ((Double) -> Void)? = nil)
-    throws
-  {
+  public init(
+    file: any WeightSource, options: ModelOptions = ModelOptions(), progress: ((Double) -> Void)? = nil
+  ) throws {
     let name = file.architecture ?? "(none)"
     guard let definition = Architectures.definition(for: name) else {
       throw ModelError.unknownArchitecture(
@@ -31,6 +34,8 @@ public final class TransformerModel: @unchecked Sendable {
     }
     self.layers = layers
     outputNorm = try loader.floats("output_norm.weight", count: d)
+    embeddingNormWeight =
+      config.embeddingNorm ? try loader.optionalFloats("token_embd_norm.weight", count: d) : nil
     // Models with tied embeddings (SmolLM2, Qwen small sizes) have no separate output matrix.
     output = try file.optionalTensor("output.weight", shape: [d, config.vocabularySize]) ?? tokenEmbedding
     if let progress { file.pageIn(progress: progress) }
@@ -56,22 +61,24 @@ public final class TransformerModel: @unchecked Sendable {
     for (i, t) in tokens.enumerated() {
       dequantizeRow(tokenEmbedding.type, tokenEmbedding.row(t), x.row(i, width: d), count: d)
     }
+    if c.embeddingNorm { normRows(x, weight: embeddingNormWeight, into: x, rows: n) }
     let normed = FloatBuffer(count: n * d)
-    let ffnOut = FloatBuffer(count: n * d)
+    let sublayer = FloatBuffer(count: n * d)
     for (l, layer) in layers.enumerated() {
       normRows(x, weight: layer.attentionNorm, into: normed, rows: n)
       AttentionBlock(config: c, layer: l)(
         layer.attention, input: normed.pointer, tokens: n, start: start, cache: cache,
-        residual: x.pointer, pool: pool)
+        output: sublayer.pointer, pool: pool)
+      addResidual(sublayer, postNorm: layer.postAttentionNorm, into: x, rows: n)
       normRows(x, weight: layer.feedForwardNorm, into: normed, rows: n)
       switch layer.feedForward {
       case .dense(let ffn):
-        ffn(normed.pointer, tokens: n, output: ffnOut.pointer, pool: pool)
+        ffn(normed.pointer, tokens: n, output: sublayer.pointer, activation: c.activation, pool: pool)
       case .mixture(let moe):
         MixtureOfExpertsBlock(config: c)(
-          moe, input: normed.pointer, tokens: n, output: ffnOut.pointer, pool: pool)
+          moe, input: normed.pointer, tokens: n, output: sublayer.pointer, pool: pool)
       }
-      add(x.pointer, ffnOut.pointer, count: n * d)
+      addResidual(sublayer, postNorm: layer.postFeedForwardNorm, into: x, rows: n)
     }
     let first = allLogits ? 0 : n - 1
     let rows = n - first
@@ -80,15 +87,32 @@ public final class TransformerModel: @unchecked Sendable {
     logits.withUnsafeMutableBufferPointer { out in
       matmul(output, input: normed.pointer + first * d, tokens: rows, output: out.baseAddress!, pool: pool)
     }
+    if c.logitScale != 1 || c.finalLogitSoftcap > 0 {
+      let cap = c.finalLogitSoftcap
+      for i in logits.indices {
+        let l = logits[i] * c.logitScale
+        logits[i] = cap > 0 ? cap * tanh(l / cap) : l
+      }
+    }
     return logits
   }
 
-  private func normRows(_ x: FloatBuffer, weight: FloatBuffer, into out: FloatBuffer, rows: Int) {
+  private func normRows(
+    _ x: FloatBuffer, weight: FloatBuffer?, into out: FloatBuffer, rows: Int, epsilon: Float? = nil
+  ) {
     let d = config.embeddingLength
     for r in 0..<rows {
       rmsNorm(
-        x.row(r, width: d), weight: weight.pointer, epsilon: config.rmsEpsilon, count: d,
+        x.row(r, width: d), weight: weight?.pointer, epsilon: epsilon ?? config.rmsEpsilon, count: d,
         output: out.row(r, width: d))
     }
+  }
+
+  /// x += sublayer, with the sub-layer's output normalised first when the layer has a post-norm.
+  private func addResidual(_ sublayer: FloatBuffer, postNorm: FloatBuffer?, into x: FloatBuffer, rows: Int) {
+    if let postNorm {
+      normRows(sublayer, weight: postNorm, into: sublayer, rows: rows, epsilon: config.postNormEpsilon)
+    }
+    add(x.pointer, sublayer.pointer, count: rows * config.embeddingLength)
   }
 }

@@ -15,6 +15,11 @@ public final class FloatBuffer: @unchecked Sendable {
     values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
   }
 
+  public convenience init(count: Int, copying source: UnsafePointer<Float>) {
+    self.init(count: count)
+    pointer.update(from: source, count: count)
+  }
+
   deinit { pointer.deallocate() }
 
   public subscript(_ i: Int) -> Float {

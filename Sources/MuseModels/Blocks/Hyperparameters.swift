@@ -1,6 +1,6 @@
 /// Reads `{architecture}.*` hyperparameters with the checks every architecture needs.
 struct Hyperparameters {
-  let file: GGUFFile
+  let file: any WeightSource
   let architecture: String
 
   func int(_ key: String) throws -> Int {
@@ -33,8 +33,53 @@ struct Hyperparameters {
     return v
   }
 
+  /// `rope.scaling.*`: none, linear or YaRN; any other type is refused rather than ignored,
+  /// since running it unscaled would quietly give wrong outputs past the original context.
+  func ropeScaling(yarnTruncates: Bool) throws -> RoPEScaling {
+    let key = "\(architecture).rope.scaling.type"
+    let type = file.metadata[key] == nil ? "none" : try file.string(key)
+    switch type {
+    case "none":
+      return .none
+    case "linear":
+      return .linear(factor: try double("rope.scaling.factor", default: 1))
+    case "yarn":
+      let factor = try double("rope.scaling.factor", default: 1)
+      guard factor > 0 else {
+        throw ModelError.invalidHyperparameter(
+          file: file.path, key: "\(architecture).rope.scaling.factor", reason: "must be positive")
+      }
+      return .yarn(
+        factor: factor, originalContext: try positive("rope.scaling.original_context_length"),
+        betaFast: try double("rope.scaling.yarn_beta_fast", default: 32),
+        betaSlow: try double("rope.scaling.yarn_beta_slow", default: 1), truncate: yarnTruncates)
+    default:
+      throw ModelError.invalidHyperparameter(
+        file: file.path, key: key, reason: "'\(type)' is not supported (supported: none, linear, yarn)")
+    }
+  }
+
+  /// Which layers use sliding-window attention, from `attention.sliding_window_pattern`
+  /// as llama.cpp reads it: an array of bools (true = sliding window), or a period n where
+  /// layer i slides unless i % n == n - 1 (`llama_hparams::set_swa_pattern`; 0 = all slide).
+  func slidingWindowLayers(layerCount: Int, defaultPeriod: Int?) throws -> [Bool] {
+    let key = "\(architecture).attention.sliding_window_pattern"
+    if case .array(.bools(let flags)) = file.metadata[key] {
+      guard flags.count == layerCount else {
+        throw ModelError.invalidHyperparameter(
+          file: file.path, key: key, reason: "has \(flags.count) entries for \(layerCount) layers")
+      }
+      return flags
+    }
+    guard let period = file.metadata[key] == nil ? defaultPeriod : try int("attention.sliding_window_pattern")
+    else { return [] }
+    return (0..<layerCount).map { period == 0 || $0 % period < period - 1 }
+  }
+
   /// The settings every decoder here shares; each architecture then adjusts its own.
-  func baseConfig(ropeStyle: RoPEStyle, options: ModelOptions) throws -> TransformerConfig {
+  func baseConfig(ropeStyle: RoPEStyle, options: ModelOptions, yarnTruncates: Bool = true) throws
+    -> TransformerConfig
+  {
     let d = try positive("embedding_length")
     let heads = try positive("attention.head_count")
     let kvHeads = try int("attention.head_count_kv", default: heads)
@@ -59,7 +104,8 @@ struct Hyperparameters {
       rmsEpsilon: Float(try double("attention.layer_norm_rms_epsilon", default: 1e-5)),
       rope: RotaryEmbedding(
         style: ropeStyle, dimensions: try int("rope.dimension_count", default: headDim),
-        base: try double("rope.freq_base", default: 10_000)),
+        base: try double("rope.freq_base", default: 10_000),
+        scaling: try ropeScaling(yarnTruncates: yarnTruncates)),
       feedForwardLength: try int("feed_forward_length", default: 0))
     return base
   }

@@ -26,6 +26,10 @@ public struct AttentionWeights: @unchecked Sendable {
   public let output: Linear
   public let queryNorm: FloatBuffer?
   public let keyNorm: FloatBuffer?
+  /// Muse Glimmer's output gate: attention output *= sigmoid(outputGate x).
+  public var outputGate: Linear? = nil
+  /// gpt-oss: one learned logit per query head added to the softmax denominator.
+  public var sinks: FloatBuffer? = nil
 }
 
 /// A SwiGLU feed-forward network: down(silu(gate x) * up x).
@@ -33,6 +37,14 @@ public struct FeedForwardWeights: @unchecked Sendable {
   public let gate: TensorView
   public let up: TensorView
   public let down: TensorView
+  public var biases: FeedForwardBiases? = nil
+}
+
+/// Biases of one SwiGLU network's three projections (gpt-oss experts).
+public struct FeedForwardBiases: @unchecked Sendable {
+  public let gate: FloatBuffer
+  public let up: FloatBuffer
+  public let down: FloatBuffer
 }
 
 /// A mixture-of-experts FFN with experts stored merged (`ffn_*_exps`, one matrix per expert).
@@ -42,6 +54,9 @@ public struct MixtureOfExpertsWeights: @unchecked Sendable {
   /// Qwen2-MoE's always-on expert, scaled by sigmoid(sharedGate · x).
   public let shared: FeedForwardWeights?
   public let sharedGate: FloatBuffer?
+  /// gpt-oss: router bias, and one set of biases per expert.
+  public var routerBias: FloatBuffer? = nil
+  public var expertBiases: [FeedForwardBiases]? = nil
 }
 
 public enum FeedForwardBlock: @unchecked Sendable {
@@ -54,22 +69,31 @@ public struct DecoderLayerWeights: @unchecked Sendable {
   public let attention: AttentionWeights
   public let feedForwardNorm: FloatBuffer
   public let feedForward: FeedForwardBlock
+  /// Gemma-2-style norms of each sub-layer's output, before the residual add.
+  public var postAttentionNorm: FloatBuffer? = nil
+  public var postFeedForwardNorm: FloatBuffer? = nil
 }
 
 /// Reads the standard llama.cpp tensor names (`blk.N.attn_q.weight` ...) of one layer.
 struct LayerLoader {
-  let file: GGUFFile
+  let file: any WeightSource
   let config: TransformerConfig
 
   func floats(_ name: String, count: Int) throws -> FloatBuffer {
-    let view = try file.tensor(name, shape: [count])
+    try floats(name, shape: [count])
+  }
+
+  /// A small tensor (norm, bias) dequantized whole, in ggml order.
+  func floats(_ name: String, shape: [Int]) throws -> FloatBuffer {
+    let view = try file.tensor(name, shape: shape)
+    let count = shape.reduce(1, *)
     let buffer = FloatBuffer(count: count)
     dequantizeRow(view.type, view.data, buffer.pointer, count: count)
     return buffer
   }
 
   func optionalFloats(_ name: String, count: Int) throws -> FloatBuffer? {
-    file.tensors[name] == nil ? nil : try floats(name, count: count)
+    !file.hasTensor(name) ? nil : try floats(name, count: count)
   }
 
   func linear(_ name: String, inputs: Int, outputs: Int, bias: Bool) throws -> Linear {
@@ -88,19 +112,32 @@ struct LayerLoader {
       case .none: nil
       case .perHead: (c.headDim, c.headDim)
       case .wholeProjection: (c.queryWidth, c.keyWidth)
+      case .perHeadUnweighted: nil
       }
-    let attention = AttentionWeights(
+    let attentionOutput = c.headCount * c.valueHeadDim
+    var attention = AttentionWeights(
       query: try linear(p + "attn_q", inputs: d, outputs: c.queryWidth, bias: c.attentionBias),
       key: try linear(p + "attn_k", inputs: d, outputs: c.keyWidth, bias: c.attentionBias),
       value: try linear(p + "attn_v", inputs: d, outputs: c.valueWidth, bias: c.attentionBias),
-      output: try linear(p + "attn_output", inputs: c.headCount * c.valueHeadDim, outputs: d, bias: false),
+      output: try linear(p + "attn_output", inputs: attentionOutput, outputs: d, bias: false),
       queryNorm: try normSizes.map { try floats(p + "attn_q_norm.weight", count: $0.0) },
       keyNorm: try normSizes.map { try floats(p + "attn_k_norm.weight", count: $0.1) })
-    return DecoderLayerWeights(
+    if c.attentionOutputGate {
+      attention.outputGate = try linear(p + "attn_gate", inputs: d, outputs: attentionOutput, bias: false)
+    }
+    if c.attentionSinks {
+      attention.sinks = try floats(p + "attn_sinks.weight", count: c.headCount)
+    }
+    var layer = DecoderLayerWeights(
       attentionNorm: try floats(p + "attn_norm.weight", count: d),
       attention: attention,
-      feedForwardNorm: try floats(p + "ffn_norm.weight", count: d),
+      feedForwardNorm: try floats(p + c.feedForwardNormTensor + ".weight", count: d),
       feedForward: try feedForward(prefix: p))
+    if c.postNorms {
+      layer.postAttentionNorm = try floats(p + "post_attention_norm.weight", count: d)
+      layer.postFeedForwardNorm = try floats(p + "post_ffw_norm.weight", count: d)
+    }
+    return layer
   }
 
   private func feedForward(prefix p: String) throws -> FeedForwardBlock {
@@ -130,9 +167,21 @@ struct LayerLoader {
         down: try file.tensor(p + "ffn_down_shexp.weight", shape: [s, d]))
       sharedGate = try optionalFloats(p + "ffn_gate_inp_shexp.weight", count: d)
     }
-    return .mixture(
-      MixtureOfExpertsWeights(
-        router: try file.tensor(p + "ffn_gate_inp.weight", shape: [d, e]),
-        experts: experts, shared: shared, sharedGate: sharedGate))
+    var moe = MixtureOfExpertsWeights(
+      router: try file.tensor(p + "ffn_gate_inp.weight", shape: [d, e]),
+      experts: experts, shared: shared, sharedGate: sharedGate)
+    if c.expertBias {
+      moe.routerBias = try floats(p + "ffn_gate_inp.bias", count: e)
+      let gate = try floats(p + "ffn_gate_exps.bias", shape: [f, e])
+      let up = try floats(p + "ffn_up_exps.bias", shape: [f, e])
+      let down = try floats(p + "ffn_down_exps.bias", shape: [d, e])
+      moe.expertBiases = (0..<e).map { x in
+        FeedForwardBiases(
+          gate: FloatBuffer(count: f, copying: gate.pointer + x * f),
+          up: FloatBuffer(count: f, copying: up.pointer + x * f),
+          down: FloatBuffer(count: d, copying: down.pointer + x * d))
+      }
+    }
+    return .mixture(moe)
   }
 }

@@ -5,6 +5,25 @@ public enum QKNorm: Sendable {
   case perHead
   /// One RMSNorm over the whole projection, before splitting into heads (OLMoE).
   case wholeProjection
+  /// An RMSNorm of each head with no learned weight (Muse Glimmer's scale-less QK-norm).
+  case perHeadUnweighted
+}
+
+/// The gated activation inside a SwiGLU feed-forward network, h = act(gate) * up.
+public enum GatedActivation: Sendable, Equatable {
+  /// silu(gate) * up (Shazeer, 2020).
+  case swiGLU
+  /// gpt-oss: gate clamped to at most `limit`, up to [-limit, limit], then
+  /// (up + 1) * gate * sigmoid(alpha * gate) (transformers' `GptOssExperts._apply_gate`).
+  case clampedSwiGLU(alpha: Float, limit: Float)
+}
+
+/// How router logits become expert weights.
+public enum RouterScoring: Sendable, Equatable {
+  /// Softmax over all experts, then the top k (Mixtral, Qwen, OLMoE); see `normalizeTopK`.
+  case softmaxThenTopK
+  /// The top k logits, then a softmax over just those k (gpt-oss's `GptOssTopKRouter`).
+  case topKThenSoftmax
 }
 
 /// The hyperparameters of a decoder-only transformer, read from GGUF metadata by the
@@ -32,6 +51,41 @@ public struct TransformerConfig: Sendable {
   /// used as the softmax over all experts gave them (OLMoE, Qwen2-MoE).
   public var normalizeTopK = true
   public var sharedExpertFeedForwardLength = 0
+  public var routerScoring = RouterScoring.softmaxThenTopK
+  /// Biases on the router and on every expert's gate/up/down projections (gpt-oss).
+  public var expertBias = false
+  public var activation = GatedActivation.swiGLU
+
+  /// Sliding-window attention: a layer marked in `slidingWindowLayers` sees only the last
+  /// `slidingWindow` positions, itself included (positions p - window < j <= p, as
+  /// transformers' sliding mask and llama.cpp's `LLAMA_SWA_TYPE_STANDARD`).
+  public var slidingWindow = 0
+  public var slidingWindowLayers: [Bool] = []
+  /// Whether full-attention (non-sliding) layers apply RoPE; false for Muse Glimmer's NoPE layers.
+  public var ropeOnFullAttentionLayers = true
+  /// The q·k scale; nil means 1/sqrt(headDim).
+  public var attentionScale: Float?
+  /// A learned per-head logit that joins each softmax's denominator (gpt-oss `attn_sinks`).
+  public var attentionSinks = false
+  /// attention output *= sigmoid(W_gate x) before the output projection (Muse Glimmer).
+  public var attentionOutputGate = false
+  /// Gemma-2-style norms on each sub-layer's output before the residual add.
+  public var postNorms = false
+  public var postNormEpsilon: Float?
+  /// An RMSNorm on the token embeddings before layer 0 (weight optional: unit when absent).
+  public var embeddingNorm = false
+  /// Final logits = softcap * tanh(logitScale * logits / softcap); softcap 0 means none.
+  public var logitScale: Float = 1
+  public var finalLogitSoftcap: Float = 0
+  /// The tensor of the norm before the FFN: `ffn_norm`, or `post_attention_norm` in gpt-oss
+  /// files (llama.cpp's name for transformers' `post_attention_layernorm`).
+  public var feedForwardNormTensor = "ffn_norm"
+
+  public func isSlidingWindow(layer: Int) -> Bool {
+    slidingWindow > 0 && layer < slidingWindowLayers.count && slidingWindowLayers[layer]
+  }
+
+  public func usesRoPE(layer: Int) -> Bool { ropeOnFullAttentionLayers || isSlidingWindow(layer: layer) }
 
   public var isMixtureOfExperts: Bool { expertCount > 0 }
   public var queryWidth: Int { headCount * headDim }

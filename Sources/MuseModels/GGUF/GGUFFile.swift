@@ -190,48 +190,6 @@ public final class GGUFFile: @unchecked Sendable {
     return TensorView(type: info.type, data: base + info.fileOffset, shape: info.shape)
   }
 
-  /// A tensor that must exist, have one of Muse's computable types and the given shape.
-  public func tensor(_ name: String, shape: [Int]) throws -> TensorView {
-    let view = try tensor(name)
-    guard view.shape == shape else {
-      throw GGUFError.wrongTensorShape(file: path, tensor: name, expected: shape, found: view.shape)
-    }
-    guard view.type.isSupported else {
-      throw GGUFError.unsupportedTensorType(file: path, tensor: name, type: view.type.name)
-    }
-    return view
-  }
-
-  public func optionalTensor(_ name: String, shape: [Int]) throws -> TensorView? {
-    tensors[name] == nil ? nil : try tensor(name, shape: shape)
-  }
-
-  public func int(_ key: String) throws -> Int {
-    guard let value = metadata[key] else { throw GGUFError.missingKey(file: path, key: key) }
-    guard let v = value.int else {
-      throw GGUFError.wrongKeyType(file: path, key: key, expected: "an integer")
-    }
-    return v
-  }
-
-  public func double(_ key: String) throws -> Double {
-    guard let value = metadata[key] else { throw GGUFError.missingKey(file: path, key: key) }
-    guard let v = value.double else {
-      throw GGUFError.wrongKeyType(file: path, key: key, expected: "a number")
-    }
-    return v
-  }
-
-  public func string(_ key: String) throws -> String {
-    guard let value = metadata[key] else { throw GGUFError.missingKey(file: path, key: key) }
-    guard let v = value.string else {
-      throw GGUFError.wrongKeyType(file: path, key: key, expected: "a string")
-    }
-    return v
-  }
-
-  public var architecture: String? { metadata["general.architecture"]?.string }
-
   /// Bytes of the whole mapping, for hashing or streaming.
   public var rawBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: fileSize) }
 }

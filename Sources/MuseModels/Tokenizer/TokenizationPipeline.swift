@@ -6,6 +6,15 @@ protocol TokenizationPipeline: Sendable {
   /// `afterSpecial`: the fragment starts the input or follows a special token (SentencePiece
   /// adds its space prefix there, llama.cpp `is_prev_special`).
   func encode(_ text: String, afterSpecial: Bool, into ids: inout [Int])
+  /// `atStart`: the fragment is the very start of the input (HF Metaspace `prepend_scheme:
+  /// "first"` prefixes only there).
+  func encode(_ text: String, afterSpecial: Bool, atStart: Bool, into ids: inout [Int])
+}
+
+extension TokenizationPipeline {
+  func encode(_ text: String, afterSpecial: Bool, atStart: Bool, into ids: inout [Int]) {
+    encode(text, afterSpecial: afterSpecial, into: &ids)
+  }
 }
 
 /// `tokenizer.ggml.model == "gpt2"`: regex pre-tokenizer, then byte-level BPE per word.

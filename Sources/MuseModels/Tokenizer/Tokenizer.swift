@@ -27,16 +27,14 @@ public final class Tokenizer: @unchecked Sendable {
     try self.init(vocabulary: TokenizerVocabulary(gguf: gguf))
   }
 
-  public init(vocabulary v: TokenizerVocabulary) throws {
-    vocabulary = v
-    var ids: [String: Int] = [:]
-    ids.reserveCapacity(v.tokens.count)
-    // Later duplicates win, as in llama.cpp's token_to_id.
-    for (id, token) in v.tokens.enumerated() where !token.isEmpty { ids[token] = id }
-    tokenIDs = ids
-
+  public convenience init(vocabulary v: TokenizerVocabulary) throws {
+    let ids = Self.tokenIDs(v)
     var bos = v.bosToken
     var eos = v.eosToken
+    let pipeline: any TokenizationPipeline
+    let decoder: any TokenDecoder
+    let addsBOS: Bool
+    let addsEOS: Bool
     switch v.model {
     case "llama":
       let prefix = v.addSpacePrefix ?? true
@@ -72,10 +70,34 @@ public final class Tokenizer: @unchecked Sendable {
     default:
       throw TokenizerError.unknownModel(file: v.file, model: v.model)
     }
+    self.init(
+      vocabulary: v, tokenIDs: ids, pipeline: pipeline, decoder: decoder, bosToken: bos, eosToken: eos,
+      addsBOS: addsBOS, addsEOS: addsEOS)
+  }
+
+  /// Token text → id; later duplicates win, as in llama.cpp's token_to_id.
+  static func tokenIDs(_ v: TokenizerVocabulary) -> [String: Int] {
+    var ids: [String: Int] = [:]
+    ids.reserveCapacity(v.tokens.count)
+    for (id, token) in v.tokens.enumerated() where !token.isEmpty { ids[token] = id }
+    return ids
+  }
+
+  /// A tokenizer from its parts: the GGUF family switch above, or a `tokenizer.json` description
+  /// (`Tokenizer(huggingFace:)`).
+  init(
+    vocabulary v: TokenizerVocabulary, tokenIDs ids: [String: Int], pipeline: any TokenizationPipeline,
+    decoder: any TokenDecoder, bosToken bos: Int?, eosToken eos: Int?, addsBOS: Bool, addsEOS: Bool
+  ) {
+    vocabulary = v
+    tokenIDs = ids
+    self.pipeline = pipeline
+    self.decoder = decoder
     bosToken = bos
     eosToken = eos
+    self.addsBOS = addsBOS
+    self.addsEOS = addsEOS
     specials = SpecialTokenSplitter(tokens: v.tokens, types: v.tokenTypes)
-    let decoder = self.decoder
     tokenBytesTable = zip(v.tokens, v.tokenTypes).map { decoder.bytes(of: $0, type: $1) }
 
     var eog = Set([v.eosToken, v.endOfTurnToken, v.endOfMessageToken].compactMap { $0 })
@@ -94,10 +116,12 @@ public final class Tokenizer: @unchecked Sendable {
     ids.reserveCapacity(text.utf8.count / 3 + 2)
     if addSpecial, addsBOS, let bosToken { ids.append(bosToken) }
     var afterSpecial = true
+    var atStart = true
     for fragment in specials.split(text, parseSpecial: parseSpecial) {
+      defer { atStart = false }
       switch fragment {
       case .text(let s):
-        pipeline.encode(s, afterSpecial: afterSpecial, into: &ids)
+        pipeline.encode(s, afterSpecial: afterSpecial, atStart: atStart, into: &ids)
         afterSpecial = false
       case .token(let id):
         ids.append(id)

@@ -10,6 +10,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
   case badMerge(file: String, index: Int, merge: String)
   case missingToken(file: String, token: String, reason: String)
   case emptyVocabulary(file: String)
+  /// A `tokenizer.json` component Muse does not implement, or one it cannot read.
+  case unsupportedComponent(file: String, component: String, reason: String)
 
   public var description: String {
     switch self {
@@ -30,6 +32,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
       "\(file): the vocabulary has no token \"\(token)\", which \(reason)"
     case .emptyVocabulary(let file):
       "\(file): tokenizer.ggml.tokens is empty"
+    case .unsupportedComponent(let file, let component, let reason):
+      "\(file): \(component): \(reason)"
     }
   }
 }

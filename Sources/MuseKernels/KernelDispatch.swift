@@ -1,0 +1,101 @@
+import Foundation
+import MuseKernelsC
+
+/// Which implementation of the integer dot products runs: chosen once from the CPU at start-up,
+/// so one binary runs on any x86-64 (and arm64) and uses what the machine has.
+enum KernelDispatch {
+  enum Level: Int, Comparable, CaseIterable, Sendable {
+    /// Swift loops compiled for the baseline target (SSE2 on x86-64), any CPU.
+    case portable = 0
+    /// AVX2 + FMA + F16C (Sources/MuseKernelsC).
+    case avx2 = 1
+    /// AVX2 plus AVX-512 VL/BW/VNNI's vpdpbusd.
+    case avx512vnni = 2
+
+    static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+  }
+
+  /// The best level this CPU supports.
+  static let detected = Level(rawValue: Int(muse_cpu_level())) ?? .portable
+
+  nonisolated(unsafe) private static var forced: Level?
+
+  /// The level kernels use now.
+  static var current: Level { forced ?? detected }
+
+  /// Whether quantised matmuls quantise activations to int8 (opt-in; see `matmul`).
+  static let integerActivations = ProcessInfo.processInfo.environment["MUSE_INT8_ACTIVATIONS"] == "1"
+
+  /// Makes every kernel use `level` (at most `detected`) until `force(nil)`; for tests and
+  /// benchmarks. Not synchronised: set it while no kernel runs.
+  static func force(_ level: Level?) {
+    precondition(level.map { $0 <= detected } ?? true, "this CPU cannot run \(level!)")
+    forced = level
+  }
+
+  /// Levels this machine can run, for tests that compare them.
+  static var available: [Level] { Level.allCases.filter { $0 <= detected } }
+
+  /// Whether `type` has integer kernels (weights quantised in blocks of 32 or 256).
+  static func hasIntegerKernel(_ type: GGMLType) -> Bool {
+    switch type {
+    case .q8_0, .q4_0, .q4_1, .q4_K, .q6_K: true
+    default: false
+    }
+  }
+
+  /// Dots one weight row of `type` (`columns` values) with tokens `first ..< first + count`
+  /// of `x` (count 1...4), writing token t's result to y[(t - first) * yStride].
+  @inline(__always)
+  static func dot(
+    _ type: GGMLType, level: Level, row: UnsafeRawPointer, columns: Int, x: QuantizedActivations,
+    first: Int, count: Int, y: UnsafeMutablePointer<Float>, yStride: Int
+  ) {
+    let blocks = columns / type.blockLayout.values
+    #if arch(x86_64)
+      if level != .portable {
+        let xs = x.codes(first)
+        let n = Int32(count)
+        let b = Int32(blocks)
+        let vnni = level == .avx512vnni
+        switch type {
+        case .q8_0:
+          vnni
+            ? muse_dot_q8_0_vnni(row, b, xs, x.tokenStride, n, y, yStride)
+            : muse_dot_q8_0_avx2(row, b, xs, x.tokenStride, n, y, yStride)
+        case .q4_0:
+          vnni
+            ? muse_dot_q4_0_vnni(row, b, xs, x.tokenStride, n, y, yStride)
+            : muse_dot_q4_0_avx2(row, b, xs, x.tokenStride, n, y, yStride)
+        case .q4_1:
+          vnni
+            ? muse_dot_q4_1_vnni(row, b, xs, x.tokenStride, n, y, yStride)
+            : muse_dot_q4_1_avx2(row, b, xs, x.tokenStride, n, y, yStride)
+        case .q4_K:
+          vnni
+            ? muse_dot_q4_K_vnni(row, b, xs, x.tokenStride, n, y, yStride)
+            : muse_dot_q4_K_avx2(row, b, xs, x.tokenStride, n, y, yStride)
+        case .q6_K:
+          vnni
+            ? muse_dot_q6_K_vnni(row, b, xs, x.tokenStride, n, y, yStride)
+            : muse_dot_q6_K_avx2(row, b, xs, x.tokenStride, n, y, yStride)
+        default: preconditionFailure("no integer kernel for \(type.name)")
+        }
+        return
+      }
+    #endif
+    for i in 0..<count {
+      let t = first + i
+      let (codes, scales, sums) = (x.codes(t), x.scales(t), x.sums(t))
+      y[i * yStride] =
+        switch type {
+        case .q8_0: dotQ8_0Int8(row, codes, scales, blocks: blocks)
+        case .q4_0: dotQ4_0Int8(row, codes, scales, sums, blocks: blocks)
+        case .q4_1: dotQ4_1Int8(row, codes, scales, sums, blocks: blocks)
+        case .q4_K: dotQ4_KInt8(row, codes, scales, sums, blocks: blocks)
+        case .q6_K: dotQ6_KInt8(row, codes, scales, blocks: blocks)
+        default: preconditionFailure("no integer kernel for \(type.name)")
+        }
+    }
+  }
+}

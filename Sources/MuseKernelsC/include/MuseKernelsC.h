@@ -1,0 +1,44 @@
+// Integer dot-product inner loops for x86-64 AVX2 and AVX-512 VNNI, chosen at run time by
+// MuseKernels (KernelDispatch.swift). Everything else — quantising activations, threading,
+// dispatch, the portable fallback — is Swift. See int8_dot.c for why this target exists.
+#ifndef MUSE_KERNELS_C_H
+#define MUSE_KERNELS_C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// 0: no accelerated kernels; 1: AVX2 + FMA + F16C; 2: level 1 plus AVX-512 VL/BW/VNNI.
+int muse_cpu_level(void);
+
+// One weight row (`blocks` blocks of the format) against `ntok` (1...4) quantised activation
+// rows: row t starts at x + t * xstride and holds blocks32 × 32 int8 codes, then blocks32
+// float scales, then blocks32 int32 code sums (QuantizedActivations.swift). The dot for token t
+// is written to y[t * ystride].
+#define MUSE_DOT(name)                                                                         \
+  void name(const void *w, int blocks, const int8_t *x, size_t xstride, int ntok, float *y,   \
+            size_t ystride)
+
+MUSE_DOT(muse_dot_q8_0_avx2);
+MUSE_DOT(muse_dot_q4_0_avx2);
+MUSE_DOT(muse_dot_q4_1_avx2);
+MUSE_DOT(muse_dot_q4_K_avx2);
+MUSE_DOT(muse_dot_q6_K_avx2);
+MUSE_DOT(muse_dot_q8_0_vnni);
+MUSE_DOT(muse_dot_q4_0_vnni);
+MUSE_DOT(muse_dot_q4_1_vnni);
+MUSE_DOT(muse_dot_q4_K_vnni);
+MUSE_DOT(muse_dot_q6_K_vnni);
+
+// Atomic load/store and a spin-wait hint for ThreadPool's spin-then-sleep wait (Swift's
+// Synchronization module needs macOS 15; the package supports macOS 14).
+static inline long muse_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void muse_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void muse_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+#endif
