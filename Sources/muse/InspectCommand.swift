@@ -54,8 +54,8 @@ struct InspectCommand: ParsableCommand {
         print("tokenizer:      \(model), \(vocab) tokens\(pre)\(bos)\(eos)")
       }
       if let template = m["tokenizer.chat_template"]?.string {
-        let format = ChatFormat.detect(template: template).map { "\($0)" } ?? "not recognised yet"
-        print("chat template:  \(template.count) characters (\(format))")
+        let parses = (try? ChatTemplate(source: template)) != nil
+        print("chat template:  \(template.count) characters\(parses ? "" : " (does not parse)")")
         print(
           template.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(
             separator: "\n"))
