@@ -13,7 +13,14 @@ let package = Package(
     .library(name: "MuseEngine", targets: ["MuseEngine"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
   ],
   targets: [
     // AVX2 / AVX-512 VNNI inner loops, chosen at run time (see Sources/MuseKernelsC/int8_dot.c).
@@ -21,15 +28,40 @@ let package = Package(
     .target(name: "MuseKernels", dependencies: ["MuseKernelsC"], swiftSettings: optimised),
     .target(name: "MuseModels", dependencies: ["MuseKernels"], swiftSettings: optimised),
     .target(name: "MuseEngine", dependencies: ["MuseModels", "MuseKernels"], swiftSettings: optimised),
+    .target(
+      name: "MuseStore",
+      dependencies: [
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]),
+    .target(
+      name: "MuseServer",
+      dependencies: [
+        "MuseEngine", "MuseModels", "MuseStore",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+      ],
+      resources: [.copy("Resources")]),
     .executableTarget(
       name: "muse",
       dependencies: [
-        "MuseEngine", "MuseModels", "MuseKernels",
+        "MuseEngine", "MuseModels", "MuseKernels", "MuseServer", "MuseStore",
+        .product(name: "Yams", package: "Yams"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "MuseTestSupport", path: "Tests/MuseTestSupport"),
     .testTarget(name: "MuseKernelsTests", dependencies: ["MuseKernels", "MuseTestSupport"]),
     .testTarget(name: "MuseModelsTests", dependencies: ["MuseModels", "MuseKernels", "MuseTestSupport"]),
+    .testTarget(name: "MuseStoreTests", dependencies: ["MuseStore", "MuseTestSupport"]),
+    .testTarget(
+      name: "MuseServerTests",
+      dependencies: [
+        "MuseServer", "MuseStore", "MuseEngine", "MuseTestSupport",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ]),
     .testTarget(
       name: "MuseEngineTests", dependencies: ["MuseEngine", "MuseModels", "MuseKernels", "MuseTestSupport"]),
   ],

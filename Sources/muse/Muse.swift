@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 
 @main
-struct Muse: ParsableCommand {
+struct Muse: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "muse",
     abstract: "Serve and run Mixture-of-Experts language models.",
     subcommands: [
-      RunCommand.self, InspectCommand.self, TokenizeCommand.self, PerplexityCommand.self, BenchCommand.self,
-      TemplateCommand.self, ConvertCommand.self,
+      ServeCommand.self, KeysCommand.self, UsageCommand.self, RunCommand.self, InspectCommand.self,
+      TokenizeCommand.self, TemplateCommand.self, ConvertCommand.self, PerplexityCommand.self,
+      BenchCommand.self,
     ])
 }
 

@@ -39,6 +39,7 @@ public enum TestPaths {
 
   public struct MissingModel: Error, CustomStringConvertible {
     public let path: String
+    public init(path: String) { self.path = path }
     public var description: String {
       "\(path) is missing: run Scripts/fetch-smollm2.sh (CI runs it before the tests)"
     }

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import MuseKernels
+import MuseModels
+import MuseStore
+
+/// `GET /v1/models`, `GET /v1/models/{id}` (with a model card) and
+/// `GET /v1/models/{id}/weights` (open models only).
+extension MuseService {
+  // swiftlint:disable identifier_name
+  struct ModelObject: Encodable {
+    let id: String
+    let object = "model"
+    let created: Int
+    let owned_by: String
+    let visibility: String
+  }
+
+  struct ModelCard: Encodable {
+    let id: String
+    let object = "model"
+    let created: Int
+    let owned_by: String
+    let display_name: String
+    let description: String?
+    let visibility: String
+    let architecture: String
+    let parameters: Int
+    let active_parameters: Int
+    let quantization: [String: Int]
+    let context_length: Int
+    let weights_sha256: String
+    let pricing: [String: Double]
+    let download: String?
+  }
+  // swiftlint:enable identifier_name
+
+  private func visibleModels(for key: APIKey) -> [ModelRunner] {
+    modelOrder.compactMap { models[$0] }.filter { key.allows(model: $0.entry.id) }
+  }
+
+  func listModels(_ request: Request) throws -> Response {
+    let key = try authenticate(request, scope: .inference)
+    struct List: Encodable {
+      let object = "list"
+      let data: [ModelObject]
+    }
+    return try jsonResponse(
+      List(
+        data: visibleModels(for: key).map {
+          ModelObject(id: $0.entry.id, created: 0, owned_by: "muse", visibility: $0.entry.visibility.rawValue)
+        }))
+  }
+
+  func modelCard(_ request: Request, id: String) throws -> Response {
+    let key = try authenticate(request, scope: .inference)
+    let runner = try model(id, for: key)
+    let file = runner.model.model.file
+    let summary = ModelSummary(file: file)
+    var mix: [String: Int] = [:]
+    for share in summary.quantizationMix { mix[share.type.name] = share.tensors }
+    let entry = runner.entry
+    return try jsonResponse(
+      ModelCard(
+        id: entry.id, created: 0, owned_by: "muse", display_name: entry.displayName ?? entry.id,
+        description: entry.description, visibility: entry.visibility.rawValue,
+        architecture: runner.model.model.config.architecture, parameters: summary.totalParameters,
+        active_parameters: summary.activeParameters, quantization: mix,
+        context_length: runner.model.model.config.contextLength, weights_sha256: runner.weightsDigest,
+        pricing: [
+          "input_per_million": entry.inputPricePerMillion, "output_per_million": entry.outputPricePerMillion,
+        ],
+        download: entry.visibility == .open ? "/v1/models/\(entry.id)/weights" : nil))
+  }
+
+  /// Streams an open model's GGUF file (with Range and an ETag of its SHA-256). For a closed
+  /// model the route answers exactly as for a model that does not exist.
+  func weights(_ request: Request, id: String) throws -> Response {
+    let key = try authenticate(request, scope: .weights)
+    guard let runner = models[id], runner.entry.visibility == .open, key.allows(model: id),
+      let file = runner.model.gguf
+    else {
+      throw OpenAIError.modelNotFound(id)
+    }
+    let bytes = file.rawBytes
+    let total = bytes.count
+    let etag = "\"\(runner.weightsDigest)\""
+    var headers: HTTPFields = [
+      .contentType: "application/octet-stream", .eTag: etag, .acceptRanges: "bytes",
+      .contentDisposition: "attachment; filename=\"\(id).gguf\"",
+    ]
+    if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: headers) }
+    var selected = 0..<total
+    var status = HTTPResponse.Status.ok
+    if let header = request.headers[.range] {
+      guard let r = Self.parseRange(header, total: total) else {
+        headers[.contentRange] = "bytes */\(total)"
+        return Response(status: .rangeNotSatisfiable, headers: headers)
+      }
+      selected = r
+      status = .partialContent
+      headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(total)"
+    }
+    let range = selected
+    headers[.contentLength] = String(range.count)
+    let body = ResponseBody(contentLength: range.count) { writer in
+      var offset = range.lowerBound
+      while offset < range.upperBound {
+        let end = min(offset + (1 << 20), range.upperBound)
+        let chunk = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: file.rawBytes[offset..<end]))
+        try await writer.write(chunk)
+        offset = end
+      }
+      try await writer.finish(nil)
+    }
+    return Response(status: status, headers: headers, body: body)
+  }
+
+  /// One `bytes=a-b`, `bytes=a-` or `bytes=-n` range (RFC 9110 §14.1.2).
+  static func parseRange(_ header: String, total: Int) -> Range<Int>? {
+    guard header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+    let spec = header.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false)
+    guard spec.count == 2 else { return nil }
+    if spec[0].isEmpty {
+      guard let n = Int(spec[1]), n > 0 else { return nil }
+      return max(0, total - n)..<total
+    }
+    guard let start = Int(spec[0]), start < total else { return nil }
+    let end = spec[1].isEmpty ? total - 1 : min(Int(spec[1]) ?? -1, total - 1)
+    guard end >= start else { return nil }
+    return start..<(end + 1)
+  }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import Logging
+import MuseEngine
+import MuseModels
+import MuseStore
+
+/// Everything the routes share: the model catalogue, the store, admission control and metrics.
+public final class MuseService: Sendable {
+  public let models: [String: ModelRunner]
+  public let modelOrder: [String]
+  public let store: Store
+  public let admission: Admission
+  public let metrics: ServerMetrics
+  public let logger: Logger
+  public let maxBodyBytes: Int
+
+  public init(
+    runners: [ModelRunner], store: Store, metrics: ServerMetrics = ServerMetrics(),
+    logger: Logger = Logger(label: "muse"), maxBodyBytes: Int = 4 << 20
+  ) {
+    models = Dictionary(runners.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
+    modelOrder = runners.map(\.entry.id)
+    self.store = store
+    admission = Admission(store: store)
+    self.metrics = metrics
+    self.logger = logger
+    self.maxBodyBytes = maxBodyBytes
+  }
+
+  /// The key a request presents, which must be active and hold `scope`.
+  func authenticate(_ request: Request, scope: KeyScope) throws -> APIKey {
+    guard let header = request.headers[.authorization] else { throw OpenAIError.missingKey }
+    let parts = header.split(separator: " ", maxSplits: 1)
+    guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw OpenAIError.missingKey }
+    let secret = parts[1].trimmingCharacters(in: .whitespaces)
+    guard let key = try store.key(hash: APIKey.hashSecret(secret)), key.isActive() else {
+      throw OpenAIError.invalidKey
+    }
+    guard key.scopes.contains(scope) || key.scopes.contains(.admin) && scope != .weights else {
+      throw OpenAIError(
+        .forbidden, "This key does not have the '\(scope.rawValue)' scope.", type: "invalid_request_error",
+        code: "insufficient_permissions")
+    }
+    return key
+  }
+
+  /// The model a key asked for, if it exists and the key may use it. A model the key may not
+  /// use is named as forbidden only when the key could otherwise see it exists.
+  func model(_ id: String, for key: APIKey) throws -> ModelRunner {
+    guard let runner = models[id] else { throw OpenAIError.modelNotFound(id) }
+    guard key.allows(model: id) else {
+      throw OpenAIError(
+        .forbidden, "This key is not allowed to use the model '\(id)'.", param: "model",
+        code: "model_not_allowed")
+    }
+    return runner
+  }
+
+  /// Decodes a JSON body, turning every failure into a 400/413 that says what was wrong.
+  func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+    try await decodeWithBody(type, from: request).value
+  }
+
+  /// The decoded body and its raw bytes (for fields passed on as they are, like chat messages).
+  func decodeWithBody<T: Decodable>(_ type: T.Type, from request: Request) async throws -> (
+    value: T, body: Data
+  ) {
+    var request = request
+    let buffer: ByteBuffer
+    do {
+      buffer = try await request.collectBody(upTo: maxBodyBytes)
+    } catch {
+      throw OpenAIError(
+        .contentTooLarge, "The request body is larger than \(maxBodyBytes) bytes.", code: "request_too_large")
+    }
+    let data = Data(buffer: buffer)
+    do {
+      return (try JSONDecoder().decode(T.self, from: data), data)
+    } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+      throw OpenAIError.invalid("We could not parse the JSON body of your request: it is not valid JSON.")
+    } catch DecodingError.keyNotFound(let key, let context) {
+      throw OpenAIError.invalid(
+        "Missing required parameter: '\(Self.path(context.codingPath + [key]))'.",
+        param: Self.path(context.codingPath + [key]), code: "missing_required_parameter")
+    } catch DecodingError.typeMismatch(let type, let context) {
+      throw OpenAIError.invalid(
+        "Invalid type for '\(Self.path(context.codingPath))': expected \(Self.name(of: type)).",
+        param: Self.path(context.codingPath), code: "invalid_type")
+    } catch DecodingError.valueNotFound(let type, let context) {
+      throw OpenAIError.invalid(
+        "Invalid value for '\(Self.path(context.codingPath))': expected \(Self.name(of: type)), got null.",
+        param: Self.path(context.codingPath), code: "invalid_type")
+    } catch DecodingError.dataCorrupted(let context) {
+      throw OpenAIError.invalid(
+        "Invalid value for '\(Self.path(context.codingPath))': \(context.debugDescription)",
+        param: Self.path(context.codingPath), code: "invalid_value")
+    } catch {
+      throw OpenAIError.invalid("We could not parse the JSON body of your request.")
+    }
+  }
+
+  private static func path(_ keys: [CodingKey]) -> String {
+    keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(
+      in: CharacterSet(charactersIn: "."))
+  }
+
+  private static func name(of type: Any.Type) -> String {
+    switch type {
+    case is String.Type: "a string"
+    case is Int.Type, is UInt64.Type: "an integer"
+    case is Float.Type, is Double.Type: "a number"
+    case is Bool.Type: "a boolean"
+    default: "\(type)".contains("Array") ? "an array" : "an object"
+    }
+  }
+}
+
+extension Data {
+  init(buffer: ByteBuffer) {
+    self = buffer.withUnsafeReadableBytes { Data($0) }
+  }
+}
+
+/// JSON responses with the content type set.
+func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.withoutEscapingSlashes]
+  let data = try encoder.encode(value)
+  return Response(
+    status: status, headers: [.contentType: "application/json"],
+    body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}

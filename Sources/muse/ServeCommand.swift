@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import MuseEngine
+import MuseModels
+import MuseServer
+import MuseStore
+import Yams
+
+struct ServeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "serve",
+    abstract: "Serve models through an authenticated OpenAI-compatible API.",
+    discussion: """
+      With no arguments it serves the default model (SmolLM2-135M-Instruct) as a closed model.
+      A config file (YAML or JSON) lists several:
+        host: 127.0.0.1
+        port: 8080
+        data_dir: /var/lib/muse
+        models:
+          - id: flagship
+            path: /models/flagship-q4_k_m.gguf
+            visibility: closed        # or open: downloadable with the weights scope
+            display_name: Flagship
+            description: Our best model
+            context_length: 8192
+            input_price_per_million: 0.5
+            output_price_per_million: 1.5
+            temperature: 0.7
+            top_p: 0.9
+            max_tokens: 1024
+      """)
+
+  @Option(name: .long, help: "Config file (YAML or JSON) with the model catalogue.") var config: String?
+  @Option(name: .shortAndLong, help: "A GGUF model to serve (instead of a config file).") var model: String?
+  @Option(name: .long, help: "Id of --model in the API (default: the file name).") var modelId: String?
+  @Option(name: .long, help: "closed (API only) or open (also downloadable).") var visibility: String =
+    "closed"
+  @Option(name: .long, help: "Address to listen on.") var host: String?
+  @Option(name: .long, help: "Port to listen on.") var port: Int?
+  @Option(name: .long, help: "Where keys and the usage ledger are kept (default ~/.muse).") var dataDir:
+    String?
+  @Option(name: .shortAndLong, help: "Threads for inference (default: all cores).") var threads: Int?
+
+  func run() async throws {
+    do {
+      try await serve()
+    } catch let error as ExitCode {
+      throw error
+    } catch {
+      printError("muse: error: \(error)")
+      throw ExitCode.failure
+    }
+  }
+
+  private func serve() async throws {
+    var settings = ServerConfiguration()
+    if let config {
+      guard let data = FileManager.default.contents(atPath: config) else {
+        throw ValidationError("\(config): cannot read the config file")
+      }
+      do {
+        // YAML is a superset of JSON, so either works.
+        settings = try YAMLDecoder().decode(
+          ServerConfiguration.self, from: String(decoding: data, as: UTF8.self))
+      } catch {
+        throw ValidationError("\(config): not a valid config: \(error)")
+      }
+    }
+    if let model {
+      guard let v = Visibility(rawValue: visibility) else {
+        throw ValidationError("--visibility takes closed or open, not '\(visibility)'")
+      }
+      let id = modelId ?? ((model as NSString).lastPathComponent as NSString).deletingPathExtension
+      settings.models.append(ModelEntry(id: id, path: model, visibility: v))
+    }
+    if settings.models.isEmpty {
+      settings.models = [
+        ModelEntry(
+          id: "smollm2-135m-instruct", path: try DefaultModel.resolve(nil), visibility: .closed,
+          displayName: "SmolLM2 135M Instruct", description: "Hugging Face's small chat model (Apache-2.0).")
+      ]
+    }
+    settings.host = host ?? settings.host
+    settings.port = port ?? settings.port
+    let dataDirectory = dataDir ?? settings.dataDirectory ?? DataDirectory.default
+    try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+    let store = try SQLiteStore(path: dataDirectory + "/muse.sqlite")
+
+    var runners: [ModelRunner] = []
+    for entry in settings.models {
+      var bar = ProgressBar(label: "loading \(entry.id)")
+      let lm = try LanguageModel(
+        path: entry.path, options: ModelOptions(contextLength: entry.contextLength),
+        threads: threads ?? settings.threads,
+        progress: { bar.update($0) })
+      guard let gguf = lm.gguf else {
+        throw ValidationError(
+          "\(entry.path): muse serve takes GGUF files; turn a checkpoint folder into one with muse convert")
+      }
+      let digest = WeightsDigest.sha256(of: gguf, cacheDirectory: dataDirectory)
+      runners.append(ModelRunner(entry: entry, model: lm, weightsDigest: digest))
+    }
+    var logger = Logger(label: "muse")
+    logger.logLevel = .info
+    let service = MuseService(runners: runners, store: store, logger: logger)
+    let adminSecret = try AdminKey.ensure(in: store)
+    let url = "http://\(settings.host):\(settings.port)"
+    let ids = runners.map(\.entry.id).joined(separator: ", ")
+    let app = Application(
+      router: MuseRouter.make(service),
+      configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "muse"),
+      onServerRunning: { _ in
+        print("Muse is serving \(ids) at \(url)/v1")
+        if let adminSecret {
+          print("Admin key (shown once, keep it safe): \(adminSecret)")
+        }
+        fflush(stdout)
+      },
+      logger: logger)
+    try await app.runService()
+  }
+}
+
+enum DataDirectory {
+  static var `default`: String {
+    ProcessInfo.processInfo.environment["MUSE_DATA_DIR"]
+      ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".muse").path
+  }
+
+  static func store(_ given: String?) throws -> SQLiteStore {
+    let dir = given ?? DataDirectory.default
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return try SQLiteStore(path: dir + "/muse.sqlite")
+  }
+}
+
+enum AdminKey {
+  /// Creates the first admin key when the store has none; returns its secret to show once.
+  static func ensure(in store: Store) throws -> String? {
+    guard try !store.keys().contains(where: { $0.scopes.contains(.admin) && $0.isActive() }) else {
+      return nil
+    }
+    let (secret, key) = APIKey.generate(name: "admin", scopes: [.admin, .inference, .weights])
+    try store.insert(key)
+    return secret
+  }
+}
