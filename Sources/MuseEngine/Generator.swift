@@ -17,6 +17,8 @@ public struct GenerationResult: Sendable {
   public var text = ""
   public var promptTokens = 0
   public var finishReason = FinishReason.length
+  /// Per generated token, when asked for.
+  public var logprobs: [TokenLogprob] = []
   public var prefillSeconds = 0.0
   public var decodeSeconds = 0.0
 
@@ -95,6 +97,18 @@ public final class LanguageModel: @unchecked Sendable {
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String] = [],
     onText: (String) -> Bool = { _ in true }
   ) throws -> GenerationResult {
+    try generate(
+      prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: nil,
+      onPiece: { text, _ in onText(text) })
+  }
+
+  /// Generates as above; with `logprobs` (the number of alternatives, 0–20) every generated
+  /// token's log-probability is computed, reported with the piece of text it completed.
+  public func generate(
+    prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int?,
+    onPiece: (String, [TokenLogprob]) -> Bool
+  ) throws -> GenerationResult {
+    var pending: [TokenLogprob] = []
     let context = model.config.contextLength
     guard prompt.count < context else {
       throw ModelError.contextOverflow(tokens: prompt.count, contextLength: context)
@@ -119,13 +133,23 @@ public final class LanguageModel: @unchecked Sendable {
         result.finishReason = .stop
         break
       }
+      if let logprobs {
+        let lp = TokenLogprob.compute(logits: logits, chosen: token, top: logprobs) {
+          tokenizer.tokenBytes($0)
+        }
+        pending.append(lp)
+        result.logprobs.append(lp)
+      }
       result.tokens.append(token)
       history.append(token)
       let (piece, stopped) = matcher.append(decoder.append(token))
       result.text += piece
-      if !piece.isEmpty && !onText(piece) {
-        result.finishReason = .cancelled
-        break
+      if !piece.isEmpty {
+        defer { pending.removeAll() }
+        if !onPiece(piece, pending) {
+          result.finishReason = .cancelled
+          break
+        }
       }
       if stopped {
         stoppedBySequence = true
@@ -142,7 +166,7 @@ public final class LanguageModel: @unchecked Sendable {
     if result.finishReason != .cancelled && !stoppedBySequence {
       let tail = matcher.append(decoder.flush()).text + matcher.finish()
       result.text += tail
-      if !tail.isEmpty { _ = onText(tail) }
+      if !tail.isEmpty { _ = onPiece(tail, pending) }
     }
     result.decodeSeconds = (clock.now - decodeStart).seconds
     return result

@@ -66,6 +66,8 @@ struct ChatCompletionRequest: Decodable {
   let seed: UInt64?
   let n: Int?
   let user: String?
+  let logprobs: Bool?
+  let top_logprobs: Int?
   // swiftlint:enable identifier_name
 }
 
@@ -83,6 +85,7 @@ struct CompletionRequest: Decodable {
   let stop: OneOrMany?
   let seed: UInt64?
   let echo: Bool?
+  let logprobs: Int?
   let n: Int?
   let user: String?
   // swiftlint:enable identifier_name

@@ -17,6 +17,8 @@ extension MuseService {
     let stream: Bool
     let includeUsage: Bool
     let echo: String?
+    /// Alternatives per token when log-probabilities are asked for.
+    var logprobs: Int?
   }
 
   func chatCompletions(_ request: Request) async throws -> Response {
@@ -56,12 +58,18 @@ extension MuseService {
       throw OpenAIError.invalid(
         "The model's chat template rejected these messages: \(error)", code: "invalid_messages")
     }
-    let job = try makeJob(
+    var job = try makeJob(
       key: key, runner: runner, endpoint: "chat.completions", prompt: prompt,
       maxTokens: body.max_completion_tokens ?? body.max_tokens, n: body.n, temperature: body.temperature,
       topP: body.top_p, topK: body.top_k, minP: body.min_p,
       repetitionPenalty: body.repetition_penalty, seed: body.seed, stop: body.stop?.values ?? [],
       stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false, echo: nil)
+    if let top = body.top_logprobs, !(0...20).contains(top) || body.logprobs != true {
+      throw OpenAIError.invalid(
+        "'top_logprobs' must be between 0 and 20, and needs 'logprobs': true.", param: "top_logprobs",
+        code: "invalid_value")
+    }
+    job.logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
     return try await run(job, format: ChatFormatter(model: runner.entry.id))
   }
 
@@ -76,13 +84,18 @@ extension MuseService {
     }
     let text = body.prompt.values[0]
     let prompt = runner.model.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
-    let job = try makeJob(
+    var job = try makeJob(
       key: key, runner: runner, endpoint: "completions", prompt: prompt, maxTokens: body.max_tokens ?? 16,
       n: body.n,
       temperature: body.temperature, topP: body.top_p, topK: body.top_k, minP: body.min_p,
       repetitionPenalty: nil,
       seed: body.seed, stop: body.stop?.values ?? [], stream: body.stream ?? false,
       includeUsage: body.stream_options?.include_usage ?? false, echo: body.echo == true ? text : nil)
+    if let n = body.logprobs, !(0...20).contains(n) {
+      throw OpenAIError.invalid(
+        "'logprobs' must be between 0 and 20.", param: "logprobs", code: "invalid_value")
+    }
+    job.logprobs = body.logprobs
     return try await run(job, format: CompletionFormatter(model: runner.entry.id))
   }
 
@@ -139,7 +152,8 @@ extension MuseService {
     let started = ContinuousClock.now
     metrics.queue(model: entry.id, depth: job.runner.queueDepth + 1, active: job.runner.activeSequences)
     let events = job.runner.generate(
-      prompt: job.prompt, maxTokens: job.maxTokens, sampling: job.sampling, stop: job.stop)
+      prompt: job.prompt, maxTokens: job.maxTokens, sampling: job.sampling, stop: job.stop,
+      logprobs: job.logprobs)
     let meter = Meter(service: self, job: job, reservation: reservation, started: started)
     guard job.stream else {
       var text = job.echo ?? ""
@@ -147,12 +161,14 @@ extension MuseService {
       do {
         for try await event in events {
           switch event {
-          case .text(let piece):
+          case .text(let piece, _):
             if firstToken == nil { firstToken = ContinuousClock.now - started }
             text += piece
           case .finished(let result):
             await meter.finish(result, status: 200, firstToken: firstToken)
-            return try jsonResponse(format.complete(text: text, result: result))
+            return try jsonResponse(
+              format.complete(
+                text: text, result: result, logprobs: job.logprobs == nil ? nil : result.logprobs))
           }
         }
       } catch {
@@ -169,9 +185,10 @@ extension MuseService {
         try await writer.write(ByteBuffer(string: sse(format.start(echo: job.echo))))
         for try await event in events {
           switch event {
-          case .text(let piece):
+          case .text(let piece, let logprobs):
             if firstToken == nil { firstToken = ContinuousClock.now - started }
-            try await writer.write(ByteBuffer(string: sse(format.delta(piece))))
+            let lp = job.logprobs == nil ? nil : logprobs
+            try await writer.write(ByteBuffer(string: sse(format.delta(piece, logprobs: lp))))
           case .finished(let result):
             finished = result
             try await writer.write(ByteBuffer(string: sse(format.end(result: result))))

@@ -6,7 +6,7 @@ import MuseModels
 /// time on a thread of their own, off the HTTP event loops.
 public final class ModelRunner: @unchecked Sendable {
   public enum Event: Sendable {
-    case text(String)
+    case text(String, [TokenLogprob])
     case finished(GenerationResult)
   }
 
@@ -32,7 +32,7 @@ public final class ModelRunner: @unchecked Sendable {
   /// Streams the text of one generation. Stopping iteration (a client that went away) stops
   /// the generation at its next token.
   public func generate(
-    prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String]
+    prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int? = nil
   ) -> AsyncThrowingStream<Event, Error> {
     AsyncThrowingStream { continuation in
       let cancelled = CancellationFlag()
@@ -50,11 +50,10 @@ public final class ModelRunner: @unchecked Sendable {
         }
         do {
           let result = try model.generate(
-            prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop
-          ) {
-            piece in
+            prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs
+          ) { piece, logprobs in
             if cancelled.isSet { return false }
-            continuation.yield(.text(piece))
+            continuation.yield(.text(piece, logprobs))
             return !cancelled.isSet
           }
           continuation.yield(.finished(result))

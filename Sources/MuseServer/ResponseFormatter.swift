@@ -5,9 +5,9 @@ import MuseEngine
 protocol ResponseFormatter: Sendable {
   associatedtype Complete: Encodable
   associatedtype Chunk: Encodable
-  func complete(text: String, result: GenerationResult) -> Complete
+  func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?) -> Complete
   func start(echo: String?) -> Chunk
-  func delta(_ text: String) -> Chunk
+  func delta(_ text: String, logprobs: [TokenLogprob]?) -> Chunk
   func end(result: GenerationResult) -> Chunk
   func usage(result: GenerationResult) -> Chunk
 }
@@ -15,6 +15,53 @@ protocol ResponseFormatter: Sendable {
 private func finishReason(_ r: GenerationResult) -> String {
   r.finishReason == .length ? "length" : "stop"
 }
+
+// swiftlint:disable identifier_name
+/// Chat log-probabilities in OpenAI's shape: `{"content": [{token, logprob, bytes, top_logprobs}]}`.
+struct ChatLogprobs: Encodable {
+  struct Top: Encodable {
+    let token: String
+    let logprob: Float
+    let bytes: [UInt8]
+  }
+  struct Entry: Encodable {
+    let token: String
+    let logprob: Float
+    let bytes: [UInt8]
+    let top_logprobs: [Top]
+  }
+  let content: [Entry]
+
+  init(_ lps: [TokenLogprob]) {
+    content = lps.map { lp in
+      Entry(
+        token: lp.token, logprob: lp.logprob, bytes: lp.bytes,
+        top_logprobs: lp.top.map { Top(token: $0.token, logprob: $0.logprob, bytes: $0.bytes) })
+    }
+  }
+}
+
+/// The completions endpoint's older shape: parallel arrays and a dict of alternatives.
+struct CompletionLogprobs: Encodable {
+  let tokens: [String]
+  let token_logprobs: [Float]
+  let top_logprobs: [[String: Float]]
+  let text_offset: [Int]
+
+  init(_ lps: [TokenLogprob], offset: Int) {
+    tokens = lps.map(\.token)
+    token_logprobs = lps.map(\.logprob)
+    top_logprobs = lps.map { lp in Dictionary(lp.top.map { ($0.token, $0.logprob) }, uniquingKeysWith: max) }
+    var offsets: [Int] = []
+    var at = offset
+    for lp in lps {
+      offsets.append(at)
+      at += lp.token.count
+    }
+    text_offset = offsets
+  }
+}
+// swiftlint:enable identifier_name
 
 // swiftlint:disable identifier_name
 struct ChatFormatter: ResponseFormatter {
@@ -29,7 +76,7 @@ struct ChatFormatter: ResponseFormatter {
   struct Choice: Encodable {
     let index: Int
     let message: Message
-    let logprobs: String?
+    let logprobs: ChatLogprobs?
     let finish_reason: String
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
@@ -51,14 +98,16 @@ struct ChatFormatter: ResponseFormatter {
   struct DeltaChoice: Encodable {
     let index: Int
     let delta: Message
+    var logprobs: ChatLogprobs?
     let finish_reason: String?
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(index, forKey: .index)
       try c.encode(delta, forKey: .delta)
+      try c.encode(logprobs, forKey: .logprobs)
       try c.encode(finish_reason, forKey: .finish_reason)
     }
-    enum CodingKeys: String, CodingKey { case index, delta, finish_reason }
+    enum CodingKeys: String, CodingKey { case index, delta, logprobs, finish_reason }
   }
   struct Chunk: Encodable {
     let id: String
@@ -69,24 +118,29 @@ struct ChatFormatter: ResponseFormatter {
     let usage: Usage?
   }
 
-  func complete(text: String, result: GenerationResult) -> Complete {
+  func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?) -> Complete {
     Complete(
       id: id, created: created, model: model,
       choices: [
         Choice(
-          index: 0, message: Message(role: "assistant", content: text), logprobs: nil,
+          index: 0, message: Message(role: "assistant", content: text),
+          logprobs: logprobs.map(ChatLogprobs.init),
           finish_reason: finishReason(result))
       ], usage: Usage(prompt: result.promptTokens, completion: result.tokens.count))
   }
 
-  func chunk(_ delta: Message, finish: String? = nil) -> Chunk {
+  func chunk(_ delta: Message, finish: String? = nil, logprobs: [TokenLogprob]? = nil) -> Chunk {
     Chunk(
       id: id, created: created, model: model,
-      choices: [DeltaChoice(index: 0, delta: delta, finish_reason: finish)], usage: nil)
+      choices: [
+        DeltaChoice(index: 0, delta: delta, logprobs: logprobs.map(ChatLogprobs.init), finish_reason: finish)
+      ], usage: nil)
   }
 
   func start(echo: String?) -> Chunk { chunk(Message(role: "assistant", content: "")) }
-  func delta(_ text: String) -> Chunk { chunk(Message(role: nil, content: text)) }
+  func delta(_ text: String, logprobs: [TokenLogprob]?) -> Chunk {
+    chunk(Message(role: nil, content: text), logprobs: logprobs)
+  }
   func end(result: GenerationResult) -> Chunk {
     chunk(Message(role: nil, content: nil), finish: finishReason(result))
   }
@@ -105,7 +159,7 @@ struct CompletionFormatter: ResponseFormatter {
   struct Choice: Encodable {
     let text: String
     let index: Int
-    let logprobs: String?
+    let logprobs: CompletionLogprobs?
     let finish_reason: String?
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
@@ -126,21 +180,30 @@ struct CompletionFormatter: ResponseFormatter {
   }
   typealias Chunk = Complete
 
-  func complete(text: String, result: GenerationResult) -> Complete {
-    Complete(
+  func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?) -> Complete {
+    let offset = text.count - result.text.count
+    return Complete(
       id: id, created: created, model: model,
-      choices: [Choice(text: text, index: 0, logprobs: nil, finish_reason: finishReason(result))],
+      choices: [
+        Choice(
+          text: text, index: 0, logprobs: logprobs.map { CompletionLogprobs($0, offset: offset) },
+          finish_reason: finishReason(result))
+      ],
       usage: Usage(prompt: result.promptTokens, completion: result.tokens.count))
   }
 
-  func chunk(_ text: String, finish: String? = nil) -> Chunk {
+  func chunk(_ text: String, finish: String? = nil, logprobs: [TokenLogprob]? = nil) -> Chunk {
     Complete(
       id: id, created: created, model: model,
-      choices: [Choice(text: text, index: 0, logprobs: nil, finish_reason: finish)], usage: nil)
+      choices: [
+        Choice(
+          text: text, index: 0, logprobs: logprobs.map { CompletionLogprobs($0, offset: 0) },
+          finish_reason: finish)
+      ], usage: nil)
   }
 
   func start(echo: String?) -> Chunk { chunk(echo ?? "") }
-  func delta(_ text: String) -> Chunk { chunk(text) }
+  func delta(_ text: String, logprobs: [TokenLogprob]?) -> Chunk { chunk(text, logprobs: logprobs) }
   func end(result: GenerationResult) -> Chunk { chunk("", finish: finishReason(result)) }
   func usage(result: GenerationResult) -> Chunk {
     Complete(
