@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
 PY="${PYTHON:-python3}"
+export PIP_ROOT_USER_ACTION=ignore
 cache="${MUSE_CACHE_DIR:-$HOME/.cache/muse}"
 export MUSE_CACHE_DIR="$cache"
 
@@ -90,6 +91,7 @@ EOF
 say "starting muse serve on 127.0.0.1:$port"
 "$bin" serve --config "$config" --port "$port" --data-dir "$data" >"$log" 2>&1 &
 echo $! >"$pidfile"
+disown # the crash test kills it with -9: no job report from bash
 
 admin=""
 for _ in $(seq 600); do # 120 s: loading both models and hashing them the first time

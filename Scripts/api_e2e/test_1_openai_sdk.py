@@ -147,12 +147,28 @@ def test_exhausted_budget_is_rate_limit(e2e):
     assert int(err.value.response.headers["retry-after"]) > 0
 
 
-@pytest.mark.xfail(strict=True, reason="logprobs not implemented")
 def test_logprobs(e2e):
-    resp = e2e.client(e2e.inference_key).chat.completions.create(
+    client = e2e.client(e2e.inference_key)
+    resp = client.chat.completions.create(
         model=e2e.closed_id, messages=QUESTION, temperature=0, max_tokens=4, logprobs=True, top_logprobs=2
     )
     lp = resp.choices[0].logprobs
     assert lp is not None and lp.content is not None
-    assert len(lp.content) == resp.usage.completion_tokens
-    assert all(len(t.top_logprobs) == 2 for t in lp.content)
+    assert len(lp.content) == resp.usage.completion_tokens == 4
+    assert "".join(t.token for t in lp.content) == resp.choices[0].message.content
+    for t in lp.content:
+        assert t.logprob <= 0
+        assert len(t.top_logprobs) == 2
+        # Greedy: the chosen token is the most likely one.
+        assert abs(t.logprob - t.top_logprobs[0].logprob) < 1e-4
+        assert t.top_logprobs[0].logprob >= t.top_logprobs[1].logprob
+
+    comp = client.completions.create(
+        model=e2e.closed_id, prompt="The capital of France is", max_tokens=4, temperature=0, logprobs=2
+    )
+    clp = comp.choices[0].logprobs
+    assert clp is not None
+    assert len(clp.tokens) == len(clp.token_logprobs) == comp.usage.completion_tokens
+    assert "".join(clp.tokens) == comp.choices[0].text
+    assert all(x <= 0 for x in clp.token_logprobs)
+    assert all(len(top) <= 2 for top in clp.top_logprobs)
