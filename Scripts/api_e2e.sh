@@ -94,13 +94,13 @@ echo $! >"$pidfile"
 disown # the crash test kills it with -9: no job report from bash
 
 admin=""
-for _ in $(seq 600); do # 120 s: loading both models and hashing them the first time
+for _ in $(seq 450); do # 90 s: loading both models and hashing them the first time
   admin="$(sed -n 's/^Admin key (shown once, keep it safe): \(muse-[A-Za-z0-9]*\).*$/\1/p' "$log" | head -n 1)"
   [ -n "$admin" ] && break
   kill -0 "$(cat "$pidfile")" 2>/dev/null || die "muse serve exited: $(tail -n 20 "$log")"
   sleep 0.2
 done
-[ -n "$admin" ] || die "no admin key on the server's stdout after 120 s"
+[ -n "$admin" ] || die "no admin key on the server's stdout after 90 s"
 for _ in $(seq 100); do
   curl -fsS --max-time 2 "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
   sleep 0.1
@@ -137,7 +137,7 @@ export PYTHONDONTWRITEBYTECODE=1
 
 say "pytest Scripts/api_e2e"
 set +e
-timeout -k 10 240 "$PY" -m pytest -q -rxXfE -p no:cacheprovider Scripts/api_e2e
+timeout -k 10 190 "$PY" -m pytest -q -rxXfE --durations=5 -p no:cacheprovider Scripts/api_e2e
 status=$?
 set -e
 cat "$report"

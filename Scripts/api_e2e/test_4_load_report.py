@@ -61,6 +61,7 @@ def test_time_to_first_token(e2e):
     ttft = None
     usage = None
     with e2e.http(e2e.inference_key) as h:
+        recorded = h.get("/v1/usage").json()["period"]["requests"]
         started = time.monotonic()
         with h.stream("POST", "/v1/chat/completions", json=body) as r:
             assert r.status_code == 200
@@ -74,7 +75,15 @@ def test_time_to_first_token(e2e):
                     usage = chunk["usage"]
         total = time.monotonic() - started
         assert ttft is not None and usage is not None
-        recent = h.get("/v1/usage").json()["recent"]
+        # A stream's ledger row is written just after its last byte: wait for it.
+        deadline = time.monotonic() + 10
+        while True:
+            own = h.get("/v1/usage").json()
+            if own["period"]["requests"] > recorded or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert own["period"]["requests"] == recorded + 1
+        recent = own["recent"]
     server = max(recent, key=lambda u: u["createdAt"])
     e2e.report(
         f"streamed chat ({usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens): "

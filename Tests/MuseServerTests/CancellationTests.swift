@@ -1,0 +1,33 @@
+import Foundation
+import MuseEngine
+import MuseTestSupport
+import Testing
+
+@testable import MuseServer
+
+@Suite(.serialized)
+struct CancellationTests {
+  /// A consumer that stops listening (a client that went away) stops the generation at its
+  /// next token, not at max_tokens.
+  @Test func abandonedStreamStopsWithinOneToken() async throws {
+    let h = try ServerHarness()
+    let runner = try #require(h.service.models["smol"])
+    let prompt = try runner.model.chatPrompt([
+      .init(role: "user", content: "Write a long story about the sea.")
+    ])
+    var received = 0
+    do {
+      let stream = runner.generate(
+        prompt: prompt, maxTokens: 400, sampling: SamplingParameters(temperature: 0.8, seed: 1), stop: [])
+      for try await event in stream {
+        if case .text = event { received += 1 }
+        if received == 3 { break }
+      }
+    }
+    // The queue runs one generation at a time: once this one finishes, the cancelled one is over.
+    for try await _ in runner.generate(prompt: prompt, maxTokens: 1, sampling: .greedy, stop: []) {}
+    #expect(runner.activeSequences == 0)
+    #expect(
+      runner.cancelledTokenCounts.last.map { $0 <= received + 1 } == true, "\(runner.cancelledTokenCounts)")
+  }
+}
