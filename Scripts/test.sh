@@ -22,3 +22,6 @@ swift format lint --strict -r Sources Tests
 
 echo "== Tests"
 swift test 2>&1 | tee "${TMPDIR:-/tmp}/muse-test.log"
+
+echo "== API end-to-end (official openai SDK against a running muse serve)"
+bash Scripts/api_e2e.sh

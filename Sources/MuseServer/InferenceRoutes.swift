@@ -180,7 +180,7 @@ extension MuseService {
     }
     let body = ResponseBody { writer in
       var firstToken: Duration?
-      var finished: GenerationResult?
+      var metered = false
       do {
         try await writer.write(ByteBuffer(string: sse(format.start(echo: job.echo))))
         for try await event in events {
@@ -190,7 +190,9 @@ extension MuseService {
             let lp = job.logprobs == nil ? nil : logprobs
             try await writer.write(ByteBuffer(string: sse(format.delta(piece, logprobs: lp))))
           case .finished(let result):
-            finished = result
+            // Metered before the client sees the end, so a reply it has is a reply billed.
+            await meter.finish(result, status: 200, firstToken: firstToken)
+            metered = true
             try await writer.write(ByteBuffer(string: sse(format.end(result: result))))
             if job.includeUsage {
               try await writer.write(ByteBuffer(string: sse(format.usage(result: result))))
@@ -202,11 +204,7 @@ extension MuseService {
       } catch {
         // The client went away (or the model failed): generation has stopped with the stream.
       }
-      if let finished {
-        await meter.finish(finished, status: 200, firstToken: firstToken)
-      } else {
-        await meter.fail(status: 499)
-      }
+      if !metered { await meter.fail(status: 499) }
     }
     return Response(
       status: .ok,

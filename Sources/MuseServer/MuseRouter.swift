@@ -7,6 +7,7 @@ public enum MuseRouter {
     let router = Router()
     router.middlewares.add(ErrorMetricsMiddleware(metrics: service.metrics))
     router.get("/health") { _, _ in try jsonResponse(["status": "ok"]) }
+    router.head("/health") { _, _ in Response(status: .ok) }
     router.get("/ready") { _, _ in
       try jsonResponse(
         ["status": service.models.isEmpty ? "no models" : "ready"],

@@ -125,7 +125,7 @@ extension Data {
 /// JSON responses with the content type set.
 func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
   let encoder = JSONEncoder()
-  encoder.outputFormatting = [.withoutEscapingSlashes]
+  encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
   let data = try encoder.encode(value)
   return Response(
     status: status, headers: [.contentType: "application/json"],
