@@ -77,25 +77,34 @@ extension MuseService {
     let key = try authenticate(request, scope: .inference)
     let body = try await decode(CompletionRequest.self, from: request)
     let runner = try model(body.model, for: key)
-    guard body.prompt.values.count == 1 else {
-      throw OpenAIError.invalid(
-        "This server takes one prompt per request; send each prompt of the list as its own request.",
-        param: "prompt", code: "unsupported_value")
+    guard !body.prompt.values.isEmpty else {
+      throw OpenAIError.invalid("'prompt' must not be an empty list.", param: "prompt", code: "invalid_value")
     }
-    let text = body.prompt.values[0]
-    let prompt = runner.model.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
-    var job = try makeJob(
-      key: key, runner: runner, endpoint: "completions", prompt: prompt, maxTokens: body.max_tokens ?? 16,
-      n: body.n,
-      temperature: body.temperature, topP: body.top_p, topK: body.top_k, minP: body.min_p,
-      repetitionPenalty: nil,
-      seed: body.seed, stop: body.stop?.values ?? [], stream: body.stream ?? false,
-      includeUsage: body.stream_options?.include_usage ?? false, echo: body.echo == true ? text : nil)
     if let n = body.logprobs, !(0...20).contains(n) {
       throw OpenAIError.invalid(
         "'logprobs' must be between 0 and 20.", param: "logprobs", code: "invalid_value")
     }
-    job.logprobs = body.logprobs
+    let jobs = try body.prompt.values.map { text in
+      var job = try makeJob(
+        key: key, runner: runner, endpoint: "completions",
+        prompt: runner.model.tokenizer.encode(text, addSpecial: true, parseSpecial: false),
+        maxTokens: body.max_tokens ?? 16, n: body.n, temperature: body.temperature, topP: body.top_p,
+        topK: body.top_k, minP: body.min_p, repetitionPenalty: nil, seed: body.seed,
+        stop: body.stop?.values ?? [],
+        stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false,
+        echo: body.echo == true ? text : nil)
+      job.logprobs = body.logprobs
+      return job
+    }
+    if jobs.count > 1 {
+      guard body.stream != true else {
+        throw OpenAIError.invalid(
+          "Streaming takes one prompt; send a list of prompts without 'stream'.", param: "prompt",
+          code: "unsupported_value")
+      }
+      return try await completeEach(jobs, format: CompletionFormatter(model: runner.entry.id))
+    }
+    let job = jobs[0]
     return try await run(job, format: CompletionFormatter(model: runner.entry.id))
   }
 
@@ -156,27 +165,9 @@ extension MuseService {
       logprobs: job.logprobs)
     let meter = Meter(service: self, job: job, reservation: reservation, started: started)
     guard job.stream else {
-      var text = job.echo ?? ""
-      var firstToken: Duration?
-      do {
-        for try await event in events {
-          switch event {
-          case .text(let piece, _):
-            if firstToken == nil { firstToken = ContinuousClock.now - started }
-            text += piece
-          case .finished(let result):
-            await meter.finish(result, status: 200, firstToken: firstToken)
-            return try jsonResponse(
-              format.complete(
-                text: text, result: result, logprobs: job.logprobs == nil ? nil : result.logprobs))
-          }
-        }
-      } catch {
-        await meter.fail(status: 500)
-        throw OpenAIError(.internalServerError, "The model failed: \(error)", type: "server_error")
-      }
-      await meter.fail(status: 500)
-      throw OpenAIError(.internalServerError, "The generation ended without a result.", type: "server_error")
+      let (text, result) = try await collect(events, job: job, meter: meter, started: started)
+      return try jsonResponse(
+        format.complete(text: text, result: result, logprobs: job.logprobs == nil ? nil : result.logprobs))
     }
     let body = ResponseBody { writer in
       var firstToken: Duration?
@@ -209,6 +200,66 @@ extension MuseService {
     return Response(
       status: .ok,
       headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+  }
+}
+
+extension MuseService {
+  /// Runs a job to the end and meters it: the non-streaming path.
+  fileprivate func collect(
+    _ events: AsyncThrowingStream<ModelRunner.Event, Error>, job: Job, meter: Meter,
+    started: ContinuousClock.Instant
+  ) async throws -> (String, GenerationResult) {
+    var text = job.echo ?? ""
+    var firstToken: Duration?
+    do {
+      for try await event in events {
+        switch event {
+        case .text(let piece, _):
+          if firstToken == nil { firstToken = ContinuousClock.now - started }
+          text += piece
+        case .finished(let result):
+          await meter.finish(result, status: 200, firstToken: firstToken)
+          return (text, result)
+        }
+      }
+    } catch {
+      await meter.fail(status: 500)
+      throw OpenAIError(.internalServerError, "The model failed: \(error)", type: "server_error")
+    }
+    await meter.fail(status: 500)
+    throw OpenAIError(.internalServerError, "The generation ended without a result.", type: "server_error")
+  }
+
+  /// Several prompts in one completions request: each is admitted, generated and metered on
+  /// its own, and the reply holds one choice per prompt (OpenAI's `index`), usage summed.
+  func completeEach(_ jobs: [Job], format: CompletionFormatter) async throws -> Response {
+    var choices: [CompletionFormatter.Choice] = []
+    var promptTokens = 0
+    var completionTokens = 0
+    for (index, job) in jobs.enumerated() {
+      let entry = job.runner.entry
+      let reservation = try await admission.admit(
+        key: job.key, tokens: job.prompt.count + job.maxTokens,
+        microdollars: entry.cost(promptTokens: job.prompt.count, completionTokens: job.maxTokens))
+      let started = ContinuousClock.now
+      let events = job.runner.generate(
+        prompt: job.prompt, maxTokens: job.maxTokens, sampling: job.sampling, stop: job.stop,
+        logprobs: job.logprobs)
+      let meter = Meter(service: self, job: job, reservation: reservation, started: started)
+      let (text, result) = try await collect(events, job: job, meter: meter, started: started)
+      let one = format.complete(
+        text: text, result: result, logprobs: job.logprobs == nil ? nil : result.logprobs)
+      choices += one.choices.map {
+        CompletionFormatter.Choice(
+          text: $0.text, index: index, logprobs: $0.logprobs, finish_reason: $0.finish_reason)
+      }
+      promptTokens += result.promptTokens
+      completionTokens += result.tokens.count
+    }
+    return try jsonResponse(
+      CompletionFormatter.Complete(
+        id: format.id, created: format.created, model: format.model, choices: choices,
+        usage: Usage(prompt: promptTokens, completion: completionTokens)))
   }
 }
 

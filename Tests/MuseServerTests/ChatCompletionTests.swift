@@ -87,6 +87,26 @@ struct ChatCompletionTests {
     }
   }
 
+  @Test func severalPromptsGiveOneChoiceEach() async throws {
+    let h = try ServerHarness()
+    try await h.test { client in
+      let r = try await client.call(
+        "/v1/completions", method: .post, key: h.user,
+        json:
+          #"{"model": "smol", "prompt": ["The capital of France is", "One, two,"], "max_tokens": 3, "temperature": 0}"#
+      )
+      #expect(r.status == .ok)
+      let choices = r.json["choices"] as? [[String: Any]] ?? []
+      #expect(choices.compactMap { $0["index"] as? Int } == [0, 1])
+      let single = try await client.call(
+        "/v1/completions", method: .post, key: h.user,
+        json: #"{"model": "smol", "prompt": "One, two,", "max_tokens": 3, "temperature": 0}"#)
+      let text = (single.json["choices"] as? [[String: Any]])?.first?["text"] as? String
+      #expect(choices.last?["text"] as? String == text)
+      #expect((r.json["usage"] as? [String: Int])?["completion_tokens"] == 6)
+    }
+  }
+
   @Test func seededSamplingIsReproducible() async throws {
     let h = try ServerHarness()
     try await h.test { client in
