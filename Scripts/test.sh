@@ -12,6 +12,7 @@ python3 -m pip install -q --disable-pip-version-check -r Scripts/requirements.tx
 
 echo "== Real model"
 bash Scripts/fetch-smollm2.sh
+bash Scripts/fetch-minilm.sh
 moe="$cache/models/SmolLM2-135M-Instruct-moe8.gguf"
 if [ ! -s "$moe" ] || [ "$moe" -ot Scripts/smollm2_to_moe.py ]; then
   python3 Scripts/smollm2_to_moe.py "$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$moe"

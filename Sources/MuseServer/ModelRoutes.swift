@@ -35,8 +35,8 @@ extension MuseService {
   }
   // swiftlint:enable identifier_name
 
-  private func visibleModels(for key: APIKey) -> [ModelRunner] {
-    modelOrder.compactMap { models[$0] }.filter { key.allows(model: $0.entry.id) }
+  private func visibleModels(for key: APIKey) -> [ModelEntry] {
+    modelOrder.compactMap { models[$0]?.entry ?? embedders[$0]?.entry }.filter { key.allows(model: $0.id) }
   }
 
   func listModels(_ request: Request) throws -> Response {
@@ -48,12 +48,34 @@ extension MuseService {
     return try jsonResponse(
       List(
         data: visibleModels(for: key).map {
-          ModelObject(id: $0.entry.id, created: 0, owned_by: "muse", visibility: $0.entry.visibility.rawValue)
+          ModelObject(id: $0.id, created: 0, owned_by: "muse", visibility: $0.visibility.rawValue)
         }))
   }
 
   func modelCard(_ request: Request, id: String) throws -> Response {
     let key = try authenticate(request, scope: .inference)
+    if let embedder = embedders[id], key.allows(model: id) {
+      struct EmbeddingCard: Encodable {
+        let id: String
+        let object = "model"
+        let owned_by = "muse"
+        let display_name: String
+        let description: String?
+        let visibility: String
+        let architecture = "bert"
+        let task = "embedding"
+        let dimensions: Int
+        let context_length: Int
+        let weights_sha256: String
+      }
+      let e = embedder.entry
+      return try jsonResponse(
+        EmbeddingCard(
+          id: e.id, display_name: e.displayName ?? e.id, description: e.description,
+          visibility: e.visibility.rawValue,
+          dimensions: embedder.model.dimensions, context_length: embedder.model.maxTokens,
+          weights_sha256: embedder.weightsDigest))
+    }
     let runner = try model(id, for: key)
     let file = runner.model.model.file
     let summary = ModelSummary(file: file)

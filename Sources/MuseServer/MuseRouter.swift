@@ -32,6 +32,7 @@ public enum MuseRouter {
     }
     router.post("/v1/chat/completions") { request, _ in try await service.chatCompletions(request) }
     router.post("/v1/completions") { request, _ in try await service.completions(request) }
+    router.post("/v1/embeddings") { request, _ in try await service.embeddings(request) }
     router.get("/v1/usage") { request, _ in try service.ownUsage(request) }
     router.get("/v1/admin/keys") { request, _ in try service.adminListKeys(request) }
     router.post("/v1/admin/keys") { request, _ in try await service.adminCreateKey(request) }

@@ -8,6 +8,7 @@ import MuseStore
 /// Everything the routes share: the model catalogue, the store, admission control and metrics.
 public final class MuseService: Sendable {
   public let models: [String: ModelRunner]
+  public let embedders: [String: EmbeddingRunner]
   public let modelOrder: [String]
   public let store: Store
   public let admission: Admission
@@ -16,11 +17,13 @@ public final class MuseService: Sendable {
   public let maxBodyBytes: Int
 
   public init(
-    runners: [ModelRunner], store: Store, metrics: ServerMetrics = ServerMetrics(),
+    runners: [ModelRunner], embedders: [EmbeddingRunner] = [], store: Store,
+    metrics: ServerMetrics = ServerMetrics(),
     logger: Logger = Logger(label: "muse"), maxBodyBytes: Int = 4 << 20
   ) {
     models = Dictionary(runners.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
-    modelOrder = runners.map(\.entry.id)
+    self.embedders = Dictionary(embedders.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
+    modelOrder = runners.map(\.entry.id) + embedders.map(\.entry.id)
     self.store = store
     admission = Admission(store: store)
     self.metrics = metrics

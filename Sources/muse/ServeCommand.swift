@@ -89,7 +89,13 @@ struct ServeCommand: AsyncParsableCommand {
     let store = try SQLiteStore(path: dataDirectory + "/muse.sqlite")
 
     var runners: [ModelRunner] = []
+    var embedders: [EmbeddingRunner] = []
     for entry in settings.models {
+      if EmbeddingRunner.isEmbeddingFolder(entry.path) {
+        embedders.append(
+          try EmbeddingRunner(entry: entry, model: EmbeddingModel(path: entry.path, threads: threads)))
+        continue
+      }
       var bar = ProgressBar(label: "loading \(entry.id)")
       let lm = try LanguageModel(
         path: entry.path, options: ModelOptions(contextLength: entry.contextLength),
@@ -104,10 +110,10 @@ struct ServeCommand: AsyncParsableCommand {
     }
     var logger = Logger(label: "muse")
     logger.logLevel = .info
-    let service = MuseService(runners: runners, store: store, logger: logger)
+    let service = MuseService(runners: runners, embedders: embedders, store: store, logger: logger)
     let adminSecret = try AdminKey.ensure(in: store)
     let url = "http://\(settings.host):\(settings.port)"
-    let ids = runners.map(\.entry.id).joined(separator: ", ")
+    let ids = (runners.map(\.entry.id) + embedders.map(\.entry.id)).joined(separator: ", ")
     let app = Application(
       router: MuseRouter.make(service),
       configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "muse"),

@@ -20,7 +20,9 @@ struct ModelAndAccountTests {
     try await h.test { c in
       let list = try await c.call("/v1/models", key: h.user)
       #expect(
-        (list.json["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["smol", "tiny"])
+        (list.json["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [
+          "smol", "tiny", "minilm",
+        ])
       let card = try await c.call("/v1/models/smol", key: h.user).json
       #expect(card["weights_sha256"] as? String == expected)
       #expect(card["visibility"] as? String == "closed" && card["architecture"] as? String == "llama")
@@ -114,7 +116,8 @@ struct ModelAndAccountTests {
       #expect(
         paths == [
           "/health", "/metrics", "/openapi.json", "/ready", "/v1/admin/keys", "/v1/admin/keys/{id}",
-          "/v1/admin/usage", "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/models/{id}",
+          "/v1/admin/usage", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models",
+          "/v1/models/{id}",
           "/v1/models/{id}/weights", "/v1/usage",
         ])
     }

@@ -12,6 +12,8 @@ import MuseTestSupport
 /// one, plus keys of each kind.
 struct ServerHarness {
   static let smol: LanguageModel? = try? LanguageModel(path: TestPaths.smolLM2(), threads: 2)
+  static let minilm: EmbeddingModel? = try? EmbeddingModel(
+    path: TestPaths.cachedModel("all-MiniLM-L6-v2"), threads: 2)
   static let fixture: LanguageModel? = try? LanguageModel(
     path: TestPaths.fixture("models/llama-q8_0.gguf"), threads: 1)
 
@@ -38,7 +40,13 @@ struct ServerHarness {
     let open = ModelRunner(
       entry: ModelEntry(id: "tiny", path: fixture.gguf!.path, visibility: .open),
       model: fixture, weightsDigest: WeightsDigest.sha256(of: fixture.gguf!, cacheDirectory: dir.path))
-    service = MuseService(runners: [closed, open], store: store, maxBodyBytes: 64 << 10)
+    _ = try TestPaths.cachedModel("all-MiniLM-L6-v2")
+    guard let minilm = Self.minilm else { throw TestPaths.MissingModel(path: "all-MiniLM-L6-v2") }
+    let embedder = try EmbeddingRunner(
+      entry: ModelEntry(id: "minilm", path: minilm.path, visibility: .closed, inputPricePerMillion: 1),
+      model: minilm)
+    service = MuseService(
+      runners: [closed, open], embedders: [embedder], store: store, maxBodyBytes: 64 << 10)
     func key(_ scopes: [KeyScope], _ models: [String] = [], _ limits: KeyLimits = KeyLimits()) throws
       -> String
     {

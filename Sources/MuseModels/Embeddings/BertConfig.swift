@@ -87,7 +87,7 @@ public struct BertConfig: Sendable, Equatable {
     }
     let json = try Self.jsonObject(path)
     func integer(_ key: String, default value: Int? = nil) throws -> Int {
-      if let v = json[key] as? Int, !(json[key] is Bool) {
+      if let v = json[key] as? Int {
         guard v > 0 else {
           throw BertEncoderError.badConfig(file: path, reason: "\"\(key)\" must be positive, is \(v)")
         }
@@ -113,7 +113,7 @@ public struct BertConfig: Sendable, Equatable {
     let epsilon: Double
     if json["layer_norm_eps"] == nil {
       epsilon = 1e-12
-    } else if let e = (json["layer_norm_eps"] as? NSNumber)?.doubleValue, !(json["layer_norm_eps"] is Bool),
+    } else if let e = (json["layer_norm_eps"] as? NSNumber)?.doubleValue,
       e >= 0
     {
       epsilon = e
@@ -131,7 +131,7 @@ public struct BertConfig: Sendable, Equatable {
     if FileManager.default.fileExists(atPath: sentencePath) {
       let s = try Self.jsonObject(sentencePath)
       if let m = s["max_seq_length"] {
-        guard let v = m as? Int, v > 0, !(m is Bool) else {
+        guard let v = m as? Int, v > 0 else {
           throw BertEncoderError.badConfig(
             file: sentencePath, reason: "\"max_seq_length\" is not a positive integer")
         }

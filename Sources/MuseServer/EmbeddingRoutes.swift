@@ -1,0 +1,109 @@
+import Foundation
+import Hummingbird
+import MuseStore
+
+/// `POST /v1/embeddings`.
+extension MuseService {
+  struct EmbeddingRequest: Decodable {
+    let model: String
+    let input: OneOrMany
+    // swiftlint:disable:next identifier_name
+    let encoding_format: String?
+    let dimensions: Int?
+    let user: String?
+  }
+
+  struct EmbeddingObject: Encodable {
+    let object = "embedding"
+    let index: Int
+    let embedding: EmbeddingValue
+  }
+
+  /// Floats, or base64 of their little-endian float32 bytes (`encoding_format: "base64"`).
+  enum EmbeddingValue: Encodable {
+    case floats([Float])
+    case base64(String)
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.singleValueContainer()
+      switch self {
+      case .floats(let v): try c.encode(v)
+      case .base64(let s): try c.encode(s)
+      }
+    }
+  }
+
+  func embeddings(_ request: Request) async throws -> Response {
+    let key = try authenticate(request, scope: .inference)
+    let body = try await decode(EmbeddingRequest.self, from: request)
+    guard let runner = embedders[body.model] else {
+      if models[body.model] != nil, key.allows(model: body.model) {
+        throw OpenAIError.invalid(
+          "The model '\(body.model)' does not produce embeddings.", param: "model", code: "invalid_model")
+      }
+      throw OpenAIError.modelNotFound(body.model)
+    }
+    guard key.allows(model: body.model) else {
+      throw OpenAIError(
+        .forbidden, "This key is not allowed to use the model '\(body.model)'.", param: "model",
+        code: "model_not_allowed")
+    }
+    let texts = body.input.values
+    guard !texts.isEmpty, texts.count <= 2048 else {
+      throw OpenAIError.invalid("'input' must hold 1 to 2048 strings.", param: "input", code: "invalid_value")
+    }
+    let format = body.encoding_format ?? "float"
+    guard format == "float" || format == "base64" else {
+      throw OpenAIError.invalid(
+        "'encoding_format' must be 'float' or 'base64'.", param: "encoding_format", code: "invalid_value")
+    }
+    if let d = body.dimensions, d != runner.model.dimensions {
+      throw OpenAIError.invalid(
+        "This model returns \(runner.model.dimensions) dimensions; it cannot shorten them.",
+        param: "dimensions",
+        code: "invalid_value")
+    }
+    let estimate = texts.reduce(0) { $0 + runner.model.tokens($1).count }
+    let entry = runner.entry
+    let reservation = try await admission.admit(
+      key: key, tokens: estimate, microdollars: entry.cost(promptTokens: estimate, completionTokens: 0))
+    let started = ContinuousClock.now
+    let result: (vectors: [[Float]], tokens: Int)
+    do {
+      result = try await runner.embed(texts)
+    } catch {
+      await admission.settle(reservation, tokensUsed: 0)
+      throw OpenAIError(.internalServerError, "The model failed: \(error)", type: "server_error")
+    }
+    let elapsed = ContinuousClock.now - started
+    do {
+      try store.record(
+        UsageRecord(
+          keyID: key.id, model: entry.id, endpoint: "embeddings", promptTokens: result.tokens,
+          completionTokens: 0,
+          costMicrodollars: entry.cost(promptTokens: result.tokens, completionTokens: 0),
+          latencyMilliseconds: Int(elapsed.seconds * 1000), timeToFirstTokenMilliseconds: nil, status: 200,
+          finishReason: nil))
+    } catch {
+      logger.error("could not record usage for key \(key.prefix)…: \(error)")
+    }
+    await admission.settle(reservation, tokensUsed: result.tokens)
+    metrics.request(model: entry.id, endpoint: "embeddings", status: 200)
+    metrics.tokens(model: entry.id, prompt: result.tokens, completion: 0)
+    metrics.latency(model: entry.id, seconds: elapsed.seconds, timeToFirstToken: nil)
+    struct List: Encodable {
+      let object = "list"
+      let data: [EmbeddingObject]
+      let model: String
+      let usage: [String: Int]
+    }
+    let data = result.vectors.enumerated().map { i, v in
+      EmbeddingObject(
+        index: i,
+        embedding: format == "float"
+          ? .floats(v) : .base64(v.withUnsafeBytes { Data($0) }.base64EncodedString()))
+    }
+    return try jsonResponse(
+      List(
+        data: data, model: entry.id, usage: ["prompt_tokens": result.tokens, "total_tokens": result.tokens]))
+  }
+}
