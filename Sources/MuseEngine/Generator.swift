@@ -34,7 +34,8 @@ public struct GenerationResult: Sendable {
 public final class LanguageModel: @unchecked Sendable {
   public let model: TransformerModel
   public let tokenizer: Tokenizer
-  public let chatTemplate: ChatTemplate?
+  /// The model's own template; replace it to apply another (`muse run --chat-template`).
+  public var chatTemplate: ChatTemplate?
   /// The GGUF file, when the model came from one (for digests and downloads).
   public let gguf: GGUFFile?
   public let pool: ThreadPool

@@ -22,6 +22,12 @@ struct RunCommand: ParsableCommand {
   @Option(name: .long, help: "Context window (default: the model's).") var context: Int?
   @Option(name: .long, help: "Experts used per token in MoE layers (default: the model's).") var experts: Int?
   @Option(name: .long, help: "Stop when this text appears (repeatable).") var stop: [String] = []
+  @Option(name: .long, help: "A Jinja chat template file to use instead of the model's.") var chatTemplate:
+    String?
+  @Option(
+    name: .customLong("var"),
+    help: "Template variable key=value, e.g. enable_thinking=false or reasoning_effort=high; repeatable.")
+  var variables: [String] = []
 
   func run() throws {
     try reportingErrors {
@@ -30,11 +36,22 @@ struct RunCommand: ParsableCommand {
       let lm = try LanguageModel(
         path: path, options: ModelOptions(expertsPerToken: experts, contextLength: context), threads: threads,
         progress: { bar.update($0) })
+      if let chatTemplate {
+        guard let source = FileManager.default.contents(atPath: chatTemplate) else {
+          throw ValidationError("\(chatTemplate): cannot read the template file")
+        }
+        let current = lm.chatTemplate
+        lm.chatTemplate = try ChatTemplate(
+          source: String(decoding: source, as: UTF8.self), bosToken: current?.bosToken ?? "",
+          eosToken: current?.eosToken ?? "")
+      }
       var messages: [ChatMessage] = []
       if let system { messages.append(ChatMessage(role: "system", content: system)) }
       messages.append(ChatMessage(role: "user", content: prompt))
       let tokens =
-        raw ? lm.tokenizer.encode(prompt, addSpecial: true, parseSpecial: true) : try lm.chatPrompt(messages)
+        raw
+        ? lm.tokenizer.encode(prompt, addSpecial: true, parseSpecial: true)
+        : try lm.chatPrompt(messages, extra: templateVariables(variables))
       let sampling = SamplingParameters(
         temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
       let result = try lm.generate(prompt: tokens, maxTokens: maxTokens, sampling: sampling, stop: stop) {

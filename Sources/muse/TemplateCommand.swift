@@ -68,12 +68,7 @@ struct RenderTemplateCommand: ParsableCommand {
         }
         toolList = t
       }
-      var extra: [String: JinjaValue] = [:]
-      for assignment in variables {
-        let parts = assignment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        let text = String(parts[1])
-        extra[String(parts[0])] = (try? JinjaValue(json: text)) ?? .string(text)
-      }
+      let extra = try templateVariables(variables)
       let prompt = try chat.render(
         messages: messageList, tools: toolList, addGenerationPrompt: addGenerationPrompt, bosToken: bos,
         eosToken: eos, extra: extra, now: now.flatMap(Self.parseDate))
