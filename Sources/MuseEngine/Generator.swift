@@ -109,68 +109,20 @@ public final class LanguageModel: @unchecked Sendable {
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int?,
     onPiece: (String, [TokenLogprob]) -> Bool
   ) throws -> GenerationResult {
-    var pending: [TokenLogprob] = []
-    let context = model.config.contextLength
-    guard prompt.count < context else {
-      throw ModelError.contextOverflow(tokens: prompt.count, contextLength: context)
-    }
-    let cache = KVCache(config: model.config, capacity: min(context, prompt.count + maxTokens))
-    var result = GenerationResult()
-    result.promptTokens = prompt.count
-    var sampler = Sampler(sampling)
-    var decoder = StreamingDecoder(tokenizer: tokenizer)
-    var matcher = StopSequenceMatcher(stops: stop)
-    var stoppedBySequence = false
+    var state = try GenerationState(
+      prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs,
+      tokenizer: tokenizer, contextLength: model.config.contextLength)
+    let cache = KVCache(config: model.config, capacity: state.capacity)
     let clock = ContinuousClock()
     let prefillStart = clock.now
     var logits = try model.forward(prompt, start: 0, cache: cache, pool: pool)
-    result.prefillSeconds = (clock.now - prefillStart).seconds
+    let prefillSeconds = (clock.now - prefillStart).seconds
     let decodeStart = clock.now
-    var position = prompt.count
-    var history = prompt
-    while result.tokens.count < maxTokens {
-      let token = sampler.sample(logits, history: history)
-      if tokenizer.isEndOfGeneration(token) {
-        result.finishReason = .stop
-        break
-      }
-      if let logprobs {
-        let lp = TokenLogprob.compute(logits: logits, chosen: token, top: logprobs) {
-          tokenizer.tokenBytes($0)
-        }
-        pending.append(lp)
-        result.logprobs.append(lp)
-      }
-      result.tokens.append(token)
-      history.append(token)
-      let (piece, stopped) = matcher.append(decoder.append(token))
-      result.text += piece
-      if !piece.isEmpty {
-        defer { pending.removeAll() }
-        if !onPiece(piece, pending) {
-          result.finishReason = .cancelled
-          break
-        }
-      }
-      if stopped {
-        stoppedBySequence = true
-        result.finishReason = .stop
-        break
-      }
-      if result.tokens.count == maxTokens || position + 1 >= cache.capacity {
-        result.finishReason = .length
-        break
-      }
-      logits = try model.forward([token], start: position, cache: cache, pool: pool)
-      position += 1
+    while state.accept(logits, onPiece: onPiece) {
+      logits = try model.forward([state.lastToken], start: state.nextPosition, cache: cache, pool: pool)
     }
-    if result.finishReason != .cancelled && !stoppedBySequence {
-      let tail = matcher.append(decoder.flush()).text + matcher.finish()
-      result.text += tail
-      if !tail.isEmpty { _ = onPiece(tail, pending) }
-    }
-    result.decodeSeconds = (clock.now - decodeStart).seconds
-    return result
+    return state.finish(
+      prefillSeconds: prefillSeconds, decodeSeconds: (clock.now - decodeStart).seconds, onPiece: onPiece)
   }
 }
 

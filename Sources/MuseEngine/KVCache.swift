@@ -1,7 +1,7 @@
 import MuseModels
 
 /// Contiguous per-layer key and value rows for one sequence, sized to its context window.
-public final class KVCache: KeyValueStore, @unchecked Sendable {
+public final class KVCache: ContiguousKeyValueStore, @unchecked Sendable {
   public let capacity: Int
   public let layers: Int
   let keyWidth: Int

@@ -160,9 +160,7 @@ extension MuseService {
       microdollars: entry.cost(promptTokens: job.prompt.count, completionTokens: job.maxTokens))
     let started = ContinuousClock.now
     metrics.queue(model: entry.id, depth: job.runner.queueDepth + 1, active: job.runner.activeSequences)
-    let events = job.runner.generate(
-      prompt: job.prompt, maxTokens: job.maxTokens, sampling: job.sampling, stop: job.stop,
-      logprobs: job.logprobs)
+    let events = try await startGeneration(job, reservation: reservation)
     let meter = Meter(service: self, job: job, reservation: reservation, started: started)
     guard job.stream else {
       let (text, result) = try await collect(events, job: job, meter: meter, started: started)
@@ -204,6 +202,30 @@ extension MuseService {
 }
 
 extension MuseService {
+  /// Hands a job to its model's scheduler, round-robin by key. A scheduler at capacity answers
+  /// 503 with Retry-After (running generations are never failed for new ones); the budget
+  /// reservation is returned unused.
+  fileprivate func startGeneration(
+    _ job: Job, reservation: Admission.Reservation
+  ) async throws -> AsyncThrowingStream<ModelRunner.Event, Error> {
+    do {
+      return try job.runner.start(
+        prompt: job.prompt, maxTokens: job.maxTokens, sampling: job.sampling, stop: job.stop,
+        logprobs: job.logprobs, owner: String(describing: job.key.id))
+    } catch let error as SchedulerError {
+      await admission.settle(reservation, tokensUsed: 0)
+      switch error {
+      case .overloaded:
+        metrics.request(model: job.runner.entry.id, endpoint: job.endpoint, status: 503)
+        throw OpenAIError(
+          .serviceUnavailable, "The model is at capacity. Please retry shortly.", type: "server_error",
+          code: "model_overloaded", retryAfter: 1)
+      case .tooLarge:
+        throw OpenAIError.invalid("\(error)", param: "max_tokens", code: "context_length_exceeded")
+      }
+    }
+  }
+
   /// Runs a job to the end and meters it: the non-streaming path.
   fileprivate func collect(
     _ events: AsyncThrowingStream<ModelRunner.Event, Error>, job: Job, meter: Meter,
@@ -242,9 +264,7 @@ extension MuseService {
         key: job.key, tokens: job.prompt.count + job.maxTokens,
         microdollars: entry.cost(promptTokens: job.prompt.count, completionTokens: job.maxTokens))
       let started = ContinuousClock.now
-      let events = job.runner.generate(
-        prompt: job.prompt, maxTokens: job.maxTokens, sampling: job.sampling, stop: job.stop,
-        logprobs: job.logprobs)
+      let events = try await startGeneration(job, reservation: reservation)
       let meter = Meter(service: self, job: job, reservation: reservation, started: started)
       let (text, result) = try await collect(events, job: job, meter: meter, started: started)
       let one = format.complete(
@@ -308,6 +328,7 @@ struct Meter {
     service.metrics.tokens(model: entry.id, prompt: job.prompt.count, completion: completion)
     service.metrics.latency(model: entry.id, seconds: elapsed.seconds, timeToFirstToken: firstToken?.seconds)
     service.metrics.queue(model: entry.id, depth: job.runner.queueDepth, active: job.runner.activeSequences)
+    service.metrics.kvCache(model: entry.id, statistics: job.runner.scheduler.pool.statistics)
   }
 }
 

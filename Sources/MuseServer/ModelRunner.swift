@@ -2,8 +2,8 @@ import Foundation
 import MuseEngine
 import MuseModels
 
-/// One served model: its loaded weights and the queue that runs its generations one at a
-/// time on a thread of their own, off the HTTP event loops.
+/// One served model: its loaded weights and the scheduler that batches its generations on a
+/// thread of their own, off the HTTP event loops.
 public final class ModelRunner: @unchecked Sendable {
   public enum Event: Sendable {
     case text(String, [TokenLogprob])
@@ -14,53 +14,76 @@ public final class ModelRunner: @unchecked Sendable {
   public let model: LanguageModel
   /// SHA-256 of the weights file: the published digest that makes closed weights verifiable.
   public let weightsDigest: String
-  private let queue: DispatchQueue
+  public let scheduler: BatchScheduler
   private let lock = NSLock()
-  private var waiting = 0
-  private var running = 0
   private var overruns: [Int] = []
 
-  public init(entry: ModelEntry, model: LanguageModel, weightsDigest: String) {
+  /// `kvCacheBytes`: the key/value memory this model's sequences share; raised to one full
+  /// context window when smaller, so any request the context allows can run. `maxWaiting`:
+  /// requests that may wait for room before new ones get 503.
+  public init(
+    entry: ModelEntry, model: LanguageModel, weightsDigest: String,
+    kvCacheBytes: Int = BatchScheduler.Configuration.defaultKVCacheBytes, maxWaiting: Int = 64,
+    maxSequences: Int = 64
+  ) {
     self.entry = entry
     self.model = model
     self.weightsDigest = weightsDigest
-    queue = DispatchQueue(label: "muse.model.\(entry.id)")
+    let config = model.model.config
+    let blockSize = 16
+    let blockBytes = KVBlockPool.bytesPerBlock(config: config, blockSize: blockSize)
+    let oneContext = (config.contextLength + blockSize - 1) / blockSize * blockBytes
+    let configuration = BatchScheduler.Configuration(
+      kvCacheBytes: max(kvCacheBytes, oneContext), blockSize: blockSize, maxWaiting: maxWaiting,
+      maxSequences: max(maxSequences, 1))
+    // The block size is a multiple of 16 and the budget holds at least one block: the pool's
+    // only failure conditions cannot occur.
+    scheduler = try! BatchScheduler(model: model, configuration: configuration)
   }
 
-  public var queueDepth: Int { lock.withLock { waiting } }
-  public var activeSequences: Int { lock.withLock { running } }
+  public var queueDepth: Int { scheduler.waitingCount }
+  public var activeSequences: Int { scheduler.runningSequences }
   /// For each generation stopped by its consumer going away: pieces of text produced after it
   /// went (the decode steps wasted; 0 or 1 when cancellation works).
   public var cancellationOverruns: [Int] { lock.withLock { overruns } }
 
   /// Streams the text of one generation. Stopping iteration (a client that went away) stops
-  /// the generation at its next token.
+  /// the generation at its next step and frees its cache blocks. A request the scheduler
+  /// refuses (full queue, too large) ends the stream with that error.
   public func generate(
-    prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int? = nil
+    prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int? = nil,
+    owner: String = ""
   ) -> AsyncThrowingStream<Event, Error> {
-    AsyncThrowingStream { continuation in
-      let cancelled = CancellationFlag()
-      continuation.onTermination = { _ in cancelled.set() }
-      lock.withLock { waiting += 1 }
-      queue.async { [self] in
-        lock.withLock {
-          waiting -= 1
-          running += 1
-        }
-        defer { lock.withLock { running -= 1 } }
-        guard !cancelled.isSet else {
-          continuation.finish()
-          return
-        }
-        do {
-          let result = try model.generate(
-            prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs
-          ) { piece, logprobs in
-            if cancelled.isSet { return false }
-            cancelled.countPiece()
-            continuation.yield(.text(piece, logprobs))
-            return !cancelled.isSet
-          }
+    do {
+      return try start(
+        prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs, owner: owner
+      )
+    } catch {
+      return AsyncThrowingStream { $0.finish(throwing: error) }
+    }
+  }
+
+  /// As `generate`, but a request the scheduler refuses throws here, before any stream starts,
+  /// so the server can answer 503 instead of a broken stream.
+  public func start(
+    prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int? = nil,
+    owner: String = ""
+  ) throws -> AsyncThrowingStream<Event, Error> {
+    let (stream, continuation) = AsyncThrowingStream<Event, Error>.makeStream()
+    let cancelled = CancellationFlag()
+    let request = GenerationRequest(
+      prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs, owner: owner)
+    let ticket = try scheduler.submit(
+      request,
+      onPiece: { piece, logprobs in
+        if cancelled.isSet { return false }
+        cancelled.countPiece()
+        continuation.yield(.text(piece, logprobs))
+        return !cancelled.isSet
+      },
+      onFinish: { [self] outcome in
+        switch outcome {
+        case .success(let result):
           lock.withLock {
             if result.finishReason == .cancelled, let atCancel = cancelled.producedAtCancel {
               overruns.append(cancelled.producedCount - atCancel)
@@ -68,11 +91,15 @@ public final class ModelRunner: @unchecked Sendable {
           }
           continuation.yield(.finished(result))
           continuation.finish()
-        } catch {
+        case .failure(let error):
           continuation.finish(throwing: error)
         }
-      }
+      })
+    continuation.onTermination = { _ in
+      cancelled.set()
+      ticket.cancel()
     }
+    return stream
   }
 }
 

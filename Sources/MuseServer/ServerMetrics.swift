@@ -1,10 +1,16 @@
 import Foundation
+import MuseEngine
 import Prometheus
 
 /// The Prometheus series `/metrics` exposes. Labels carry model ids and status codes only:
 /// never keys, prompts or file paths.
 public final class ServerMetrics: @unchecked Sendable {
   public let registry = PrometheusCollectorRegistry()
+
+  private let lock = NSLock()
+  /// Prefix-cache totals already added to the counters, per model (the pool keeps running
+  /// totals; Prometheus counters only go up by increments).
+  private var reportedPrefix: [String: (hits: Int, misses: Int)] = [:]
 
   public init() {}
   private static let latencyBuckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
@@ -55,6 +61,30 @@ public final class ServerMetrics: @unchecked Sendable {
       descriptor: name("active_sequences", "sequences", "Sequences being generated."),
       labels: [("model", model)]
     ).set(Double(active))
+  }
+
+  /// The KV block pool's occupancy and the prefix cache's hits and misses, in prompt tokens.
+  func kvCache(model: String, statistics s: KVBlockPool.Statistics) {
+    registry.makeGauge(
+      descriptor: name("kv_cache_blocks_in_use", "blocks", "KV cache blocks held by sequences."),
+      labels: [("model", model)]
+    ).set(Double(s.blocksInUse))
+    registry.makeGauge(
+      descriptor: name("kv_cache_blocks", "total", "KV cache blocks in the pool."), labels: [("model", model)]
+    ).set(Double(s.blocksTotal))
+    let (hits, misses): (Int, Int) = lock.withLock {
+      let last = reportedPrefix[model] ?? (0, 0)
+      reportedPrefix[model] = (s.prefixHitTokens, s.prefixMissTokens)
+      return (s.prefixHitTokens - last.hits, s.prefixMissTokens - last.misses)
+    }
+    registry.makeCounter(
+      descriptor: name("prefix_cache_hits", "total", "Prompt tokens whose KV came from the prefix cache."),
+      labels: [("model", model)]
+    ).increment(by: Int64(max(hits, 0)))
+    registry.makeCounter(
+      descriptor: name("prefix_cache_misses", "total", "Prompt tokens prefilled (not in the prefix cache)."),
+      labels: [("model", model)]
+    ).increment(by: Int64(max(misses, 0)))
   }
 
   public func render() -> String { registry.emitToString() }

@@ -4,9 +4,18 @@ import MuseEngine
 import MuseKernels
 import MuseModels
 
-struct BenchCommand: ParsableCommand {
+/// `muse bench`: the engine benchmark by default, `muse bench serve` for the server under load.
+struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
+    abstract: "Benchmark the engine (default) or a server under concurrent load (serve).",
+    subcommands: [BenchEngineCommand.self, BenchServeCommand.self],
+    defaultSubcommand: BenchEngineCommand.self)
+}
+
+struct BenchEngineCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "engine",
     abstract: "Measure prefill and decode tokens/s and compare decode with the memory-bandwidth roofline.")
 
   @Option(name: .shortAndLong, help: "GGUF model file (default: SmolLM2-135M-Instruct).") var model: String?

@@ -42,6 +42,11 @@ struct ServeCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Where keys and the usage ledger are kept (default ~/.muse).") var dataDir:
     String?
   @Option(name: .shortAndLong, help: "Threads for inference (default: all cores).") var threads: Int?
+  @Option(
+    name: .long,
+    help:
+      "KV cache memory per model in MiB, shared by its concurrent requests (default: 25% of RAM, at most 8192)."
+  ) var kvCacheMb: Int?
 
   func run() async throws {
     do {
@@ -55,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
   }
 
   private func serve() async throws {
+    if let kvCacheMb, kvCacheMb <= 0 {
+      throw ValidationError("--kv-cache-mb takes a positive number of MiB, not \(kvCacheMb)")
+    }
     var settings = ServerConfiguration()
     if let config {
       guard let data = FileManager.default.contents(atPath: config) else {
@@ -106,7 +114,10 @@ struct ServeCommand: AsyncParsableCommand {
           "\(entry.path): muse serve takes GGUF files; turn a checkpoint folder into one with muse convert")
       }
       let digest = WeightsDigest.sha256(of: gguf, cacheDirectory: dataDirectory)
-      runners.append(ModelRunner(entry: entry, model: lm, weightsDigest: digest))
+      runners.append(
+        ModelRunner(
+          entry: entry, model: lm, weightsDigest: digest,
+          kvCacheBytes: kvCacheMb.map { $0 << 20 } ?? BatchScheduler.Configuration.defaultKVCacheBytes))
     }
     var logger = Logger(label: "muse")
     logger.logLevel = .info

@@ -6,7 +6,7 @@ import Testing
 @testable import MuseModels
 
 /// A plain key/value store for model tests (the engine's `KVCache` lives in MuseEngine).
-final class TestKeyValueStore: KeyValueStore {
+final class TestKeyValueStore: ContiguousKeyValueStore {
   let capacity: Int
   private let keyStorage: [UnsafeMutablePointer<Float>]
   private let valueStorage: [UnsafeMutablePointer<Float>]

@@ -41,33 +41,59 @@ public final class TransformerModel: @unchecked Sendable {
     if let progress { file.pageIn(progress: progress) }
   }
 
+  /// Block sizes of paged key/value stores must be multiples of this, so attention tiles the
+  /// cache the same way whatever store holds it (see `AttentionBlock.tile`).
+  public static let blockSizeMultiple = AttentionBlock.tile
+
   /// Runs `tokens` at positions `start ..< start + tokens.count`, storing their keys and values
   /// in `cache`. Returns the logits of the last position, or of every position (row-major
   /// [tokens × vocabulary]) when `allLogits`.
   public func forward(
     _ tokens: [Int], start: Int, cache: KeyValueStore, pool: ThreadPool, allLogits: Bool = false
   ) throws -> [Float] {
+    guard !tokens.isEmpty else { return [] }
+    let segment = BatchSegment(tokens: tokens, start: start, cache: cache, logits: allLogits ? .all : .last)
+    return try forward(batch: [segment], pool: pool)[0]
+  }
+
+  /// One step for many sequences at once. The rows of all segments are concatenated, so every
+  /// weight matrix is read once for the whole step; attention runs per segment over its own
+  /// store. Returns each segment's logits as its `logits` asks (empty for `.none`).
+  public func forward(batch: [BatchSegment], pool: ThreadPool) throws -> [[Float]] {
     let c = config
-    let n = tokens.count
-    guard n > 0 else { return [] }
-    guard start + n <= min(cache.capacity, c.contextLength) else {
-      throw ModelError.contextOverflow(tokens: start + n, contextLength: min(cache.capacity, c.contextLength))
+    var layout: [SegmentRows] = []
+    var n = 0
+    for segment in batch {
+      let end = segment.start + segment.tokens.count
+      guard end <= min(segment.cache.capacity, c.contextLength) else {
+        throw ModelError.contextOverflow(
+          tokens: end, contextLength: min(segment.cache.capacity, c.contextLength))
+      }
+      for t in segment.tokens where !(0..<c.vocabularySize).contains(t) {
+        throw ModelError.tokenOutOfRange(token: t, vocabularySize: c.vocabularySize)
+      }
+      layout.append(
+        SegmentRows(firstRow: n, count: segment.tokens.count, start: segment.start, cache: segment.cache))
+      n += segment.tokens.count
     }
-    for t in tokens where !(0..<c.vocabularySize).contains(t) {
-      throw ModelError.tokenOutOfRange(token: t, vocabularySize: c.vocabularySize)
-    }
+    guard n > 0 else { return batch.map { _ in [] } }
     let d = c.embeddingLength
     let x = FloatBuffer(count: n * d)
-    for (i, t) in tokens.enumerated() {
-      dequantizeRow(tokenEmbedding.type, tokenEmbedding.row(t), x.row(i, width: d), count: d)
+    for (segment, rows) in zip(batch, layout) {
+      for (i, t) in segment.tokens.enumerated() {
+        dequantizeRow(
+          tokenEmbedding.type, tokenEmbedding.row(t), x.row(rows.firstRow + i, width: d), count: d)
+      }
     }
     if c.embeddingNorm { normRows(x, weight: embeddingNormWeight, into: x, rows: n) }
     let normed = FloatBuffer(count: n * d)
     let sublayer = FloatBuffer(count: n * d)
+    let scratch = AttentionScratch(
+      config: c, rows: n, gated: layers.contains { $0.attention.outputGate != nil })
     for (l, layer) in layers.enumerated() {
       normRows(x, weight: layer.attentionNorm, into: normed, rows: n)
       AttentionBlock(config: c, layer: l)(
-        layer.attention, input: normed.pointer, tokens: n, start: start, cache: cache,
+        layer.attention, input: normed.pointer, rows: n, segments: layout, scratch: scratch,
         output: sublayer.pointer, pool: pool)
       addResidual(sublayer, postNorm: layer.postAttentionNorm, into: x, rows: n)
       normRows(x, weight: layer.feedForwardNorm, into: normed, rows: n)
@@ -80,12 +106,24 @@ public final class TransformerModel: @unchecked Sendable {
       }
       addResidual(sublayer, postNorm: layer.postFeedForwardNorm, into: x, rows: n)
     }
-    let first = allLogits ? 0 : n - 1
-    let rows = n - first
-    normRows(x, weight: outputNorm, into: normed, rows: n)
-    var logits = [Float](repeating: 0, count: rows * c.vocabularySize)
+    // Only the rows whose logits are wanted go through the output head, gathered contiguously.
+    let wanted = batch.reduce(0) { $0 + $1.logitRows }
+    guard wanted > 0 else { return batch.map { _ in [] } }
+    let heads = FloatBuffer(count: wanted * d)
+    var row = 0
+    for (segment, rows) in zip(batch, layout) {
+      let first = rows.firstRow + rows.count - segment.logitRows
+      for r in first..<rows.firstRow + rows.count {
+        rmsNorm(
+          x.row(r, width: d), weight: outputNorm.pointer, epsilon: c.rmsEpsilon, count: d,
+          output: heads.row(row, width: d))
+        row += 1
+      }
+    }
+    let vocabulary = c.vocabularySize
+    var logits = [Float](repeating: 0, count: wanted * vocabulary)
     logits.withUnsafeMutableBufferPointer { out in
-      matmul(output, input: normed.pointer + first * d, tokens: rows, output: out.baseAddress!, pool: pool)
+      matmul(output, input: heads.pointer, tokens: wanted, output: out.baseAddress!, pool: pool)
     }
     if c.logitScale != 1 || c.finalLogitSoftcap > 0 {
       let cap = c.finalLogitSoftcap
@@ -94,7 +132,14 @@ public final class TransformerModel: @unchecked Sendable {
         logits[i] = cap > 0 ? cap * tanh(l / cap) : l
       }
     }
-    return logits
+    var results: [[Float]] = []
+    row = 0
+    for segment in batch {
+      let count = segment.logitRows
+      results.append(Array(logits[row * vocabulary..<(row + count) * vocabulary]))
+      row += count
+    }
+    return results
   }
 
   private func normRows(

@@ -1,95 +1,140 @@
 import Foundation
 import MuseKernels
 
-/// Causal multi-head attention with grouped-query heads over a key/value store, with the
+/// Buffers one forward step's attention reuses across its layers, sized to the step's rows.
+final class AttentionScratch {
+  let q: FloatBuffer
+  let k: FloatBuffer
+  let v: FloatBuffer
+  let out: FloatBuffer
+  let gate: FloatBuffer?
+
+  init(config c: TransformerConfig, rows: Int, gated: Bool) {
+    q = FloatBuffer(count: rows * c.queryWidth)
+    k = FloatBuffer(count: rows * c.keyWidth)
+    v = FloatBuffer(count: rows * c.valueWidth)
+    out = FloatBuffer(count: rows * c.headCount * c.valueHeadDim)
+    gate = gated ? FloatBuffer(count: rows * c.headCount * c.valueHeadDim) : nil
+  }
+}
+
+/// Causal multi-head attention with grouped-query heads over key/value stores, with the
 /// per-layer choices the config makes: sliding window or full context, RoPE or none (NoPE),
-/// QK-norm, attention sinks and an output gate.
+/// QK-norm, attention sinks and an output gate. The rows of several sequences run together:
+/// the projections see all rows, and each row attends over its own sequence's store.
 struct AttentionBlock {
   let config: TransformerConfig
   let layer: Int
+  /// Cached positions scored at once, in tiles aligned to multiples of 16 positions so that a
+  /// row's arithmetic is the same whatever store holds it (paged blocks are multiples of 16):
+  /// batched and paged output then equals the single-sequence output bit for bit.
+  static let tile = 16
 
-  /// `input`: [tokens × d] normalised hidden states at positions `start ..< start + tokens`.
-  /// Writes the projected attention output, [tokens × d], to `output`.
+  /// `input`: [rows × d] normalised hidden states, laid out as `segments` say.
+  /// Writes the projected attention output, [rows × d], to `output`.
   func callAsFunction(
-    _ w: AttentionWeights, input: UnsafePointer<Float>, tokens: Int, start: Int,
-    cache: KeyValueStore, output: UnsafeMutablePointer<Float>, pool: ThreadPool
+    _ w: AttentionWeights, input: UnsafePointer<Float>, rows: Int, segments: [SegmentRows],
+    scratch: AttentionScratch, output: UnsafeMutablePointer<Float>, pool: ThreadPool
   ) {
     let c = config
-    let q = FloatBuffer(count: tokens * c.queryWidth)
-    let k = FloatBuffer(count: tokens * c.keyWidth)
-    let v = FloatBuffer(count: tokens * c.valueWidth)
-    w.query(input, tokens: tokens, output: q.pointer, pool: pool)
-    w.key(input, tokens: tokens, output: k.pointer, pool: pool)
-    w.value(input, tokens: tokens, output: v.pointer, pool: pool)
+    let q = scratch.q
+    let k = scratch.k
+    let v = scratch.v
+    w.query(input, tokens: rows, output: q.pointer, pool: pool)
+    w.key(input, tokens: rows, output: k.pointer, pool: pool)
+    w.value(input, tokens: rows, output: v.pointer, pool: pool)
 
-    let keys = cache.keys(layer: layer)
-    let values = cache.values(layer: layer)
     let rotate = c.usesRoPE(layer: layer)
-    for t in 0..<tokens {
-      let qt = q.row(t, width: c.queryWidth)
-      let kt = k.row(t, width: c.keyWidth)
-      normalise(qt, heads: c.headCount, weight: w.queryNorm)
-      normalise(kt, heads: c.kvHeadCount, weight: w.keyNorm)
-      if rotate {
-        let (cos, sin) = c.rope.table(position: start + t)
-        c.rope.apply(qt, heads: c.headCount, headDim: c.headDim, cos: cos, sin: sin)
-        c.rope.apply(kt, heads: c.kvHeadCount, headDim: c.headDim, cos: cos, sin: sin)
+    var rowSegment = [Int](repeating: 0, count: rows)
+    // Per segment, the pointers of its blocks for this layer: looked up once, read by every row.
+    var keyBlocks: [[UnsafeMutablePointer<Float>]] = []
+    var valueBlocks: [[UnsafeMutablePointer<Float>]] = []
+    for (s, segment) in segments.enumerated() {
+      let cache = segment.cache
+      let blockSize = cache.blockSize
+      let blocks = (segment.start + segment.count + blockSize - 1) / blockSize
+      keyBlocks.append((0..<blocks).map { cache.keys(layer: layer, block: $0) })
+      valueBlocks.append((0..<blocks).map { cache.values(layer: layer, block: $0) })
+      for i in 0..<segment.count {
+        let t = segment.firstRow + i
+        rowSegment[t] = s
+        let position = segment.start + i
+        let qt = q.row(t, width: c.queryWidth)
+        let kt = k.row(t, width: c.keyWidth)
+        normalise(qt, heads: c.headCount, weight: w.queryNorm)
+        normalise(kt, heads: c.kvHeadCount, weight: w.keyNorm)
+        if rotate {
+          let (cos, sin) = c.rope.table(position: position)
+          c.rope.apply(qt, heads: c.headCount, headDim: c.headDim, cos: cos, sin: sin)
+          c.rope.apply(kt, heads: c.kvHeadCount, headDim: c.headDim, cos: cos, sin: sin)
+        }
+        let block = position / blockSize
+        let offset = position % blockSize
+        (keyBlocks[s][block] + offset * c.keyWidth).update(from: kt, count: c.keyWidth)
+        (valueBlocks[s][block] + offset * c.valueWidth).update(
+          from: v.row(t, width: c.valueWidth), count: c.valueWidth)
       }
-      (keys + (start + t) * c.keyWidth).update(from: kt, count: c.keyWidth)
-      (values + (start + t) * c.valueWidth).update(from: v.row(t, width: c.valueWidth), count: c.valueWidth)
     }
 
     let outWidth = c.headCount * c.valueHeadDim
-    let out = FloatBuffer(count: tokens * outWidth)
+    let out = scratch.out
     let scale = c.attentionScale ?? 1 / Float(c.headDim).squareRoot()
     let group = c.headCount / c.kvHeadCount
     let window = c.isSlidingWindow(layer: layer) ? c.slidingWindow : Int.max
     let sinks = w.sinks
-    pool.parallelFor(tokens * c.headCount) { item in
+    let tile = Self.tile
+    pool.parallelFor(rows * c.headCount) { item in
       let t = item / c.headCount
       let h = item % c.headCount
-      let position = start + t
-      let first = max(0, position - window + 1)
-      let length = position + 1 - first
+      let s = rowSegment[t]
+      let segment = segments[s]
+      let blockSize = segment.cache.blockSize
+      let position = segment.start + t - segment.firstRow
       let query = q.pointer + t * c.queryWidth + h * c.headDim
-      let kvHead = h / group
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: length) { scores in
-        let s = scores.baseAddress!
-        for p in 0..<length {
-          s[p] = dot(query, keys + (first + p) * c.keyWidth + kvHead * c.headDim, count: c.headDim) * scale
-        }
-        if let sinks {
-          softmaxWithSink(s, count: length, sink: sinks[h])
-        } else {
-          softmax(s, count: length)
-        }
-        let o = out.pointer + t * outWidth + h * c.valueHeadDim
-        o.update(repeating: 0, count: c.valueHeadDim)
-        for p in 0..<length {
-          let row = values + (first + p) * c.valueWidth + kvHead * c.valueHeadDim
-          scaleAdd(o, row, scale: s[p], count: c.valueHeadDim)
+      let keyOffset = (h / group) * c.headDim
+      let valueOffset = (h / group) * c.valueHeadDim
+      let o = out.pointer + t * outWidth + h * c.valueHeadDim
+      o.update(repeating: 0, count: c.valueHeadDim)
+      // Online softmax (Milakov & Gimelshein 2018): one pass over the cache, no score buffer
+      // of the context's length. A sink starts the denominator at exp(sink - max).
+      var maximum = sinks.map { $0[h] } ?? -Float.infinity
+      var denominator: Float = sinks == nil ? 0 : 1
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { buffer in
+        let scores = buffer.baseAddress!
+        var p = max(0, position - window + 1)
+        while p <= position {
+          let block = p / blockSize
+          let offset = p % blockSize
+          let n = min(tile - p % tile, blockSize - offset, position + 1 - p)
+          let keys = keyBlocks[s][block] + offset * c.keyWidth + keyOffset
+          var tileMax = -Float.infinity
+          for i in 0..<n {
+            scores[i] = headDot(query, keys + i * c.keyWidth, count: c.headDim) * scale
+            tileMax = max(tileMax, scores[i])
+          }
+          if tileMax > maximum {
+            let correction = expf(maximum - tileMax)
+            denominator *= correction
+            for j in 0..<c.valueHeadDim { o[j] *= correction }
+            maximum = tileMax
+          }
+          let values = valueBlocks[s][block] + offset * c.valueWidth + valueOffset
+          for i in 0..<n {
+            let e = expf(scores[i] - maximum)
+            denominator += e
+            headScaleAdd(o, keep: 1, values + i * c.valueWidth, scale: e, count: c.valueHeadDim)
+          }
+          p += n
         }
       }
+      let inverse = 1 / denominator
+      for j in 0..<c.valueHeadDim { o[j] *= inverse }
     }
-    if let gate = w.outputGate {
-      let g = FloatBuffer(count: tokens * outWidth)
-      gate(input, tokens: tokens, output: g.pointer, pool: pool)
-      for i in 0..<tokens * outWidth { out[i] *= 1 / (1 + exp(-g[i])) }
+    if let gate = w.outputGate, let g = scratch.gate {
+      gate(input, tokens: rows, output: g.pointer, pool: pool)
+      for i in 0..<rows * outWidth { out[i] *= 1 / (1 + exp(-g[i])) }
     }
-    w.output(out.pointer, tokens: tokens, output: output, pool: pool)
-  }
-
-  /// Softmax whose denominator also holds exp(sink): the sink takes probability mass without
-  /// contributing a value (gpt-oss; transformers appends the sink logit, softmaxes, drops it).
-  private func softmaxWithSink(_ x: UnsafeMutablePointer<Float>, count: Int, sink: Float) {
-    var maximum = sink
-    for i in 0..<count where x[i] > maximum { maximum = x[i] }
-    var sum = expf(sink - maximum)
-    for i in 0..<count {
-      x[i] = expf(x[i] - maximum)
-      sum += x[i]
-    }
-    for i in 0..<count { x[i] /= sum }
+    w.output(out.pointer, tokens: rows, output: output, pool: pool)
   }
 
   private func normalise(_ x: UnsafeMutablePointer<Float>, heads: Int, weight: FloatBuffer?) {

@@ -1,0 +1,250 @@
+import Foundation
+import MuseKernels
+import MuseModels
+
+public enum SchedulerError: Error, CustomStringConvertible, Equatable {
+  /// The waiting queue is full: the server is at capacity for now.
+  case overloaded(waiting: Int)
+  /// The request needs more key/value memory than the whole cache has.
+  case tooLarge(positions: Int, cachePositions: Int)
+
+  public var description: String {
+    switch self {
+    case .overloaded(let waiting):
+      "the model is at capacity (\(waiting) requests already waiting); retry shortly"
+    case .tooLarge(let positions, let cachePositions):
+      "the request needs \(positions) positions of KV cache but the cache holds \(cachePositions) in all"
+    }
+  }
+}
+
+/// Continuous batching (Orca, Yu et al. 2022; vLLM's paged attention, Kwon et al. 2023): one
+/// thread runs steps, each a single batched forward over the next token of every running
+/// sequence plus chunks of waiting prompts, within a token budget so streams keep flowing while
+/// a long prompt prefills. Sequences join and leave between steps. A request is admitted when
+/// the block pool can hold its whole prompt and completion (so a running sequence never has to
+/// be failed for a new one); until then it waits, round-robin by owner, in a bounded queue.
+public final class BatchScheduler: @unchecked Sendable {
+  public struct Configuration: Sendable {
+    /// Key/value memory shared by all sequences.
+    public var kvCacheBytes: Int
+    /// Positions per block (a multiple of 16).
+    public var blockSize = 16
+    /// Requests that may wait for room before new ones are refused.
+    public var maxWaiting = 64
+    public var maxSequences = 64
+    /// Tokens one step runs at most: every running sequence's next token, then prompt chunks.
+    public var tokenBudget = 256
+
+    public init(
+      kvCacheBytes: Int = Configuration.defaultKVCacheBytes, blockSize: Int = 16, maxWaiting: Int = 64,
+      maxSequences: Int = 64, tokenBudget: Int = 256
+    ) {
+      self.kvCacheBytes = kvCacheBytes
+      self.blockSize = blockSize
+      self.maxWaiting = maxWaiting
+      self.maxSequences = maxSequences
+      self.tokenBudget = tokenBudget
+    }
+
+    /// A quarter of the machine's memory, at most 8 GiB.
+    public static var defaultKVCacheBytes: Int {
+      min(Int(ProcessInfo.processInfo.physicalMemory / 4), 8 << 30)
+    }
+  }
+
+  public let model: LanguageModel
+  public let pool: KVBlockPool
+  public let configuration: Configuration
+  private let lock = NSLock()
+  private var waiting: FairQueue<ScheduledSequence>
+  private var running: [ScheduledSequence] = []
+  private var runningCount = 0
+  private var threadActive = false
+  private let clock = ContinuousClock()
+
+  public init(model: LanguageModel, configuration: Configuration = Configuration()) throws {
+    self.model = model
+    self.configuration = configuration
+    pool = try KVBlockPool(
+      config: model.model.config, blockSize: configuration.blockSize, bytes: configuration.kvCacheBytes)
+    waiting = FairQueue(capacity: configuration.maxWaiting)
+  }
+
+  public var waitingCount: Int { lock.withLock { waiting.count } }
+  public var runningSequences: Int { lock.withLock { runningCount } }
+
+  /// Queues a request. `onPiece` gets each piece of text (return false to stop) and `onFinish`
+  /// the result, both on the scheduler's thread. Throws at once when the request can never fit
+  /// or the waiting queue is full.
+  @discardableResult
+  public func submit(
+    _ request: GenerationRequest, onPiece: @escaping @Sendable (String, [TokenLogprob]) -> Bool,
+    onFinish: @escaping @Sendable (Result<GenerationResult, Error>) -> Void
+  ) throws -> GenerationTicket {
+    let state = try GenerationState(
+      prompt: request.prompt, maxTokens: request.maxTokens, sampling: request.sampling, stop: request.stop,
+      logprobs: request.logprobs, tokenizer: model.tokenizer, contextLength: model.model.config.contextLength)
+    let cachePositions = pool.blockCount * pool.blockSize
+    guard blocksNeeded(state) <= pool.blockCount else {
+      throw SchedulerError.tooLarge(positions: state.capacity, cachePositions: cachePositions)
+    }
+    let sequence = ScheduledSequence(request: request, state: state, onPiece: onPiece, onFinish: onFinish)
+    let start: Bool = try lock.withLock {
+      guard waiting.push(sequence, owner: request.owner) else {
+        throw SchedulerError.overloaded(waiting: waiting.count)
+      }
+      defer { threadActive = true }
+      return !threadActive
+    }
+    if start {
+      let thread = Thread { [self] in runSteps() }
+      thread.name = "muse.scheduler"
+      thread.stackSize = 8 << 20
+      thread.start()
+    }
+    return sequence.ticket
+  }
+
+  private func blocksNeeded(_ state: GenerationState) -> Int {
+    (state.capacity + pool.blockSize - 1) / pool.blockSize
+  }
+
+  /// The scheduler thread: steps until no sequence runs or waits, then ends (the next submit
+  /// starts another), so an idle model holds no thread.
+  private func runSteps() {
+    while true {
+      var cancelled: [ScheduledSequence] = []
+      var stuck: ScheduledSequence?
+      let idle: Bool = lock.withLock {
+        cancelled = waiting.removeAll { $0.ticket.isCancelled }
+        admitWaiting()
+        if running.isEmpty {
+          // Nothing runs, so the whole pool is free: a waiting request that still does not
+          // fit never will (submit checks this; kept as a guard against a stuck queue).
+          stuck = waiting.pop()
+          threadActive = !waiting.isEmpty
+          return !threadActive
+        }
+        return false
+      }
+      for sequence in cancelled {
+        sequence.state.cancel()
+        finish(sequence)
+      }
+      if let stuck {
+        stuck.onFinish(
+          .failure(
+            SchedulerError.tooLarge(
+              positions: stuck.state.capacity, cachePositions: pool.blockCount * pool.blockSize)))
+      }
+      if idle { return }
+      step()
+      lock.withLock { runningCount = running.count }
+    }
+  }
+
+  /// Moves waiting requests into the running set while the pool has room. Caller holds `lock`.
+  private func admitWaiting() {
+    while running.count < configuration.maxSequences, let sequence = waiting.next {
+      guard reserve(sequence) else { break }
+      _ = waiting.pop()
+      sequence.admitted = clock.now
+      running.append(sequence)
+    }
+    runningCount = running.count
+  }
+
+  /// Gives `sequence` blocks for its whole prompt and completion, reusing the longest cached
+  /// prefix of its prompt. At least one prompt token is always prefilled: its logits choose the
+  /// first generated token.
+  private func reserve(_ sequence: ScheduledSequence) -> Bool {
+    let size = pool.blockSize
+    let prompt = sequence.request.prompt
+    let keys = PrefixKey.chain(of: prompt, blockSize: size, limit: (prompt.count - 1) / size)
+    let reused = pool.retainPrefix(keys)
+    guard let fresh = pool.allocate(blocksNeeded(sequence.state) - reused.count) else {
+      pool.release(reused)
+      return false
+    }
+    sequence.cache = PagedKVCache(pool: pool, blocks: reused + fresh)
+    sequence.filled = reused.count * size
+    sequence.registeredBlocks = reused.count
+    sequence.chain = reused.isEmpty ? 0 : keys[reused.count - 1].chain
+    pool.recordPrefix(hitTokens: sequence.filled, missTokens: prompt.count - sequence.filled)
+    return true
+  }
+
+  /// One batched forward over every running sequence, then sampling and streaming per sequence.
+  private func step() {
+    for sequence in running where sequence.ticket.isCancelled {
+      sequence.state.cancel()
+      retire(sequence)
+    }
+    var budget = max(configuration.tokenBudget, running.count)
+    var members: [ScheduledSequence] = []
+    var segments: [BatchSegment] = []
+    // Decoding sequences first, one token each; then prompt chunks in arrival order.
+    for sequence in running where !sequence.isPrefilling {
+      if let segment = sequence.segment(budget: 1) {
+        members.append(sequence)
+        segments.append(segment)
+        budget -= 1
+      }
+    }
+    for sequence in running where sequence.isPrefilling && budget > 0 {
+      if let segment = sequence.segment(budget: budget) {
+        members.append(sequence)
+        segments.append(segment)
+        budget -= segment.tokens.count
+      }
+    }
+    guard !segments.isEmpty else { return }
+    let logits: [[Float]]
+    do {
+      logits = try model.model.forward(batch: segments, pool: model.pool)
+    } catch {
+      for sequence in members { retire(sequence, error: error) }
+      return
+    }
+    let now = clock.now
+    for (index, sequence) in members.enumerated() {
+      sequence.filled += segments[index].tokens.count
+      sequence.registerFullBlocks(in: pool)
+      guard !logits[index].isEmpty else { continue }
+      if sequence.firstLogits == nil { sequence.firstLogits = now }
+      let ticket = sequence.ticket
+      let onPiece = sequence.onPiece
+      let more = sequence.state.accept(logits[index]) { piece, logprobs in
+        !ticket.isCancelled && onPiece(piece, logprobs)
+      }
+      if !more { retire(sequence) }
+    }
+  }
+
+  /// Ends a running sequence: its blocks go back to the pool at once, then its consumer hears.
+  private func retire(_ sequence: ScheduledSequence, error: Error? = nil) {
+    lock.withLock {
+      running.removeAll { $0 === sequence }
+      runningCount = running.count
+    }
+    if let cache = sequence.cache { pool.release(cache.blocks) }
+    sequence.cache = nil
+    if let error {
+      sequence.onFinish(.failure(error))
+    } else {
+      finish(sequence)
+    }
+  }
+
+  private func finish(_ sequence: ScheduledSequence) {
+    let start = sequence.admitted ?? clock.now
+    let first = sequence.firstLogits ?? start
+    let now = clock.now
+    let result = sequence.state.finish(
+      prefillSeconds: (first - start).seconds,
+      decodeSeconds: sequence.firstLogits == nil ? 0 : (now - first).seconds,
+      onPiece: sequence.onPiece)
+    sequence.onFinish(.success(result))
+  }
+}

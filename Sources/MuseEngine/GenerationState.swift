@@ -1,0 +1,108 @@
+import Foundation
+import MuseModels
+
+/// Everything one generation carries from step to step: its sampler, streaming decoder, stop
+/// sequences, history and result. `muse run`'s single-sequence loop and the batch scheduler
+/// both drive it, so a request behaves the same whichever runs it.
+struct GenerationState {
+  let prompt: [Int]
+  let maxTokens: Int
+  let logprobs: Int?
+  /// Positions the sequence may use: its prompt and completion, within the context window.
+  let capacity: Int
+  private let tokenizer: Tokenizer
+  private var sampler: Sampler
+  private var decoder: StreamingDecoder
+  private var matcher: StopSequenceMatcher
+  private(set) var history: [Int]
+  private(set) var result = GenerationResult()
+  private var pending: [TokenLogprob] = []
+  private var stoppedBySequence = false
+  private(set) var finished = false
+
+  init(
+    prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int?,
+    tokenizer: Tokenizer, contextLength: Int
+  ) throws {
+    guard prompt.count < contextLength else {
+      throw ModelError.contextOverflow(tokens: prompt.count, contextLength: contextLength)
+    }
+    self.prompt = prompt
+    self.maxTokens = maxTokens
+    self.logprobs = logprobs
+    self.tokenizer = tokenizer
+    capacity = min(contextLength, prompt.count + maxTokens)
+    sampler = Sampler(sampling)
+    decoder = StreamingDecoder(tokenizer: tokenizer)
+    matcher = StopSequenceMatcher(stops: stop)
+    history = prompt
+    result.promptTokens = prompt.count
+  }
+
+  /// The token to run next: the last one chosen.
+  var lastToken: Int { history[history.count - 1] }
+  /// Where `lastToken` goes in the cache.
+  var nextPosition: Int { history.count - 1 }
+
+  /// Chooses the next token from `logits` and streams its text. Returns false when the
+  /// generation is over (end of turn, stop sequence, limits, or `onPiece` said stop);
+  /// `finish` then completes the result.
+  mutating func accept(_ logits: [Float], onPiece: (String, [TokenLogprob]) -> Bool) -> Bool {
+    guard result.tokens.count < maxTokens else { return false }
+    let token = sampler.sample(logits, history: history)
+    if tokenizer.isEndOfGeneration(token) {
+      result.finishReason = .stop
+      return false
+    }
+    if let logprobs {
+      let lp = TokenLogprob.compute(logits: logits, chosen: token, top: logprobs) {
+        tokenizer.tokenBytes($0)
+      }
+      pending.append(lp)
+      result.logprobs.append(lp)
+    }
+    result.tokens.append(token)
+    history.append(token)
+    let (piece, stopped) = matcher.append(decoder.append(token))
+    result.text += piece
+    if !piece.isEmpty {
+      defer { pending.removeAll() }
+      if !onPiece(piece, pending) {
+        result.finishReason = .cancelled
+        return false
+      }
+    }
+    if stopped {
+      stoppedBySequence = true
+      result.finishReason = .stop
+      return false
+    }
+    // The token just chosen sits at nextPosition; running it needs one more position.
+    if result.tokens.count == maxTokens || nextPosition + 1 >= capacity {
+      result.finishReason = .length
+      return false
+    }
+    return true
+  }
+
+  /// Ends the generation as cancelled (its consumer went away between steps).
+  mutating func cancel() {
+    result.finishReason = .cancelled
+  }
+
+  /// Flushes text held back by the decoder and the stop matcher, unless the generation was
+  /// cancelled or cut by a stop sequence, and returns the result.
+  mutating func finish(
+    prefillSeconds: Double, decodeSeconds: Double, onPiece: (String, [TokenLogprob]) -> Bool
+  ) -> GenerationResult {
+    if !finished && result.finishReason != .cancelled && !stoppedBySequence {
+      let tail = matcher.append(decoder.flush()).text + matcher.finish()
+      result.text += tail
+      if !tail.isEmpty { _ = onPiece(tail, pending) }
+    }
+    finished = true
+    result.prefillSeconds = prefillSeconds
+    result.decodeSeconds = decodeSeconds
+    return result
+  }
+}

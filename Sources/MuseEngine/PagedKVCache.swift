@@ -1,0 +1,21 @@
+import MuseModels
+
+/// One sequence's view of the pool: its block table maps logical blocks to pool blocks.
+final class PagedKVCache: KeyValueStore, @unchecked Sendable {
+  let pool: KVBlockPool
+  private(set) var blocks: [Int]
+
+  init(pool: KVBlockPool, blocks: [Int]) {
+    self.pool = pool
+    self.blocks = blocks
+  }
+
+  var capacity: Int { blocks.count * pool.blockSize }
+  var blockSize: Int { pool.blockSize }
+  func keys(layer: Int, block: Int) -> UnsafeMutablePointer<Float> {
+    pool.keys(layer: layer, block: blocks[block])
+  }
+  func values(layer: Int, block: Int) -> UnsafeMutablePointer<Float> {
+    pool.values(layer: layer, block: blocks[block])
+  }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import MuseModels
+
+/// What a client asks the scheduler to generate.
+public struct GenerationRequest: Sendable {
+  public var prompt: [Int]
+  public var maxTokens: Int
+  public var sampling: SamplingParameters
+  public var stop: [String]
+  /// Alternatives per token when log-probabilities are wanted.
+  public var logprobs: Int?
+  /// Whose request this is (an API key id): waiting requests are served round-robin by owner.
+  public var owner: String
+
+  public init(
+    prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String] = [],
+    logprobs: Int? = nil, owner: String = ""
+  ) {
+    self.prompt = prompt
+    self.maxTokens = maxTokens
+    self.sampling = sampling
+    self.stop = stop
+    self.logprobs = logprobs
+    self.owner = owner
+  }
+}
+
+/// A submitted request's handle: cancelling it frees its slot and blocks at the next step.
+public final class GenerationTicket: @unchecked Sendable {
+  private let lock = NSLock()
+  private var cancelled = false
+
+  public func cancel() { lock.withLock { cancelled = true } }
+  public var isCancelled: Bool { lock.withLock { cancelled } }
+}
+
+/// One request inside the scheduler: its generation state, its pages and how far its keys
+/// and values are filled. Touched only by the scheduler's thread once submitted.
+final class ScheduledSequence {
+  typealias PieceHandler = @Sendable (String, [TokenLogprob]) -> Bool
+  typealias FinishHandler = @Sendable (Result<GenerationResult, Error>) -> Void
+
+  let request: GenerationRequest
+  let ticket = GenerationTicket()
+  let onPiece: PieceHandler
+  let onFinish: FinishHandler
+  var state: GenerationState
+  var cache: PagedKVCache?
+  /// Positions whose keys and values are in the cache.
+  var filled = 0
+  /// Full blocks offered to the prefix cache, and the chain value the next one starts from.
+  var registeredBlocks = 0
+  var chain: UInt64 = 0
+  var admitted: ContinuousClock.Instant?
+  var firstLogits: ContinuousClock.Instant?
+
+  init(
+    request: GenerationRequest, state: GenerationState, onPiece: @escaping PieceHandler,
+    onFinish: @escaping FinishHandler
+  ) {
+    self.request = request
+    self.state = state
+    self.onPiece = onPiece
+    self.onFinish = onFinish
+  }
+
+  var isPrefilling: Bool { filled < request.prompt.count }
+
+  /// This sequence's part of the next step: its whole pending prompt up to `budget` tokens,
+  /// or the one token it chose last.
+  func segment(budget: Int) -> BatchSegment? {
+    guard let cache else { return nil }
+    if isPrefilling {
+      let count = min(budget, request.prompt.count - filled)
+      guard count > 0 else { return nil }
+      let end = filled + count
+      return BatchSegment(
+        tokens: Array(request.prompt[filled..<end]), start: filled, cache: cache,
+        logits: end == request.prompt.count ? .last : .none)
+    }
+    return BatchSegment(tokens: [state.lastToken], start: state.nextPosition, cache: cache, logits: .last)
+  }
+
+  /// Offers every block filled since the last call to the prefix cache.
+  func registerFullBlocks(in pool: KVBlockPool) {
+    guard let cache else { return }
+    let size = pool.blockSize
+    while (registeredBlocks + 1) * size <= filled {
+      let start = registeredBlocks * size
+      let key = PrefixKey(parent: chain, tokens: Array(state.history[start..<start + size]))
+      pool.register(cache.blocks[registeredBlocks], key: key)
+      chain = key.chain
+      registeredBlocks += 1
+    }
+  }
+}

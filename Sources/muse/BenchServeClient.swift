@@ -1,0 +1,230 @@
+import Foundation
+import Hummingbird
+import MuseEngine
+import MuseModels
+import MuseServer
+import MuseStore
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+/// What one streamed request measured.
+struct StreamOutcome: Sendable {
+  var text = ""
+  var completionTokens = 0
+  /// Seconds from sending the request to the first generated text.
+  var timeToFirstToken: Double?
+  /// Tokens after the first per second from the first to the last piece of text.
+  var decodeRate: Double?
+}
+
+/// A plain OpenAI `/v1/completions` streaming client (what llama-server and Muse both serve).
+struct StreamingClient: Sendable {
+  let baseURL: String
+  let key: String
+  let model: String
+  let genTokens: Int
+
+  func complete(prompt: String, maxTokens: Int, greedy: Bool = false) async throws -> StreamOutcome {
+    guard let url = URL(string: baseURL + "/v1/completions") else {
+      throw BenchServeError.badURL(baseURL)
+    }
+    var request = URLRequest(url: url)
+    request.httpMethod = "POST"
+    request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    request.timeoutInterval = 3600
+    var body: [String: Any] = [
+      "model": model, "prompt": prompt, "max_tokens": maxTokens, "stream": true,
+      "stream_options": ["include_usage": true], "ignore_eos": true,
+    ]
+    body["temperature"] = greedy ? 0 : 0.8
+    if !greedy { body["seed"] = Int.random(in: 0..<1 << 30) }
+    request.httpBody = try JSONSerialization.data(withJSONObject: body)
+    let recorder = StreamRecorder()
+    let session = URLSession(configuration: .ephemeral, delegate: recorder, delegateQueue: nil)
+    defer { session.finishTasksAndInvalidate() }
+    return try await recorder.run(request, in: session)
+  }
+
+  static func firstModel(baseURL: String, key: String) async throws -> String {
+    guard let url = URL(string: baseURL + "/v1/models") else { throw BenchServeError.badURL(baseURL) }
+    var request = URLRequest(url: url)
+    request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+    let (data, _) = try await URLSession.shared.data(for: request)
+    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let models = object["data"] as? [[String: Any]], let id = models.first?["id"] as? String
+    else {
+      throw BenchServeError.unexpectedReply(String(decoding: data.prefix(300), as: UTF8.self))
+    }
+    return id
+  }
+}
+
+enum BenchServeError: Error, CustomStringConvertible {
+  case badURL(String)
+  case unexpectedReply(String)
+  case httpStatus(Int, String)
+  case serverDidNotStart
+
+  var description: String {
+    switch self {
+    case .badURL(let url): "'\(url)' is not a valid base URL (e.g. http://127.0.0.1:8080)"
+    case .unexpectedReply(let text):
+      "the server's reply was not what an OpenAI-compatible server sends: \(text)"
+    case .httpStatus(let status, let text): "the server answered HTTP \(status): \(text)"
+    case .serverDidNotStart: "the in-process server did not start within 60 s"
+    }
+  }
+}
+
+/// Reads one server-sent-event stream as it arrives, timing the first and last text.
+final class StreamRecorder: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+  private let lock = NSLock()
+  private var buffer = Data()
+  private var outcome = StreamOutcome()
+  private var pieces = 0
+  private var usageTokens: Int?
+  private var status = 200
+  private var started = Date()
+  private var first: Date?
+  private var last: Date?
+  private var continuation: CheckedContinuation<StreamOutcome, Error>?
+
+  func run(_ request: URLRequest, in session: URLSession) async throws -> StreamOutcome {
+    try await withCheckedThrowingContinuation { continuation in
+      lock.withLock {
+        self.continuation = continuation
+        started = Date()
+      }
+      session.dataTask(with: request).resume()
+    }
+  }
+
+  func urlSession(
+    _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+  ) {
+    lock.withLock { status = (response as? HTTPURLResponse)?.statusCode ?? 200 }
+    completionHandler(.allow)
+  }
+
+  func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+    let now = Date()
+    lock.withLock {
+      buffer.append(data)
+      while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+        let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+        buffer.removeSubrange(buffer.startIndex...newline)
+        handle(line: line, at: now)
+      }
+    }
+  }
+
+  private func handle(line: String, at now: Date) {
+    guard line.hasPrefix("data:") else { return }
+    let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
+    guard payload != "[DONE]", let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)),
+      let event = object as? [String: Any]
+    else { return }
+    if let usage = event["usage"] as? [String: Any], let tokens = usage["completion_tokens"] as? Int {
+      usageTokens = tokens
+    }
+    guard let choice = (event["choices"] as? [[String: Any]])?.first else { return }
+    let text =
+      (choice["text"] as? String) ?? ((choice["delta"] as? [String: Any])?["content"] as? String) ?? ""
+    guard !text.isEmpty else { return }
+    if first == nil { first = now }
+    last = now
+    pieces += 1
+    outcome.text += text
+  }
+
+  func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+    let (continuation, result): (CheckedContinuation<StreamOutcome, Error>?, Result<StreamOutcome, Error>) =
+      lock.withLock {
+        defer { self.continuation = nil }
+        if let error { return (self.continuation, .failure(error)) }
+        if status != 200 {
+          return (
+            self.continuation,
+            .failure(BenchServeError.httpStatus(status, String(decoding: buffer.prefix(300), as: UTF8.self)))
+          )
+        }
+        var o = outcome
+        o.completionTokens = usageTokens ?? pieces
+        if let first {
+          o.timeToFirstToken = first.timeIntervalSince(started)
+          if let last, last > first, o.completionTokens > 1 {
+            o.decodeRate = Double(o.completionTokens - 1) / last.timeIntervalSince(first)
+          }
+        }
+        return (self.continuation, .success(o))
+      }
+    continuation?.resume(with: result)
+  }
+}
+
+/// Muse serving one model on a free loopback port, with a fresh store and inference key.
+final class LoopbackServer: @unchecked Sendable {
+  let baseURL: String
+  let key: String
+  let modelID: String
+  private let task: Task<Void, Error>
+
+  private init(baseURL: String, key: String, modelID: String, task: Task<Void, Error>) {
+    self.baseURL = baseURL
+    self.key = key
+    self.modelID = modelID
+    self.task = task
+  }
+
+  static func start(model path: String, threads: Int?) async throws -> LoopbackServer {
+    let lm = try LanguageModel(path: path, threads: threads)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muse-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let store = try SQLiteStore(path: dir.appendingPathComponent("muse.sqlite").path)
+    let (secret, key) = APIKey.generate(name: "bench", scopes: [.inference])
+    try store.insert(key)
+    let id = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+    let runner = ModelRunner(
+      entry: ModelEntry(id: id, path: path, visibility: .closed), model: lm, weightsDigest: "bench")
+    let service = MuseService(runners: [runner], store: store)
+    let port = try freeLoopbackPort()
+    let app = Application(
+      router: MuseRouter.make(service),
+      configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "muse"))
+    let task = Task { try await app.runService() }
+    let server = LoopbackServer(baseURL: "http://127.0.0.1:\(port)", key: secret, modelID: id, task: task)
+    for _ in 0..<600 {
+      if (try? await StreamingClient.firstModel(baseURL: server.baseURL, key: secret)) != nil {
+        return server
+      }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    task.cancel()
+    throw BenchServeError.serverDidNotStart
+  }
+
+  func stop() { task.cancel() }
+}
+
+/// A port the kernel has just handed out for loopback, released again for the server to bind.
+private func freeLoopbackPort() throws -> Int {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { throw BenchServeError.serverDidNotStart }
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = 0
+  address.sin_addr.s_addr = inet_addr("127.0.0.1")
+  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+  let bound = withUnsafeMutablePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+    }
+  }
+  guard bound else { throw BenchServeError.serverDidNotStart }
+  return Int(UInt16(bigEndian: address.sin_port))
+}
