@@ -7,6 +7,8 @@ public enum SchedulerError: Error, CustomStringConvertible, Equatable {
   case overloaded(waiting: Int)
   /// The request needs more key/value memory than the whole cache has.
   case tooLarge(positions: Int, cachePositions: Int)
+  /// A prompt of no tokens has no position to predict from.
+  case emptyPrompt
 
   public var description: String {
     switch self {
@@ -14,6 +16,8 @@ public enum SchedulerError: Error, CustomStringConvertible, Equatable {
       "the model is at capacity (\(waiting) requests already waiting); retry shortly"
     case .tooLarge(let positions, let cachePositions):
       "the request needs \(positions) positions of KV cache but the cache holds \(cachePositions) in all"
+    case .emptyPrompt:
+      "the prompt has no tokens"
     }
   }
 }
@@ -82,6 +86,7 @@ public final class BatchScheduler: @unchecked Sendable {
     _ request: GenerationRequest, onPiece: @escaping @Sendable (String, [TokenLogprob]) -> Bool,
     onFinish: @escaping @Sendable (Result<GenerationResult, Error>) -> Void
   ) throws -> GenerationTicket {
+    guard !request.prompt.isEmpty else { throw SchedulerError.emptyPrompt }
     let state = try GenerationState(
       prompt: request.prompt, maxTokens: request.maxTokens, sampling: request.sampling, stop: request.stop,
       logprobs: request.logprobs, tokenizer: model.tokenizer, contextLength: model.model.config.contextLength)

@@ -222,6 +222,8 @@ extension MuseService {
           code: "model_overloaded", retryAfter: 1)
       case .tooLarge:
         throw OpenAIError.invalid("\(error)", param: "max_tokens", code: "context_length_exceeded")
+      case .emptyPrompt:
+        throw OpenAIError.invalid("The prompt has no tokens.", param: "prompt", code: "invalid_value")
       }
     }
   }

@@ -130,6 +130,18 @@ struct SchedulerFairnessTests {
   }
 }
 
+extension SchedulerFairnessTests {
+  @Test func emptyPromptIsRefused() throws {
+    let lm = try LanguageModel(path: TestPaths.fixture("models/llama-q8_0.gguf"), threads: 1)
+    let scheduler = try BatchScheduler(model: lm, configuration: .init(kvCacheBytes: 16 << 20))
+    #expect(throws: SchedulerError.emptyPrompt) {
+      try scheduler.submit(
+        GenerationRequest(prompt: [], maxTokens: 4, sampling: .greedy), onPiece: { _, _ in true },
+        onFinish: { _ in })
+    }
+  }
+}
+
 final class TicketHolder: @unchecked Sendable {
   private let lock = NSLock()
   private var value: GenerationTicket?
