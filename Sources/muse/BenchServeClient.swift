@@ -30,22 +30,29 @@ struct StreamingClient: Sendable {
     guard let url = URL(string: baseURL + "/v1/completions") else {
       throw BenchServeError.badURL(baseURL)
     }
-    var request = URLRequest(url: url)
-    request.httpMethod = "POST"
-    request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
-    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-    request.timeoutInterval = 3600
     var body: [String: Any] = [
       "model": model, "prompt": prompt, "max_tokens": maxTokens, "stream": true,
       "stream_options": ["include_usage": true], "ignore_eos": true,
     ]
     body["temperature"] = greedy ? 0 : 0.8
     if !greedy { body["seed"] = Int.random(in: 0..<1 << 30) }
-    request.httpBody = try JSONSerialization.data(withJSONObject: body)
-    let recorder = StreamRecorder()
-    let session = URLSession(configuration: .ephemeral, delegate: recorder, delegateQueue: nil)
-    defer { session.finishTasksAndInvalidate() }
-    return try await recorder.run(request, in: session)
+    let data = try JSONSerialization.data(withJSONObject: body)
+    let headers = ["Authorization": "Bearer \(key)", "Content-Type": "application/json"]
+    // A thread per stream: the socket reads block, and each stream must be read as it arrives.
+    return try await withCheckedThrowingContinuation { continuation in
+      let thread = Thread {
+        let recorder = StreamRecorder()
+        do {
+          let status = try PlainHTTPStream.post(url: url, headers: headers, body: data) { line, at in
+            recorder.handle(line: line, at: at)
+          }
+          continuation.resume(with: recorder.outcome(status: status))
+        } catch {
+          continuation.resume(throwing: error)
+        }
+      }
+      thread.start()
+    }
   }
 
   static func firstModel(baseURL: String, key: String) async throws -> String {
@@ -67,6 +74,7 @@ enum BenchServeError: Error, CustomStringConvertible {
   case unexpectedReply(String)
   case httpStatus(Int, String)
   case serverDidNotStart
+  case connectFailed(String, String)
 
   var description: String {
     switch self {
@@ -75,55 +83,26 @@ enum BenchServeError: Error, CustomStringConvertible {
       "the server's reply was not what an OpenAI-compatible server sends: \(text)"
     case .httpStatus(let status, let text): "the server answered HTTP \(status): \(text)"
     case .serverDidNotStart: "the in-process server did not start within 60 s"
+    case .connectFailed(let address, let reason): "cannot connect to \(address): \(reason)"
     }
   }
 }
 
-/// Reads one server-sent-event stream as it arrives, timing the first and last text.
-final class StreamRecorder: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-  private let lock = NSLock()
-  private var buffer = Data()
-  private var outcome = StreamOutcome()
+/// Reads one server-sent-event stream, timing the first and last text.
+final class StreamRecorder {
+  private var text = ""
+  private var errorText = ""
   private var pieces = 0
   private var usageTokens: Int?
-  private var status = 200
-  private var started = Date()
+  private let started = Date()
   private var first: Date?
   private var last: Date?
-  private var continuation: CheckedContinuation<StreamOutcome, Error>?
 
-  func run(_ request: URLRequest, in session: URLSession) async throws -> StreamOutcome {
-    try await withCheckedThrowingContinuation { continuation in
-      lock.withLock {
-        self.continuation = continuation
-        started = Date()
-      }
-      session.dataTask(with: request).resume()
+  func handle(line: String, at now: Date) {
+    guard line.hasPrefix("data:") else {
+      errorText += line
+      return
     }
-  }
-
-  func urlSession(
-    _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-  ) {
-    lock.withLock { status = (response as? HTTPURLResponse)?.statusCode ?? 200 }
-    completionHandler(.allow)
-  }
-
-  func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-    let now = Date()
-    lock.withLock {
-      buffer.append(data)
-      while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-        let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-        buffer.removeSubrange(buffer.startIndex...newline)
-        handle(line: line, at: now)
-      }
-    }
-  }
-
-  private func handle(line: String, at now: Date) {
-    guard line.hasPrefix("data:") else { return }
     let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
     guard payload != "[DONE]", let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)),
       let event = object as? [String: Any]
@@ -132,37 +111,27 @@ final class StreamRecorder: NSObject, URLSessionDataDelegate, @unchecked Sendabl
       usageTokens = tokens
     }
     guard let choice = (event["choices"] as? [[String: Any]])?.first else { return }
-    let text =
+    let piece =
       (choice["text"] as? String) ?? ((choice["delta"] as? [String: Any])?["content"] as? String) ?? ""
-    guard !text.isEmpty else { return }
+    guard !piece.isEmpty else { return }
     if first == nil { first = now }
     last = now
     pieces += 1
-    outcome.text += text
+    text += piece
   }
 
-  func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-    let (continuation, result): (CheckedContinuation<StreamOutcome, Error>?, Result<StreamOutcome, Error>) =
-      lock.withLock {
-        defer { self.continuation = nil }
-        if let error { return (self.continuation, .failure(error)) }
-        if status != 200 {
-          return (
-            self.continuation,
-            .failure(BenchServeError.httpStatus(status, String(decoding: buffer.prefix(300), as: UTF8.self)))
-          )
-        }
-        var o = outcome
-        o.completionTokens = usageTokens ?? pieces
-        if let first {
-          o.timeToFirstToken = first.timeIntervalSince(started)
-          if let last, last > first, o.completionTokens > 1 {
-            o.decodeRate = Double(o.completionTokens - 1) / last.timeIntervalSince(first)
-          }
-        }
-        return (self.continuation, .success(o))
+  func outcome(status: Int) -> Result<StreamOutcome, Error> {
+    guard status == 200 else {
+      return .failure(BenchServeError.httpStatus(status, String(errorText.prefix(300))))
+    }
+    var o = StreamOutcome(text: text, completionTokens: usageTokens ?? pieces)
+    if let first {
+      o.timeToFirstToken = first.timeIntervalSince(started)
+      if let last, last > first, o.completionTokens > 1 {
+        o.decodeRate = Double(o.completionTokens - 1) / last.timeIntervalSince(first)
       }
-    continuation?.resume(with: result)
+    }
+    return .success(o)
   }
 }
 
