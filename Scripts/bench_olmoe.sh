@@ -2,8 +2,9 @@
 # Decode/prefill speed of Muse on the OLMoE-shaped random benchmark models and on SmolLM2-135M
 # Q4_1, optionally side by side with llama.cpp's llama-bench on the same files in the same run.
 #
-#   Scripts/bench_olmoe.sh [TYPE...]            # OLMoE types: q4_0 q8_0 (default), any of
-#                                               # make_bench_model.py's --type values
+#   Scripts/bench_olmoe.sh [TYPE|FILE.gguf ...]  # OLMoE types: q4_0 q8_0 (default), any of
+#                                                # make_bench_model.py's --type values; a
+#                                                # .gguf path is measured as it is
 # Environment:
 #   BENCH_DIR    where models are kept (default /tmp/bench); a missing model is built with
 #                Scripts/make_bench_model.py (a few minutes, 4–8 GB of disk)
@@ -35,6 +36,10 @@ mkdir -p "$BENCH_DIR"
 
 MODELS=()
 for type in "${TYPES[@]}"; do
+  if [[ "$type" == *.gguf ]]; then
+    MODELS+=("$type")
+    continue
+  fi
   model="$BENCH_DIR/olmoe-$type.gguf"
   if [ ! -f "$model" ]; then
     echo "== building $model" >&2
