@@ -61,7 +61,9 @@ public enum ScratchFloats {
       if header.load(as: Int.self) >= count { return (header + 64).assumingMemoryBound(to: Float.self) }
       free(header)
     }
-    let capacity = max(count, 1 << 14) * 2
+    // A quarter more than asked, so slowly growing prompts do not reallocate every call,
+    // without doubling what a long prefill leaves behind.
+    let capacity = max(count + count / 4, 1 << 14)
     var raw: UnsafeMutableRawPointer?
     guard posix_memalign(&raw, 64, capacity * 4 + 64) == 0, let header = raw else {
       fatalError("out of memory allocating \(capacity) floats of scratch")
