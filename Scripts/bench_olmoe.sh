@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# Decode/prefill speed of Muse on the OLMoE-shaped random benchmark model, optionally side by
-# side with llama.cpp's llama-bench on the same file.
+# Decode/prefill speed of Muse on the OLMoE-shaped random benchmark models and on SmolLM2-135M
+# Q4_1, optionally side by side with llama.cpp's llama-bench on the same files in the same run.
 #
-#   Scripts/bench_olmoe.sh [TYPE...]            # types: q4_0 q8_0 (default), any of
-#                                               # make_bench_model.py's --type values
+#   Scripts/bench_olmoe.sh [TYPE|FILE.gguf ...]  # OLMoE types: q4_0 q8_0 (default), any of
+#                                                # make_bench_model.py's --type values; a
+#                                                # .gguf path is measured as it is
 # Environment:
 #   BENCH_DIR    where models are kept (default /tmp/bench); a missing model is built with
 #                Scripts/make_bench_model.py (a few minutes, 4–8 GB of disk)
+#   SMOL         a further GGUF to measure (default ~/.cache/muse/models/SmolLM2-135M-Instruct.Q4_1.gguf
+#                when present; SMOL= to skip)
 #   THREADS      thread counts, comma-separated (default 1,2)
-#   PROMPT=64 GEN=16 REPS=3                      muse bench settings
+#   PROMPT=64 GEN=32 REPS=3                      prompt and generated tokens, repetitions
 #   MUSE         the muse binary (default: builds .build/release/muse)
-#   LLAMA_BENCH  a llama-bench binary: also run it (-p PROMPT -n GEN) and print muse/llama ratios
+#   LLAMA_BENCH  a llama-bench binary: also run it (-p PROMPT -n GEN) on each file and print
+#                muse/llama ratios for prefill and decode, and both programs' decode/roofline
+#                (the roofline is muse's: measured read bandwidth / weight bytes per token)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BENCH_DIR=${BENCH_DIR:-/tmp/bench}
 THREADS=${THREADS:-1,2}
 PROMPT=${PROMPT:-64}
-GEN=${GEN:-16}
+GEN=${GEN:-32}
 REPS=${REPS:-3}
+SMOL=${SMOL-$HOME/.cache/muse/models/SmolLM2-135M-Instruct.Q4_1.gguf}
 TYPES=("$@")
 [ ${#TYPES[@]} -eq 0 ] && TYPES=(q4_0 q8_0)
 
@@ -28,38 +34,50 @@ if [ -z "${MUSE:-}" ]; then
 fi
 mkdir -p "$BENCH_DIR"
 
+MODELS=()
 for type in "${TYPES[@]}"; do
+  if [[ "$type" == *.gguf ]]; then
+    MODELS+=("$type")
+    continue
+  fi
   model="$BENCH_DIR/olmoe-$type.gguf"
   if [ ! -f "$model" ]; then
     echo "== building $model" >&2
     python3 Scripts/make_bench_model.py "$model" --type "$type"
   fi
-  echo "== muse, $type"
-  muse_out=$("$MUSE" bench --model "$model" --threads "$THREADS" --prompt-tokens "$PROMPT" \
-    --gen-tokens "$GEN" --repetitions "$REPS")
-  echo "$muse_out"
-  [ -z "${LLAMA_BENCH:-}" ] && continue
+  MODELS+=("$model")
+done
+[ -n "$SMOL" ] && [ -f "$SMOL" ] && MODELS+=("$SMOL")
 
-  echo "== llama-bench, $type"
-  llama_out=$("$LLAMA_BENCH" -m "$model" -t "$THREADS" -p "$PROMPT" -n "$GEN" -r "$REPS" -o csv)
-  echo "$llama_out"
-  # Ratios: muse's median-free mean vs llama-bench's avg_ts, per thread count and test.
-  python3 - "$muse_out" "$llama_out" <<'PY'
-import csv, io, re, sys
-muse, llama = sys.argv[1], sys.argv[2]
-ours = {}
-for line in muse.splitlines():
-    m = re.match(r"\s*(\d+)\s*\|\s*([\d.]+)\s*\(.*?\)\s*\|\s*([\d.]+)", line)
-    if m:
-        ours[int(m.group(1))] = (float(m.group(2)), float(m.group(3)))
-print("threads | prefill muse/llama | decode muse/llama")
-for row in csv.DictReader(io.StringIO(llama)):
-    t, ts = int(row["n_threads"]), float(row["avg_ts"])
-    if t not in ours:
-        continue
-    if int(row["n_prompt"]) > 0:
-        print(f"{t:7d} | pp{row['n_prompt']}: {ours[t][0]:.2f} / {ts:.2f} = {ours[t][0] / ts:.2f}")
-    if int(row["n_gen"]) > 0:
-        print(f"{t:7d} | tg{row['n_gen']}: {ours[t][1]:.2f} / {ts:.2f} = {ours[t][1] / ts:.2f}")
+echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== prompt $PROMPT, gen $GEN, repetitions $REPS, threads $THREADS"
+for model in "${MODELS[@]}"; do
+  echo "== muse, $(basename "$model")"
+  muse_json=$("$MUSE" bench --model "$model" --threads "$THREADS" --prompt-tokens "$PROMPT" \
+    --gen-tokens "$GEN" --repetitions "$REPS" --json)
+  llama_csv=""
+  if [ -n "${LLAMA_BENCH:-}" ]; then
+    echo "== llama-bench, $(basename "$model")"
+    llama_csv=$("$LLAMA_BENCH" -m "$model" -t "$THREADS" -p "$PROMPT" -n "$GEN" -r "$REPS" -o csv)
+  fi
+  python3 - "$muse_json" "$llama_csv" <<'PY'
+import csv, io, json, sys
+muse, llama_text = json.loads(sys.argv[1]), sys.argv[2]
+llama = {}
+for row in csv.DictReader(io.StringIO(llama_text)) if llama_text else []:
+    test = "prefill" if int(row["n_prompt"]) > 0 else "decode"
+    llama[(int(row["n_threads"]), test)] = float(row["avg_ts"])
+print(f"{muse['active_bytes_per_token'] / 1e6:.1f} MB of weights per token")
+print("threads | muse pp | llama pp | ratio | muse tg | llama tg | ratio "
+      "| roofline tg | muse/roof | llama/roof")
+for run in muse["runs"]:
+    t, roof = run["threads"], run["rooflineTokensPerSecond"]
+    pp, tg = run["prefill"]["median"], run["decode"]["median"]
+    lpp, ltg = llama.get((t, "prefill")), llama.get((t, "decode"))
+    ratio = lambda a, b: f"{a / b:5.2f}" if b else "    -"
+    num = lambda v: f"{v:8.2f}" if v else "       -"
+    pct = lambda v: f"{100 * v / roof:8.0f}%" if v else "        -"
+    print(f"{t:7d} | {pp:7.2f} | {num(lpp)} | {ratio(pp, lpp)} | {tg:7.2f} | {num(ltg)} | "
+          f"{ratio(tg, ltg)} | {roof:11.1f} | {pct(tg)} | {pct(ltg)}")
 PY
 done

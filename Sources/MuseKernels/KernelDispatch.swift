@@ -44,6 +44,55 @@ enum KernelDispatch {
     }
   }
 
+  /// Whether `type` has float-activation kernels at `level` (the default matmul path).
+  static func hasFloatKernel(_ type: GGMLType, level: Level) -> Bool {
+    #if arch(x86_64)
+      return level != .portable && hasIntegerKernel(type)
+    #else
+      return false
+    #endif
+  }
+
+  /// Dots one weight row of `type` (`columns` values) with float tokens `count` (1...4) rows
+  /// of `x` starting `xStride` floats apart, writing token t's result to y[t * yStride]. Only
+  /// where `hasFloatKernel(type, level:)`.
+  @inline(__always)
+  static func floatDot(
+    _ type: GGMLType, level: Level, row: UnsafeRawPointer, columns: Int, x: UnsafePointer<Float>,
+    xStride: Int, count: Int, y: UnsafeMutablePointer<Float>, yStride: Int
+  ) {
+    #if arch(x86_64)
+      let b = Int32(columns / type.blockLayout.values)
+      let n = Int32(count)
+      let vnni = level == .avx512vnni
+      switch type {
+      case .q8_0:
+        vnni
+          ? muse_fdot_q8_0_vnni(row, b, x, xStride, n, y, yStride)
+          : muse_fdot_q8_0_avx2(row, b, x, xStride, n, y, yStride)
+      case .q4_0:
+        vnni
+          ? muse_fdot_q4_0_vnni(row, b, x, xStride, n, y, yStride)
+          : muse_fdot_q4_0_avx2(row, b, x, xStride, n, y, yStride)
+      case .q4_1:
+        vnni
+          ? muse_fdot_q4_1_vnni(row, b, x, xStride, n, y, yStride)
+          : muse_fdot_q4_1_avx2(row, b, x, xStride, n, y, yStride)
+      case .q4_K:
+        vnni
+          ? muse_fdot_q4_K_vnni(row, b, x, xStride, n, y, yStride)
+          : muse_fdot_q4_K_avx2(row, b, x, xStride, n, y, yStride)
+      case .q6_K:
+        vnni
+          ? muse_fdot_q6_K_vnni(row, b, x, xStride, n, y, yStride)
+          : muse_fdot_q6_K_avx2(row, b, x, xStride, n, y, yStride)
+      default: preconditionFailure("no float kernel for \(type.name)")
+      }
+    #else
+      preconditionFailure("no float kernel on this architecture")
+    #endif
+  }
+
   /// Dots one weight row of `type` (`columns` values) with tokens `first ..< first + count`
   /// of `x` (count 1...4), writing token t's result to y[(t - first) * yStride].
   @inline(__always)

@@ -35,7 +35,8 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
 
 /// y[t * w.rows + r] = row r of `w` · x[t * w.columns ..< (t + 1) * w.columns] for every token t.
 ///
-/// By default every format keeps float activations (fused dequantize·dot). With
+/// By default every format keeps float activations (fused dequantize·dot; on x86-64 with AVX2
+/// the quantised formats run the C kernels of Sources/MuseKernelsC/float_dot.c). With
 /// `MUSE_INT8_ACTIVATIONS=1`, quantised weights (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K) take the integer
 /// path, as llama.cpp does: the activations are quantised once per call to int8 blocks of 32
 /// (QuantizedActivations), and each weight block is dotted with them in int8 × int8 → int32,
@@ -57,52 +58,79 @@ func matmul(
 ) {
   precondition(w.shape.count <= 2, "matmul takes a 2-D weight; use matrix(_:) for experts")
   let rows = w.rows
-  let columns = w.columns
-  let type = w.type
   guard rows > 0, tokens > 0 else { return }
   // 16–64 rows per task: large enough to amortise handing out a task, small enough that
   // every thread gets several tasks and finishes together.
   let chunk = min(64, max(16, rows / (pool.threadCount * 4)))
   let tasks = (rows + chunk - 1) / chunk
-  if integerActivations && KernelDispatch.hasIntegerKernel(type) {
-    let level = KernelDispatch.current
-    let xq = QuantizedActivations(x, columns: columns, tokens: tokens)
-    pool.parallelFor(tasks) { task in
-      for r in task * chunk..<min(rows, (task + 1) * chunk) {
-        let row = w.row(r)
-        var t = 0
-        while t < tokens {
-          let n = min(4, tokens - t)
-          KernelDispatch.dot(
-            type, level: level, row: row, columns: columns, x: xq, first: t, count: n,
-            y: y + t * rows + r, yStride: rows)
-          t += n
-        }
-      }
-    }
-    return
-  }
-  if tokens == 1 {
-    pool.parallelFor(tasks) { task in
-      for r in task * chunk..<min(rows, (task + 1) * chunk) {
-        y[r] = dotRow(type, w.row(r), x, count: columns)
-      }
-    }
-    return
-  }
+  let level = KernelDispatch.current
+  let xq =
+    integerActivations && KernelDispatch.hasIntegerKernel(w.type)
+    ? QuantizedActivations(x, columns: w.columns, tokens: tokens) : nil
   pool.parallelFor(tasks) { task in
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)
-    defer { scratch.deallocate() }
-    for r in task * chunk..<min(rows, (task + 1) * chunk) {
-      let weights: UnsafePointer<Float>
-      if type == .f32 {
-        weights = w.row(r).assumingMemoryBound(to: Float.self)
-      } else {
-        dequantizeRow(type, w.row(r), scratch, count: columns)
-        weights = UnsafePointer(scratch)
+    matmulRows(
+      w, task * chunk..<min(rows, (task + 1) * chunk), x: x, xq: xq, tokens: tokens, y: y, level: level)
+  }
+}
+
+/// Rows `rows` of `matmul(w, input: x, tokens: tokens, output: y, pool:)`, on the calling
+/// thread, for callers that run several matmuls in one parallel loop (the MoE block: all
+/// selected experts' projections in one pass instead of a pool wake-up per matrix). Each row's
+/// result is bitwise the one `matmul` gives. In the opt-in int8 mode the activations are
+/// quantised per call, so callers should pass row ranges of dozens of rows.
+public func matmul(
+  _ w: TensorView, rows: Range<Int>, input x: UnsafePointer<Float>, tokens: Int,
+  output y: UnsafeMutablePointer<Float>
+) {
+  precondition(w.shape.count <= 2, "matmul takes a 2-D weight; use matrix(_:) for experts")
+  let xq =
+    KernelDispatch.integerActivations && KernelDispatch.hasIntegerKernel(w.type)
+    ? QuantizedActivations(x, columns: w.columns, tokens: tokens) : nil
+  matmulRows(w, rows, x: x, xq: xq, tokens: tokens, y: y, level: KernelDispatch.current)
+}
+
+/// The row loop shared by both entry points. Tokens go through the kernels four at a time;
+/// the kernels give each token the same instruction sequence whatever its group, so results
+/// do not depend on the number of tokens (batch invariance).
+@inline(__always)
+private func matmulRows(
+  _ w: TensorView, _ range: Range<Int>, x: UnsafePointer<Float>, xq: QuantizedActivations?,
+  tokens: Int, y: UnsafeMutablePointer<Float>, level: KernelDispatch.Level
+) {
+  let rows = w.rows
+  let columns = w.columns
+  let type = w.type
+  if let xq {
+    for r in range {
+      let row = w.row(r)
+      var t = 0
+      while t < tokens {
+        let n = min(4, tokens - t)
+        KernelDispatch.dot(
+          type, level: level, row: row, columns: columns, x: xq, first: t, count: n,
+          y: y + t * rows + r, yStride: rows)
+        t += n
       }
+    }
+  } else if KernelDispatch.hasFloatKernel(type, level: level) {
+    for r in range {
+      let row = w.row(r)
+      var t = 0
+      while t < tokens {
+        let n = min(4, tokens - t)
+        KernelDispatch.floatDot(
+          type, level: level, row: row, columns: columns, x: x + t * columns, xStride: columns,
+          count: n, y: y + t * rows + r, yStride: rows)
+        t += n
+      }
+    }
+  } else {
+    // One `dotRow` per token, also for several tokens: expanding the row once and reusing it
+    // would sum in a different order than the one-token call and break batch invariance.
+    for r in range {
+      let row = w.row(r)
       for t in 0..<tokens {
-        y[t * rows + r] = dot(weights, x + t * columns, count: columns)
+        y[t * rows + r] = dotRow(type, row, x + t * columns, count: columns)
       }
     }
   }

@@ -29,6 +29,24 @@ MUSE_DOT(muse_dot_q4_1_vnni);
 MUSE_DOT(muse_dot_q4_K_vnni);
 MUSE_DOT(muse_dot_q6_K_vnni);
 
+// One weight row (`blocks` blocks of the format) against `ntok` (1...4) float activation rows:
+// row t starts at x + t * xstride (in floats). The dot for token t is written to y[t * ystride].
+// A token's result does not depend on ntok or its place among the ntok (float_dot.c).
+#define MUSE_FDOT(name)                                                                        \
+  void name(const void *w, int blocks, const float *x, size_t xstride, int ntok, float *y,    \
+            size_t ystride)
+
+MUSE_FDOT(muse_fdot_q8_0_avx2);
+MUSE_FDOT(muse_fdot_q4_0_avx2);
+MUSE_FDOT(muse_fdot_q4_1_avx2);
+MUSE_FDOT(muse_fdot_q4_K_avx2);
+MUSE_FDOT(muse_fdot_q6_K_avx2);
+MUSE_FDOT(muse_fdot_q8_0_vnni);
+MUSE_FDOT(muse_fdot_q4_0_vnni);
+MUSE_FDOT(muse_fdot_q4_1_vnni);
+MUSE_FDOT(muse_fdot_q4_K_vnni);
+MUSE_FDOT(muse_fdot_q6_K_vnni);
+
 // Atomic load/store and a spin-wait hint for ThreadPool's spin-then-sleep wait (Swift's
 // Synchronization module needs macOS 15; the package supports macOS 14).
 static inline long muse_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
