@@ -126,6 +126,7 @@ function closeSidebar() {
 function init() {
   byId('open-sidebar').replaceChildren(icon('menu'));
   byId('close-sidebar').replaceChildren(icon('close'));
+  byId('toggle-settings').prepend(icon('sliders'));
   setSignedOutHandler(() => {
     // Only a page that was signed in has a session to lose; at start-up 401 just means "sign in".
     if (state.user) showSignIn(EXPIRED);

@@ -1,0 +1,558 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the chat app in a real headless Chromium (Selenium), against a running
+`muse serve`. Scripts/app_e2e.sh starts the server, creates the users and sets the environment:
+
+  MUSE_APP_BASE_URL     http://127.0.0.1:PORT
+  MUSE_APP_LOG          the server's log file (checked for secrets at the end)
+  MUSE_APP_ADMIN_USER / MUSE_APP_ADMIN_PASSWORD    an admin with access to every model
+  MUSE_APP_LIMITED_USER / MUSE_APP_LIMITED_PASSWORD  a user allowed only the default model
+  MUSE_APP_DEFAULT_MODEL  the real model (SmolLM2), streams real tokens
+  MUSE_APP_OPEN_MODEL     an open-weights model (download link)
+  MUSE_APP_XSS_MODEL      the scripted model whose reply holds <script>, <img onerror>, an HTML
+                          document and an SVG in fenced blocks
+  MUSE_APP_SCREENSHOTS  folder for the screenshots (docs/screenshots)
+  MUSE_APP_FAILURES     folder for screenshots of failed steps (default: a temporary folder)
+  MUSE_APP_SECRETS_FILE optional: more strings (one a line) that must not appear in the log
+
+The steps run in order in one browser, as a person would use the app; each prints PASS or
+FAIL and the script exits non-zero if any failed.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+BASE = os.environ["MUSE_APP_BASE_URL"].rstrip("/")
+LOG = os.environ["MUSE_APP_LOG"]
+ADMIN = (os.environ["MUSE_APP_ADMIN_USER"], os.environ["MUSE_APP_ADMIN_PASSWORD"])
+LIMITED = (os.environ["MUSE_APP_LIMITED_USER"], os.environ["MUSE_APP_LIMITED_PASSWORD"])
+DEFAULT_MODEL = os.environ["MUSE_APP_DEFAULT_MODEL"]
+OPEN_MODEL = os.environ["MUSE_APP_OPEN_MODEL"]
+XSS_MODEL = os.environ["MUSE_APP_XSS_MODEL"]
+SHOTS = os.environ.get("MUSE_APP_SCREENSHOTS", "docs/screenshots")
+FAILURES = os.environ.get("MUSE_APP_FAILURES") or tempfile.mkdtemp(prefix="muse-app-e2e-")
+EXPIRED = "Your session has expired. Please sign in again."
+DESKTOP = (1280, 800)
+PHONE = (390, 844)
+
+# Session cookies seen during the run: none may appear in the server's log.
+seen_tokens = set()
+
+
+def make_driver():
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("MUSE_APP_CHROMIUM", "/usr/bin/chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1280,800", "--force-device-scale-factor=1", "--lang=en-US",
+                     "--force-prefers-reduced-motion", "--hide-scrollbars"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = webdriver.ChromeService(os.environ.get("MUSE_APP_CHROMEDRIVER", "/usr/bin/chromedriver"))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_script_timeout(30)
+    return driver
+
+
+d = make_driver()
+
+
+def viewport(size, mobile=False):
+    width, height = size
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1 if not mobile else 2, "mobile": mobile,
+    })
+
+
+def wait_for(condition, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except (StaleElementReferenceException, WebDriverException) as error:
+            last_error = error
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}"
+                         + (f" (last error: {last_error.msg if hasattr(last_error, 'msg') else last_error})"
+                            if last_error else ""))
+
+
+def q(css):
+    return d.find_element(By.CSS_SELECTOR, css)
+
+
+def qs(css):
+    return d.find_elements(By.CSS_SELECTOR, css)
+
+
+def visible(css):
+    elements = qs(css)
+    return elements[0] if elements and elements[0].is_displayed() else None
+
+
+def shot(name, folder=None):
+    folder = folder or SHOTS
+    os.makedirs(folder, exist_ok=True)
+    time.sleep(0.3)  # let fonts and layout settle
+    d.save_screenshot(os.path.join(folder, f"{name}.png"))
+
+
+def remember_token():
+    cookie = d.get_cookie("muse_session")
+    if cookie and cookie.get("value"):
+        seen_tokens.add(cookie["value"])
+        return cookie
+    return None
+
+
+def sign_in(user, password):
+    wait_for(lambda: visible("#signin-form"), what="the sign-in form")
+    name = q("#signin-username")
+    name.clear()
+    name.send_keys(user)
+    field = q("#signin-password")
+    field.clear()
+    field.send_keys(password, Keys.ENTER)
+    wait_for(lambda: visible("#app-view"), what="the app after signing in")
+    wait_for(lambda: q("#account-name").text == user, what="the account name")
+    remember_token()
+
+
+def assistant_messages():
+    return qs("#messages .message.assistant")
+
+
+def last_assistant_text():
+    messages = assistant_messages()
+    return messages[-1].find_element(By.CSS_SELECTOR, ".message-body").text if messages else ""
+
+
+def send(text):
+    prompt = q("#prompt")
+    prompt.click()
+    prompt.send_keys(text, Keys.ENTER)
+
+
+def wait_reply_done(timeout=120):
+    wait_for(lambda: assistant_messages() and not visible("#stop") and visible("#send"),
+             timeout, "the reply to finish")
+
+
+def select_model(model_id):
+    Select(q("#model-select")).select_by_value(model_id)
+
+
+def sidebar_items():
+    return qs("#conversation-list .conversation-item")
+
+
+def sidebar_titles():
+    return [item.find_element(By.CSS_SELECTOR, ".conversation-open").text for item in sidebar_items()]
+
+
+def open_sidebar_if_narrow():
+    if visible("#open-sidebar"):
+        q("#open-sidebar").click()
+        wait_for(lambda: visible("#sidebar"), what="the sidebar")
+
+
+def search(text):
+    box = q("#search")
+    box.clear()
+    if text:
+        box.send_keys(text)
+    else:
+        box.send_keys(" ", Keys.BACKSPACE)
+    time.sleep(0.6)  # the search waits 250 ms for typing to pause
+
+
+def api_status(path):
+    """Status and headers of a GET without the browser's cookie."""
+    request = urllib.request.Request(BASE + path)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+# ---------------------------------------------------------------------------------------------
+
+steps = []
+
+
+def step(function):
+    steps.append(function)
+    return function
+
+
+@step
+def page_is_served_with_strict_headers():
+    status, headers, body = api_status("/")
+    assert status == 200, status
+    csp = headers.get("Content-Security-Policy", "")
+    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'",
+                      "object-src 'none'"):
+        assert directive in csp, f"CSP lacks {directive!r}: {csp!r}"
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, csp
+    assert headers.get("X-Content-Type-Options") == "nosniff", headers
+    assert headers.get("Referrer-Policy") == "same-origin", headers
+    html = body.decode()
+    assert "<script>" not in html and " style=" not in html and "onclick" not in html.lower(), \
+        "index.html holds inline script or style"
+    for name, kind in (("app.js", "javascript"), ("app.css", "text/css"), ("markdown.js", "javascript")):
+        status, headers, _ = api_status(f"/app/{name}")
+        assert status == 200 and kind in headers.get("Content-Type", ""), (name, status, headers)
+
+
+@step
+def wrong_password_shows_a_clear_message():
+    viewport(DESKTOP)
+    d.get(BASE + "/")
+    wait_for(lambda: visible("#signin-form"), what="the sign-in form")
+    shot("desktop-signin")
+    q("#signin-username").send_keys(ADMIN[0])
+    q("#signin-password").send_keys("not-the-password", Keys.ENTER)
+    message = wait_for(lambda: visible("#signin-message"), what="the sign-in error")
+    assert message.text == "Wrong username or password.", message.text
+    assert not visible("#app-view")
+    assert d.get_cookie("muse_session") is None
+
+
+@step
+def sign_in_as_admin():
+    sign_in(*ADMIN)
+    assert visible("#show-admin"), "an admin sees the Admin page link"
+    options = {o.get_attribute("value"): o.text for o in Select(q("#model-select")).options}
+    assert {DEFAULT_MODEL, OPEN_MODEL, XSS_MODEL} <= options.keys(), options
+    assert Select(q("#model-select")).first_selected_option.get_attribute("value") == DEFAULT_MODEL
+
+
+@step
+def model_picker_shows_closed_and_open():
+    select_model(DEFAULT_MODEL)
+    badge = q("#model-badge")
+    assert badge.text == "Closed" and "closed" in badge.get_attribute("class"), badge.text
+    assert not visible("#model-download")
+    select_model(OPEN_MODEL)
+    wait_for(lambda: q("#model-badge").text == "Open weights", what="the open badge")
+    link = wait_for(lambda: visible("#model-download"), what="the download link")
+    assert link.get_attribute("href").endswith(f"/v1/models/{OPEN_MODEL}/weights"), link.get_attribute("href")
+    select_model(DEFAULT_MODEL)
+
+
+@step
+def streamed_reply_grows_and_stops():
+    send("Write a long story about a lighthouse keeper and the sea, in many paragraphs.")
+    user = wait_for(lambda: qs("#messages .message.user[data-id]"), what="the stored user message")
+    assert "lighthouse keeper" in user[0].text
+    wait_for(lambda: visible("#stop"), what="the Stop button")
+    lengths = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        current = len(last_assistant_text())
+        if not lengths or current != lengths[-1]:
+            lengths.append(current)
+        if len([n for n in lengths if n > 0]) >= 3:
+            break
+        time.sleep(0.05)
+    growing = [n for n in lengths if n > 0]
+    assert len(growing) >= 3 and growing == sorted(growing), f"the reply did not grow over time: {lengths}"
+    q("#stop").click()
+    wait_for(lambda: visible("#send"), what="Send to come back after Stop")
+    reply = assistant_messages()[-1]
+    status = reply.find_element(By.CSS_SELECTOR, ".message-status")
+    assert status.text == "Stopped", status.text
+    assert reply.get_attribute("data-finish-reason") == "cancelled"
+    stopped_at = len(last_assistant_text())
+    time.sleep(1.0)
+    assert len(last_assistant_text()) == stopped_at, "text kept arriving after Stop"
+    print(f"E2E-REPORT: streamed reply lengths before Stop: {growing[:6]}")
+
+
+@step
+def reload_finds_conversation_with_messages():
+    wait_for(lambda: sidebar_items(), what="the conversation in the sidebar")
+    title = sidebar_titles()[0]
+    assert title.startswith("Write a long story about a lighthouse"), title
+    time.sleep(0.5)  # the server stores the partial reply when it sees the client leave
+    d.refresh()
+    wait_for(lambda: visible("#app-view"), what="the app after reload")
+    item = wait_for(lambda: sidebar_items(), what="the sidebar after reload")[0]
+    item.find_element(By.CSS_SELECTOR, ".conversation-open").click()
+    wait_for(lambda: len(qs("#messages .message")) == 2, what="both stored messages")
+    assert "lighthouse keeper" in q("#messages .message.user").text
+    reply = q("#messages .message.assistant")
+    assert reply.get_attribute("data-finish-reason") == "cancelled", reply.get_attribute("data-finish-reason")
+    assert reply.find_element(By.CSS_SELECTOR, ".message-body").text.strip(), "the partial reply was not kept"
+
+
+@step
+def regenerate_replaces_the_last_reply():
+    before = qs("#messages .message.assistant")[-1].get_attribute("data-id")
+    wait_for(lambda: qs("#messages .message.assistant .regenerate"), what="Regenerate").pop().click()
+    wait_for(lambda: visible("#stop"), what="streaming after Regenerate")
+    wait_for(lambda: len(last_assistant_text()) > 0, what="regenerated text")
+    q("#prompt").send_keys(Keys.ESCAPE)  # Escape stops, like the Stop button
+    wait_for(lambda: visible("#send"), what="Escape to stop")
+    messages = qs("#messages .message")
+    assert len(messages) == 2, len(messages)
+    d.refresh()
+    wait_for(lambda: sidebar_items(), what="the sidebar")[0].find_element(By.CSS_SELECTOR, ".conversation-open").click()
+    wait_for(lambda: len(qs("#messages .message.assistant")) == 1, what="one reply after regenerate")
+    after = q("#messages .message.assistant").get_attribute("data-id")
+    assert after and after != before, (before, after)
+
+
+@step
+def switch_model_is_kept():
+    select_model(OPEN_MODEL)
+    time.sleep(0.8)  # PATCH
+    d.refresh()
+    wait_for(lambda: sidebar_items(), what="the sidebar")[0].find_element(By.CSS_SELECTOR, ".conversation-open").click()
+    wait_for(lambda: len(qs("#messages .message")) >= 2, what="messages")
+    wait_for(lambda: Select(q("#model-select")).first_selected_option.get_attribute("value") == OPEN_MODEL,
+             what="the conversation's model to be the one switched to")
+    select_model(DEFAULT_MODEL)
+    time.sleep(0.8)
+
+
+@step
+def xss_reply_renders_as_text_and_artifacts_are_sandboxed():
+    q("#new-chat").click()
+    select_model(XSS_MODEL)
+    send("Show me some HTML, please.")
+    wait_reply_done()
+    body = assistant_messages()[-1].find_element(By.CSS_SELECTOR, ".message-body")
+    text = body.text
+    assert "<script>" in text, f"the <script> tag is not shown as text: {text!r}"
+    assert "onerror" in text and "<img" in text, f"the <img onerror> is not shown as text: {text!r}"
+    assert d.execute_script("return window.__pwned") is None, "script from the model ran"
+    injected = d.execute_script(
+        "return document.querySelectorAll('#messages script, #messages img, #messages iframe:not(.artifact-frame),"
+        " #messages [onerror], #messages [onclick], #messages object, #messages embed').length")
+    assert injected == 0, f"{injected} elements from the model's markup were created"
+    for link in body.find_elements(By.TAG_NAME, "a"):
+        href = link.get_attribute("href")
+        assert href.startswith(("http:", "https:", "mailto:")), href
+        assert link.get_attribute("rel") == "noopener noreferrer" and link.get_attribute("target") == "_blank"
+    assert body.find_elements(By.CSS_SELECTOR, "table"), "the Markdown table was not rendered"
+    previews = body.find_elements(By.CSS_SELECTOR, ".preview-button")
+    assert previews, "no Preview button for the HTML/SVG artifact"
+    for button in previews:
+        button.click()
+    frames = wait_for(lambda: body.find_elements(By.CSS_SELECTOR, "iframe.artifact-frame"), what="preview frames")
+    assert len(frames) == len(previews)
+    for frame in frames:
+        sandbox = frame.get_attribute("sandbox")
+        assert sandbox == "allow-scripts", sandbox
+        assert "allow-same-origin" not in sandbox
+        assert not frame.get_attribute("src"), "an artifact must not load a URL"
+        # An opaque origin: the page cannot reach into the frame (nor the frame into the page).
+        assert d.execute_script("try { return arguments[0].contentDocument === null; } catch (e) { return true; }",
+                                frame)
+    time.sleep(0.5)
+    assert d.execute_script("return window.__pwned") is None, "script from an artifact reached the page"
+    assert d.execute_script("return document.cookie.includes('muse_session')") is False, "the session cookie is not HttpOnly"
+
+
+@step
+def desktop_screenshots_of_chat_usage_admin():
+    d.execute_script("document.getElementById('messages').scrollTop = 0")
+    shot("desktop-chat")
+    q("#show-usage").click()
+    wait_for(lambda: qs("#usage-view .stat"), what="the usage panel")
+    labels = [e.text for e in qs("#usage-view .stat-label")]
+    assert labels[:3] == ["Tokens", "Requests", "Cost"], labels
+    tokens = int(qs("#usage-view .stat-value")[0].text.replace(",", ""))
+    assert tokens > 0, "the chats above used tokens: the usage panel should count them"
+    shot("desktop-usage")
+    q("#show-admin").click()
+    rows = wait_for(lambda: qs("#admin-view tbody tr"), what="the admin users table")
+    names = [row.find_element(By.CSS_SELECTOR, "th").text for row in rows]
+    assert ADMIN[0] in names and LIMITED[0] in names, names
+    shot("desktop-admin")
+    q("#new-chat").click()
+
+
+@step
+def rename_search_delete():
+    items = sidebar_items()
+    assert len(items) >= 2, sidebar_titles()
+    first = items[0]
+    first.find_element(By.CSS_SELECTOR, ".rename").click()
+    field = wait_for(lambda: visible("#conversation-list .rename-input"), what="the rename field")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("Renamed chat about HTML", Keys.ENTER)
+    wait_for(lambda: "Renamed chat about HTML" in sidebar_titles(), what="the new title")
+    search("lighthouse")  # matches message text and the other title
+    wait_for(lambda: len(sidebar_items()) == 1, what="search to narrow the list")
+    assert sidebar_titles()[0].startswith("Write a long story"), sidebar_titles()
+    search("renamed chat")
+    wait_for(lambda: sidebar_titles() == ["Renamed chat about HTML"], what="search by title")
+    search("no conversation has this text zq")
+    wait_for(lambda: not sidebar_items() and visible("#conversation-empty"), what="an empty search result")
+    search("")
+    wait_for(lambda: len(sidebar_items()) >= 2, what="the full list again")
+    count = len(sidebar_items())
+    target = [i for i in sidebar_items() if i.text.startswith("Renamed chat")][0]
+    target.find_element(By.CSS_SELECTOR, ".delete").click()
+    wait_for(lambda: visible("#conversation-list .confirm-delete"), what="the delete confirmation").click()
+    wait_for(lambda: len(sidebar_items()) == count - 1, what="the list without the deleted chat")
+    d.refresh()
+    wait_for(lambda: sidebar_items(), what="the sidebar after reload")
+    assert "Renamed chat about HTML" not in sidebar_titles(), sidebar_titles()
+
+
+@step
+def edit_and_resend():
+    q("#new-chat").click()
+    select_model(XSS_MODEL)
+    send("First version of the question")
+    wait_reply_done()
+    user = wait_for(lambda: qs("#messages .message.user[data-id]"), what="the user message")[0]
+    user.find_element(By.CSS_SELECTOR, ".edit-message").click()
+    area = wait_for(lambda: visible("#messages .edit-area"), what="the editor")
+    area.send_keys(Keys.CONTROL, "a")
+    area.send_keys("Second version of the question", Keys.ENTER)
+    wait_for(lambda: visible("#stop") or visible("#send"), what="resend")
+    wait_reply_done()
+    d.refresh()
+    wait_for(lambda: sidebar_items(), what="the sidebar")[0].find_element(By.CSS_SELECTOR, ".conversation-open").click()
+    wait_for(lambda: len(qs("#messages .message")) == 2, what="exactly the edited question and one reply")
+    assert q("#messages .message.user .message-body").text == "Second version of the question"
+
+
+@step
+def phone_layout_and_screenshots():
+    viewport(PHONE, mobile=True)
+    d.refresh()
+    wait_for(lambda: visible("#app-view"), what="the app")
+    assert not visible("#sidebar"), "the sidebar is hidden behind the menu on a phone"
+    width = d.execute_script("return document.documentElement.scrollWidth")
+    assert width <= PHONE[0], f"the page scrolls sideways on a phone ({width} px)"
+    q("#open-sidebar").click()
+    wait_for(lambda: visible("#sidebar") and visible("#conversation-list .conversation-open"), what="the menu")
+    shot("phone-menu")
+    [i for i in sidebar_items() if "Second version" in i.text or "First version" in i.text][0] \
+        .find_element(By.CSS_SELECTOR, ".conversation-open").click()
+    wait_for(lambda: not visible("#sidebar"), what="the menu to close after choosing a chat")
+    wait_for(lambda: len(qs("#messages .message")) == 2, what="the chat")
+    shot("phone-chat")
+    open_sidebar_if_narrow()
+    q("#show-usage").click()
+    wait_for(lambda: qs("#usage-view .stat"), what="the usage panel")
+    shot("phone-usage")
+    viewport(DESKTOP)
+
+
+@step
+def expired_session_sends_back_to_sign_in_with_message():
+    d.refresh()
+    wait_for(lambda: visible("#app-view"), what="the app")
+    remember_token()
+    d.delete_cookie("muse_session")
+    search("anything")  # any call now answers 401
+    message = wait_for(lambda: visible("#signin-message"), what="the expired-session message")
+    assert message.text == EXPIRED, message.text
+    assert not visible("#app-view")
+
+
+@step
+def user_without_access_sees_clear_message():
+    sign_in(*LIMITED)
+    assert not visible("#show-admin"), "a plain user has no Admin link"
+    labels = {o.get_attribute("value"): o.text for o in Select(q("#model-select")).options}
+    assert "(no access)" in labels[XSS_MODEL], labels
+    select_model(XSS_MODEL)
+    send("Hello?")
+    banner = wait_for(lambda: visible("#messages .chat-error"), what="the access message")
+    assert f"Your account does not have access to the model '{XSS_MODEL}'." in banner.text, banner.text
+    assert banner.get_attribute("data-code") == "model_not_allowed"
+    assert q("#prompt").get_attribute("value") == "Hello?", "the refused message goes back to the composer"
+    status, _, body = api_status("/app/api/admin/users")
+    assert status == 401, status
+    adminless = d.execute_script("return fetch('/app/api/admin/users').then(r => r.status)")
+    assert adminless == 403, adminless
+
+
+@step
+def sign_out():
+    q("#sign-out").click()
+    wait_for(lambda: visible("#signin-form"), what="the sign-in screen")
+    assert d.get_cookie("muse_session") is None or not d.get_cookie("muse_session").get("value")
+    d.refresh()
+    wait_for(lambda: visible("#signin-form"), what="the sign-in screen after reload")
+    assert not visible("#signin-message"), "a fresh visit after sign-out shows no error"
+
+
+@step
+def phone_signin_screenshot():
+    viewport(PHONE, mobile=True)
+    d.refresh()
+    wait_for(lambda: visible("#signin-form"), what="the sign-in form")
+    shot("phone-signin")
+    viewport(DESKTOP)
+
+
+@step
+def no_csp_violations_or_script_errors():
+    problems = [entry["message"] for entry in d.get_log("browser")
+                if entry["level"] == "SEVERE" and "Failed to load resource" not in entry["message"]]
+    assert not problems, problems
+
+
+@step
+def server_log_holds_no_secrets():
+    with open(LOG, encoding="utf-8", errors="replace") as handle:
+        # The first-run banner shows the admin key (and a first password) once, by design.
+        log = "\n".join(line for line in handle.read().splitlines() if "(shown once" not in line)
+    secrets = {ADMIN[1], LIMITED[1], "not-the-password"} | seen_tokens
+    extra = os.environ.get("MUSE_APP_SECRETS_FILE")
+    if extra and os.path.exists(extra):
+        with open(extra, encoding="utf-8") as handle:
+            secrets |= {line.strip() for line in handle if line.strip()}
+    leaked = [s for s in secrets if s and s in log]
+    assert not leaked, f"{len(leaked)} secret(s) found in the server log"
+    assert seen_tokens, "no session cookie was seen"
+
+
+def main():
+    failures = 0
+    started = time.monotonic()
+    try:
+        for function in steps:
+            t0 = time.monotonic()
+            try:
+                function()
+                print(f"PASS {function.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
+            except Exception:  # noqa: BLE001 - every failure is reported, then the run goes on
+                failures += 1
+                print(f"FAIL {function.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
+                traceback.print_exc()
+                try:
+                    shot(function.__name__, FAILURES)
+                    print(f"  screenshot: {FAILURES}/{function.__name__}.png")
+                except WebDriverException:
+                    pass
+    finally:
+        d.quit()
+    print(f"E2E-REPORT: app end-to-end: {len(steps) - failures}/{len(steps)} passed in "
+          f"{time.monotonic() - started:.0f} s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
