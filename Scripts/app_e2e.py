@@ -231,6 +231,79 @@ def wrong_password_shows_a_clear_message():
     assert d.get_cookie("muse_session") is None
 
 
+MARKDOWN_CASES = [
+    # (source, CSS selector that must match inside the rendered fragment, expected text of it)
+    ("# Title", "h2", "Title"),
+    ("a **bold** and *em* and `x<y>`", "strong", "bold"),
+    ("a **bold** and *em* and `x<y>`", "em", "em"),
+    ("a **bold** and *em* and `x<y>`", "code", "x<y>"),
+    ("snake_case_name stays", "p", "snake_case_name stays"),
+    ("- one\n- two\n  - nested", "ul > li > ul > li", "nested"),
+    ("3. three\n4. four", "ol > li", "three"),
+    ("> quoted *text*", "blockquote em", "text"),
+    ("| a | b |\n|---|--:|\n| 1 | <b>2</b> |", "table td.align-right", "<b>2</b>"),
+    ("```js\nalert('<x>')\n```", "figure.code-block pre code", "alert('<x>')"),
+    ("```js\nalert(1)\n```", ".code-language", "js"),
+    ("see [docs](https://example.com/a?b=1)", "a[href='https://example.com/a?b=1']", "docs"),
+    ("mail <mailto:someone@example.com>", "a[href='mailto:someone@example.com']", "mailto:someone@example.com"),
+    ("bare https://example.org/x.", "a[href='https://example.org/x']", "https://example.org/x"),
+]
+HOSTILE_MARKDOWN = [
+    "<script>window.__pwned=1</script>",
+    "<img src=x onerror=window.__pwned=2>",
+    "[click](javascript:window.__pwned=3)",
+    "[click](JaVaScRiPt:window.__pwned=3)",
+    "[click](data:text/html,<script>parent.__pwned=4</script>)",
+    "[x](https://ok.example/\" onmouseover=\"window.__pwned=5)",
+    "![img](https://example.com/a.png)",
+    "| h |\n|---|\n| <svg onload=window.__pwned=6> |",
+    "> <iframe src=javascript:window.__pwned=7></iframe>",
+    "- <a href=javascript:window.__pwned=8>x</a>",
+    "**<style>body{display:none}</style>**",
+    "`</code><script>window.__pwned=9</script>`",
+    "```html\n<!doctype html><script>parent.__pwned=10</script>\n```",
+    "<details open ontoggle=window.__pwned=11>",
+]
+
+
+@step
+def markdown_renderer_is_safe_and_structured():
+    d.get(BASE + "/")
+    wait_for(lambda: visible("#signin-form"), what="the page")
+    results = d.execute_async_script("""
+        const [cases, hostile, done] = arguments;
+        import('/app/markdown.js').then(({ renderMarkdown }) => {
+          const allowed = new Set(['H2','H3','H4','H5','H6','P','BR','STRONG','EM','DEL','CODE','PRE','UL','OL',
+            'LI','BLOCKQUOTE','HR','TABLE','THEAD','TBODY','TR','TH','TD','DIV','FIGURE','SPAN','BUTTON','A']);
+          const out = { cases: [], hostile: [] };
+          for (const [source, selector] of cases) {
+            const box = document.createElement('div');
+            box.append(renderMarkdown(source, { onCopy() {}, onPreview() {} }));
+            const found = box.querySelector(selector);
+            out.cases.push(found ? found.textContent : null);
+          }
+          for (const source of hostile) {
+            const box = document.createElement('div');
+            box.append(renderMarkdown(source, { onCopy() {}, onPreview() {} }));
+            document.body.append(box);
+            const bad = [...box.querySelectorAll('*')].filter((e) => !allowed.has(e.tagName) ||
+              [...e.attributes].some((a) => a.name.startsWith('on') || a.name === 'style' || a.name === 'src') ||
+              (e.tagName === 'A' && !/^(https?|mailto):/.test(e.getAttribute('href') || '')));
+            out.hostile.push({ bad: bad.map((e) => e.outerHTML.slice(0, 80)), text: box.textContent });
+            box.remove();
+          }
+          setTimeout(() => { out.pwned = window.__pwned === undefined ? null : window.__pwned; done(out); }, 300);
+        }, (error) => done({ error: String(error) }));
+    """, [[c[0], c[1]] for c in MARKDOWN_CASES], HOSTILE_MARKDOWN)
+    assert "error" not in results, results
+    for (source, selector, expected), got in zip(MARKDOWN_CASES, results["cases"]):
+        assert got == expected, f"{source!r}: {selector} gave {got!r}, expected {expected!r}"
+    for source, result in zip(HOSTILE_MARKDOWN, results["hostile"]):
+        assert not result["bad"], f"{source!r} created {result['bad']}"
+        assert "__pwned" in result["text"] or "<" in result["text"] or "img" in result["text"], (source, result)
+    assert results["pwned"] is None, f"hostile Markdown ran script ({results['pwned']})"
+
+
 @step
 def sign_in_as_admin():
     sign_in(*ADMIN)
@@ -511,7 +584,7 @@ def phone_signin_screenshot():
 def no_csp_violations_or_script_errors():
     problems = [entry["message"] for entry in d.get_log("browser")
                 if entry["level"] == "SEVERE" and "Failed to load resource" not in entry["message"]]
-    assert not problems, problems
+    assert not problems, f"{len(problems)} console error(s), first: {problems[:3]}"
 
 
 @step
