@@ -377,7 +377,7 @@ def regenerate_replaces_the_last_reply():
     before = qs("#messages .message.assistant")[-1].get_attribute("data-id")
     wait_for(lambda: qs("#messages .message.assistant .regenerate"), what="Regenerate").pop().click()
     wait_for(lambda: visible("#stop"), what="streaming after Regenerate")
-    wait_for(lambda: len(last_assistant_text()) > 0, what="regenerated text")
+    wait_for(lambda: len(last_assistant_text()) > 0, 90, what="regenerated text")
     q("#prompt").send_keys(Keys.ESCAPE)  # Escape stops, like the Stop button
     wait_for(lambda: visible("#send"), what="Escape to stop")
     messages = qs("#messages .message")
@@ -445,12 +445,22 @@ def xss_reply_renders_as_text_and_artifacts_are_sandboxed():
 def desktop_screenshots_of_chat_usage_admin():
     d.execute_script("document.getElementById('messages').scrollTop = 0")
     shot("desktop-chat")
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    shot("desktop-chat-dark")
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     q("#show-usage").click()
     wait_for(lambda: qs("#usage-view .stat"), what="the usage panel")
     labels = [e.text for e in qs("#usage-view .stat-label")]
     assert labels[:3] == ["Tokens", "Requests", "Cost"], labels
-    tokens = int(qs("#usage-view .stat-value")[0].text.replace(",", ""))
+    values = [e.text.replace(",", "") for e in qs("#usage-view .stat-value")]
+    tokens = int(values[0])
     assert tokens > 0, "the chats above used tokens: the usage panel should count them"
+    usage = d.execute_async_script(
+        "fetch('/app/api/usage').then((r) => r.json()).then(arguments[0])")
+    assert tokens == usage["prompt_tokens"] + usage["completion_tokens"], (values, usage)
+    assert int(values[1]) == usage["requests"], (values, usage)
+    remaining = usage["limits"]["remaining_tokens"]
+    assert values[3] == ("Unlimited" if remaining is None else str(remaining)), (values, usage)
     shot("desktop-usage")
     q("#show-admin").click()
     rows = wait_for(lambda: qs("#admin-view tbody tr"), what="the admin users table")
@@ -523,6 +533,7 @@ def phone_layout_and_screenshots():
         .find_element(By.CSS_SELECTOR, ".conversation-open").click()
     wait_for(lambda: not visible("#sidebar"), what="the menu to close after choosing a chat")
     wait_for(lambda: len(qs("#messages .message")) == 2, what="the chat")
+    d.execute_script("document.getElementById('messages').scrollTop = 0")
     shot("phone-chat")
     open_sidebar_if_narrow()
     q("#show-usage").click()

@@ -92,6 +92,8 @@ models:
     display_name: SmolLM2 135M Instruct
     description: A small instruction-tuned model
     max_tokens: 96
+    input_price_per_million: 0.5
+    output_price_per_million: 1.5
   - id: fixture-llama
     path: "$open"
     visibility: open
@@ -110,8 +112,10 @@ EOF
 admin_password="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')"
 limited_password="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')"
 users() { "$bin" users "$@" --data-dir "$data"; }
-printf '%s\n' "$admin_password" | users create maria --admin --password-stdin >/dev/null
-printf '%s\n' "$limited_password" | users create sam --models smollm2-135m-instruct --password-stdin >/dev/null
+printf '%s\n' "$admin_password" | users create maria --admin --budget-tokens 250000 --requests-per-minute 60 \
+  --password-stdin >/dev/null
+printf '%s\n' "$limited_password" | users create sam --models smollm2-135m-instruct --budget-usd 5 \
+  --password-stdin >/dev/null
 
 say "starting muse serve on 127.0.0.1:$port"
 "$bin" serve --config "$config" --port "$port" --data-dir "$data" >"$log" 2>&1 &

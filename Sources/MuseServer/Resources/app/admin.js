@@ -45,10 +45,15 @@ export async function renderAdmin(container) {
       el('td', { className: 'number', textContent: formatUsd(usage.cost_usd || 0) }),
     ]);
   });
-  const table = el('table', { className: 'data-table admin-users' }, [
-    el('caption', { textContent: `${data.length} user${data.length === 1 ? '' : 's'} · usage this month` }),
+  const table = el('table', { className: 'data-table admin-users', aria: { labelledby: 'users-title' } }, [
     el('thead', {}, [head]),
     el('tbody', {}, rows),
   ]);
-  container.replaceChildren(el('div', { className: 'table-wrap' }, [table]));
+  container.replaceChildren(
+    el('h2', {
+      className: 'section-title', id: 'users-title',
+      textContent: `${data.length} user${data.length === 1 ? '' : 's'} · usage this month`,
+    }),
+    el('div', { className: 'table-wrap' }, [table]),
+  );
 }

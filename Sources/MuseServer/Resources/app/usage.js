@@ -33,8 +33,7 @@ export async function renderUsage(container) {
       ? null : `${formatUsd(limits.remaining_usd)} of budget left`),
   ]);
   const show = (value, unit) => (value === null || value === undefined ? unlimited : `${formatNumber(value)}${unit}`);
-  const table = el('table', { className: 'data-table limits' }, [
-    el('caption', { textContent: 'Limits' }),
+  const table = el('table', { className: 'data-table limits', aria: { labelledby: 'limits-title' } }, [
     el('tbody', {}, [
       limitRow('Requests per minute', show(limits.requests_per_minute, '')),
       limitRow('Tokens per minute', show(limits.tokens_per_minute, '')),
@@ -46,6 +45,7 @@ export async function renderUsage(container) {
   container.replaceChildren(
     el('p', { className: 'muted', textContent: `This ${period}, since ${formatDate(usage.since)}.` }),
     cards,
+    el('h2', { className: 'section-title', id: 'limits-title', textContent: 'Limits' }),
     el('div', { className: 'table-wrap' }, [table]),
   );
 }
