@@ -323,7 +323,31 @@ def model_picker_shows_closed_and_open():
     wait_for(lambda: q("#model-badge").text == "Open weights", what="the open badge")
     link = wait_for(lambda: visible("#model-download"), what="the download link")
     assert link.get_attribute("href").endswith(f"/v1/models/{OPEN_MODEL}/weights"), link.get_attribute("href")
+    # The Thinking toggle is offered exactly for the models whose template supports reasoning.
+    me = d.execute_async_script("fetch('/app/api/me').then((r) => r.json()).then(arguments[0])")
+    for model in me["models"]:
+        select_model(model["id"])
+        hidden = q("#thinking-field").get_attribute("hidden") is not None
+        assert hidden == (not model["supports_reasoning"]), (model["id"], model["supports_reasoning"])
     select_model(DEFAULT_MODEL)
+
+
+@step
+def keyboard_shift_enter_and_visible_focus():
+    prompt = q("#prompt")
+    prompt.click()
+    prompt.send_keys("first line", Keys.SHIFT, Keys.ENTER, Keys.SHIFT, "second line")
+    assert prompt.get_attribute("value") == "first line\nsecond line", repr(prompt.get_attribute("value"))
+    assert not qs("#messages .message"), "Shift+Enter must not send"
+    prompt.send_keys(Keys.CONTROL, "a")
+    prompt.send_keys(Keys.DELETE)
+    # Keyboard focus is visible: Tab from the composer reaches Send, which shows an outline.
+    prompt.send_keys(Keys.TAB)
+    focused = d.switch_to.active_element
+    assert focused.get_attribute("id") == "send", focused.get_attribute("outerHTML")[:80]
+    outline = d.execute_script(
+        "const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth];")
+    assert outline[0] != "none" and outline[1] != "0px", outline
 
 
 @step
@@ -390,14 +414,23 @@ def regenerate_replaces_the_last_reply():
 
 
 @step
-def switch_model_is_kept():
+def switch_model_and_settings_are_kept():
     select_model(OPEN_MODEL)
+    q("#toggle-settings").click()
+    system = wait_for(lambda: visible("#system-prompt"), what="the settings")
+    system.send_keys("Answer in one sentence.", Keys.TAB)  # change fires when the field is left
+    slider = q("#temperature")
+    slider.send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT)
+    assert q("#temperature-value").text == "0.5", q("#temperature-value").text
+    q("#toggle-settings").click()
     time.sleep(0.8)  # PATCH
     d.refresh()
     wait_for(lambda: sidebar_items(), what="the sidebar")[0].find_element(By.CSS_SELECTOR, ".conversation-open").click()
     wait_for(lambda: len(qs("#messages .message")) >= 2, what="messages")
     wait_for(lambda: Select(q("#model-select")).first_selected_option.get_attribute("value") == OPEN_MODEL,
              what="the conversation's model to be the one switched to")
+    assert q("#system-prompt").get_attribute("value") == "Answer in one sentence."
+    assert q("#temperature").get_attribute("value") == "0.5", q("#temperature").get_attribute("value")
     select_model(DEFAULT_MODEL)
     time.sleep(0.8)
 
@@ -422,6 +455,9 @@ def xss_reply_renders_as_text_and_artifacts_are_sandboxed():
         assert href.startswith(("http:", "https:", "mailto:")), href
         assert link.get_attribute("rel") == "noopener noreferrer" and link.get_attribute("target") == "_blank"
     assert body.find_elements(By.CSS_SELECTOR, "table"), "the Markdown table was not rendered"
+    copy = body.find_element(By.CSS_SELECTOR, ".copy-code")
+    copy.click()
+    wait_for(lambda: copy.text == "Copied", 5, what="the code block's Copy button to say Copied")
     previews = body.find_elements(By.CSS_SELECTOR, ".preview-button")
     assert previews, "no Preview button for the HTML/SVG artifact"
     for button in previews:
