@@ -210,9 +210,15 @@ async function sendPrompt() {
 async function regenerate() {
   if (state.streaming || !state.conversation) return;
   const index = lastIndexOf('assistant');
-  if (index >= 0) removeMessage(state.messages[index]);
+  const previous = index >= 0 ? state.messages[index] : null;
+  if (previous) removeMessage(previous);
   clearErrors();
-  await generate({ content: '', regenerate: true }, {});
+  const started = await generate({ content: '', regenerate: true }, {});
+  if (!started && previous) {
+    // Refused before streaming (a rate limit, say): the server kept the old reply, so does the page.
+    appendMessage(previous);
+    refreshActions();
+  }
 }
 
 async function editMessage(article, message) {
@@ -227,8 +233,9 @@ async function editMessage(article, message) {
   await generate({ content, edit_message_id: message.id }, { editedUser: message });
 }
 
-// Streams one reply. `pendingUser` is the optimistic bubble of a new message: the server's
-// user_message event gives it its id; an error before streaming removes it again.
+// Streams one reply and tells whether the server started it. `pendingUser` is the optimistic
+// bubble of a new message: the server's user_message event gives it its id; an error before
+// streaming removes it again.
 async function generate(body, { pendingUser = null, restoreText = null, editedUser = null }) {
   const controller = new AbortController();
   state.streaming = controller;
@@ -280,6 +287,7 @@ async function generate(body, { pendingUser = null, restoreText = null, editedUs
   } catch (error) {
     if (error.name === 'AbortError') {
       reply.finish_reason = 'cancelled';
+      started = true; // The server may have begun (and will keep what it wrote): so does the page.
     } else if (!started && !(error instanceof ApiError && error.status === 401)) {
       removeMessage(reply);
       if (pendingUser) {
@@ -300,6 +308,7 @@ async function generate(body, { pendingUser = null, restoreText = null, editedUs
     }
     announce('conversations-changed');
   }
+  return started;
 }
 
 export function stopStreaming() {

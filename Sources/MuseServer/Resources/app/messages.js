@@ -38,6 +38,8 @@ export function messageElement(message, actions) {
 export function updateMessageElement(article, message, { streaming = false, last = false } = {}) {
   if (message.id) article.dataset.id = message.id;
   article.classList.toggle('streaming', streaming);
+  // Screen readers wait for the finished reply instead of reading every re-render.
+  article.setAttribute('aria-busy', String(streaming));
   const body = article.querySelector('.message-body');
   if (message.role === 'user') {
     body.textContent = message.content;
