@@ -12,6 +12,8 @@
                           document and an SVG in fenced blocks
   MUSE_APP_SCREENSHOTS  folder for the screenshots (docs/screenshots)
   MUSE_APP_FAILURES     folder for screenshots of failed steps (default: a temporary folder)
+  MUSE_APP_PID_FILE / MUSE_APP_SERVE_ARGV  the server's pid file and command line (JSON), for
+                        the restart step (skipped with a note when unset)
   MUSE_APP_SECRETS_FILE optional: more strings (one a line) that must not appear in the log
 
 The steps run in order in one browser, as a person would use the app; each prints PASS or
@@ -20,6 +22,8 @@ FAIL and the script exits non-zero if any failed.
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -551,6 +555,36 @@ def edit_and_resend():
     d.refresh()
     wait_for(lambda: sidebar_items(), what="the sidebar")[0].find_element(By.CSS_SELECTOR, ".conversation-open").click()
     wait_for(lambda: len(qs("#messages .message")) == 2, what="exactly the edited question and one reply")
+    assert q("#messages .message.user .message-body").text == "Second version of the question"
+
+
+@step
+def conversations_survive_a_server_restart():
+    pid_file, argv = os.environ.get("MUSE_APP_PID_FILE"), os.environ.get("MUSE_APP_SERVE_ARGV")
+    assert pid_file and argv, "MUSE_APP_PID_FILE and MUSE_APP_SERVE_ARGV are needed (run Scripts/app_e2e.sh)"
+    titles = sidebar_titles()
+    with open(pid_file) as handle:
+        pid = int(handle.read().strip())
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0, 20,
+             "the server to stop")
+    with open(LOG, "a") as log:
+        server = subprocess.Popen(json.loads(argv), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(pid_file, "w") as handle:
+        handle.write(str(server.pid))  # app_e2e.sh stops this one at the end
+
+    def healthy():
+        try:
+            return api_status("/health")[0] == 200
+        except OSError:
+            return False
+
+    wait_for(healthy, 90, "the restarted server")
+    d.refresh()  # same cookie: sessions are stored server-side too
+    wait_for(lambda: visible("#app-view"), what="the app after the restart")
+    wait_for(lambda: sidebar_titles() == titles, what="the same conversations after the restart")
+    sidebar_items()[0].find_element(By.CSS_SELECTOR, ".conversation-open").click()
+    wait_for(lambda: len(qs("#messages .message")) == 2, what="the messages after the restart")
     assert q("#messages .message.user .message-body").text == "Second version of the question"
 
 

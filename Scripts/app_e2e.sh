@@ -147,6 +147,11 @@ export MUSE_APP_XSS_MODEL=scripted-reply
 export MUSE_APP_SCREENSHOTS="${MUSE_APP_SCREENSHOTS:-$repo/docs/screenshots}"
 export MUSE_APP_FAILURES="$work/failures"
 export MUSE_APP_SECRETS_FILE="$secrets_file"
+# The restart step stops the server (pid file) and starts it again with the same arguments.
+export MUSE_APP_PID_FILE="$pidfile"
+MUSE_APP_SERVE_ARGV="$("$PY" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' \
+  "$bin" serve --config "$config" --port "$port" --data-dir "$data")"
+export MUSE_APP_SERVE_ARGV
 export PYTHONDONTWRITEBYTECODE=1
 
 say "Selenium + headless Chromium ($(chromium --version 2>/dev/null | head -n 1))"
