@@ -230,7 +230,13 @@ async function editMessage(article, message) {
   for (const later of state.messages.slice(index + 1)) removeMessage(later);
   message.content = content;
   updateMessageElement(article, message);
-  await generate({ content, edit_message_id: message.id }, { editedUser: message });
+  const started = await generate({ content, edit_message_id: message.id }, { editedUser: message });
+  if (!started && state.user && state.conversation) {
+    // Refused before streaming: the server changed nothing, so show what it holds (and why).
+    const banners = [...ui.messages.querySelectorAll('.chat-error')];
+    await openConversation(state.conversation.id).catch(() => {});
+    ui.messages.append(...banners);
+  }
 }
 
 // Streams one reply and tells whether the server started it. `pendingUser` is the optimistic
@@ -302,10 +308,7 @@ async function generate(body, { pendingUser = null, restoreText = null, editedUs
     if (frame) cancelAnimationFrame(frame);
     if (state.streaming === controller) state.streaming = null;
     setStreaming(false);
-    if (state.messages.includes(reply)) {
-      if (!reply.content && !reply.error && reply.finish_reason === 'cancelled') reply.content = '';
-      refreshActions();
-    }
+    if (state.messages.includes(reply)) refreshActions();
     announce('conversations-changed');
   }
   return started;
