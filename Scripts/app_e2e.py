@@ -6,6 +6,7 @@
   MUSE_APP_LOG          the server's log file (checked for secrets at the end)
   MUSE_APP_ADMIN_USER / MUSE_APP_ADMIN_PASSWORD    an admin with access to every model
   MUSE_APP_LIMITED_USER / MUSE_APP_LIMITED_PASSWORD  a user allowed only the default model
+  MUSE_APP_SPENT_USER / MUSE_APP_SPENT_PASSWORD  a user whose token budget (1 token) is spent
   MUSE_APP_DEFAULT_MODEL  the real model (SmolLM2), streams real tokens
   MUSE_APP_OPEN_MODEL     an open-weights model (download link)
   MUSE_APP_XSS_MODEL      the scripted model whose reply holds <script>, <img onerror>, an HTML
@@ -40,6 +41,7 @@ BASE = os.environ["MUSE_APP_BASE_URL"].rstrip("/")
 LOG = os.environ["MUSE_APP_LOG"]
 ADMIN = (os.environ["MUSE_APP_ADMIN_USER"], os.environ["MUSE_APP_ADMIN_PASSWORD"])
 LIMITED = (os.environ["MUSE_APP_LIMITED_USER"], os.environ["MUSE_APP_LIMITED_PASSWORD"])
+SPENT = (os.environ["MUSE_APP_SPENT_USER"], os.environ["MUSE_APP_SPENT_PASSWORD"])
 DEFAULT_MODEL = os.environ["MUSE_APP_DEFAULT_MODEL"]
 OPEN_MODEL = os.environ["MUSE_APP_OPEN_MODEL"]
 XSS_MODEL = os.environ["MUSE_APP_XSS_MODEL"]
@@ -643,6 +645,19 @@ def user_without_access_sees_clear_message():
 
 
 @step
+def spent_budget_shows_the_limit_message():
+    q("#sign-out").click()
+    sign_in(*SPENT)
+    select_model(DEFAULT_MODEL)
+    send("Anything left?")
+    banner = wait_for(lambda: visible("#messages .chat-error"), what="the quota message")
+    assert banner.get_attribute("data-code") == "insufficient_quota", banner.get_attribute("data-code")
+    assert banner.text.startswith("Limit reached."), banner.text
+    assert q("#prompt").get_attribute("value") == "Anything left?"
+    assert not qs("#messages .message"), "a refused message is not shown as sent"
+
+
+@step
 def sign_out():
     q("#sign-out").click()
     wait_for(lambda: visible("#signin-form"), what="the sign-in screen")
@@ -673,7 +688,7 @@ def server_log_holds_no_secrets():
     with open(LOG, encoding="utf-8", errors="replace") as handle:
         # The first-run banner shows the admin key (and a first password) once, by design.
         log = "\n".join(line for line in handle.read().splitlines() if "(shown once" not in line)
-    secrets = {ADMIN[1], LIMITED[1], "not-the-password"} | seen_tokens
+    secrets = {ADMIN[1], LIMITED[1], SPENT[1], "not-the-password"} | seen_tokens
     extra = os.environ.get("MUSE_APP_SECRETS_FILE")
     if extra and os.path.exists(extra):
         with open(extra, encoding="utf-8") as handle:

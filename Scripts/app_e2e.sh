@@ -7,8 +7,8 @@
 # from a temporary data directory on a free port of 127.0.0.1: the default SmolLM2 (closed,
 # real streaming), the fixture Tests/Fixtures/models/llama-q8_0.gguf (open) and the scripted
 # model Tests/Fixtures/models/scripted-reply.gguf (its reply holds Markdown, an HTML artifact,
-# <script> and <img onerror>). It creates two users with `muse users create` (an admin, and a
-# user allowed only SmolLM2), runs Scripts/app_e2e.py (Selenium + Debian's chromium and
+# <script> and <img onerror>). It creates three users with `muse users create` (an admin, a
+# user allowed only SmolLM2, a user whose token budget is spent), runs Scripts/app_e2e.py (Selenium + Debian's chromium and
 # chromedriver), which also writes the screenshots in docs/screenshots, and always stops
 # the server. Lines starting with "E2E-REPORT:" are informative measurements.
 set -euo pipefail
@@ -111,11 +111,13 @@ EOF
 # command line or in the server's output; the test then checks the log holds none of them.
 admin_password="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')"
 limited_password="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')"
+spent_password="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')"
 users() { "$bin" users "$@" --data-dir "$data"; }
 printf '%s\n' "$admin_password" | users create maria --admin --budget-tokens 250000 --requests-per-minute 60 \
   --password-stdin >/dev/null
 printf '%s\n' "$limited_password" | users create sam --models smollm2-135m-instruct --budget-usd 5 \
   --password-stdin >/dev/null
+printf '%s\n' "$spent_password" | users create lee --budget-tokens 1 --password-stdin >/dev/null
 
 say "starting muse serve on 127.0.0.1:$port"
 "$bin" serve --config "$config" --port "$port" --data-dir "$data" >"$log" 2>&1 &
@@ -141,6 +143,8 @@ export MUSE_APP_ADMIN_USER=maria
 export MUSE_APP_ADMIN_PASSWORD="$admin_password"
 export MUSE_APP_LIMITED_USER=sam
 export MUSE_APP_LIMITED_PASSWORD="$limited_password"
+export MUSE_APP_SPENT_USER=lee
+export MUSE_APP_SPENT_PASSWORD="$spent_password"
 export MUSE_APP_DEFAULT_MODEL=smollm2-135m-instruct
 export MUSE_APP_OPEN_MODEL=fixture-llama
 export MUSE_APP_XSS_MODEL=scripted-reply

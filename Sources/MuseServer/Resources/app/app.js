@@ -28,6 +28,9 @@ function showSignIn(message) {
   notice.hidden = !message;
   notice.className = 'notice';
   byId('signin-password').value = '';
+  // Nothing typed by the last account carries over to the next one.
+  byId('prompt').value = '';
+  byId('search').value = '';
   const username = byId('signin-username');
   (username.value ? byId('signin-password') : username).focus();
 }

@@ -329,11 +329,13 @@ function clearErrors() {
   for (const banner of ui.messages.querySelectorAll('.chat-error')) banner.remove();
 }
 
+const ERROR_TITLES = { 403: 'Not allowed. ', 429: 'Limit reached. ' };
+
 /** An error the chat shows in place, such as model_not_allowed (403) or a rate limit (429). */
 export function showError(error) {
   if (error instanceof ApiError && error.status === 401) return; // The sign-in screen says it.
   const banner = el('div', { className: 'chat-error', role: 'alert' }, [
-    el('strong', { textContent: error.status === 403 ? 'Not allowed. ' : 'Something went wrong. ' }),
+    el('strong', { textContent: ERROR_TITLES[error.status] || 'Something went wrong. ' }),
     document.createTextNode(error.message || String(error)),
   ]);
   if (error.code) banner.dataset.code = error.code;
