@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Write Tests/Fixtures/models/scripted-reply.gguf: a tiny llama GGUF whose greedy reply to any
 chat is one fixed Markdown text (with a table, code blocks, and HTML that a safe client must not
-run), for the chat app's end-to-end and XSS tests.
+run), for the chat app's end-to-end and XSS tests; and scripted-reasoning.gguf, whose reply
+opens with <think>…</think> and whose chat template reads enable_thinking (adding a system
+line when it is on), for the app's reasoning switch and split.
 
     python3 Scripts/make_scripted_model.py [--out Tests/Fixtures]
 
@@ -14,8 +16,8 @@ generation). Greedy decoding therefore walks the chain and stops after the scrip
 
 The script checks itself with numpy: it runs a llama forward pass (RMSNorm, attention,
 SwiGLU, final norm, head) over the prompt and greedy continuation and asserts the decoded text
-equals SCRIPT, then writes that text to Tests/Fixtures/golden/scripted-reply.json for the Swift
-test, which asserts Muse generates exactly the same.
+equals the script, then writes that text to Tests/Fixtures/golden/<name>.json for the Swift
+tests, which assert Muse generates exactly the same.
 """
 import argparse
 import json
@@ -49,9 +51,24 @@ def greet(name):
 </html>
 ```"""
 
+REASONING_SCRIPT = """<think>
+The user wants to see reasoning. I will answer briefly.
+</think>
+
+The answer is **42**."""
+
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|reply|>"]
 TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n<|reply|>' }}{% endif %}"
+)
+# A Qwen3-style template: enable_thinking switches reasoning, earlier replies lose their
+# <think>…</think> part.
+REASONING_TEMPLATE = (
+    "{% if enable_thinking is defined and enable_thinking %}{{ '<|im_start|>system\\nThink step by step.<|im_end|>\\n' }}{% endif %}"
+    "{% for message in messages %}{% set content = message['content'] %}"
+    "{% if message['role'] == 'assistant' and '</think>' in content %}{% set content = content.split('</think>')[-1].lstrip('\\n') %}{% endif %}"
+    "{{'<|im_start|>' + message['role'] + '\\n' + content + '<|im_end|>' + '\\n'}}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n<|reply|>' }}{% endif %}"
 )
 D = 128  # embedding width: one dimension per link of the chain
@@ -87,13 +104,13 @@ def from_alphabet(token: str) -> bytes:
     return bytes(CHAR_BYTES[c] for c in token)
 
 
-def build_vocabulary():
+def build_vocabulary(script):
     byte_tokens = [BYTE_CHARS[b] for b in range(256)]
     merge = ("Ġ", "Ġ")  # gpt2 tokenizers need at least one merge; two spaces become one token
     vocab = byte_tokens + ["ĠĠ"] + SPECIALS
     taken = set(vocab)
     # Script chunks of CHUNK bytes, lengthened until unique (a token string appears once).
-    raw = SCRIPT.encode("utf-8")
+    raw = script.encode("utf-8")
     chunks, start = [], 0
     while start < len(raw):
         end = min(start + CHUNK, len(raw))
@@ -193,21 +210,20 @@ def greedy_reply(vocab, w, prompt_text):
     raise AssertionError("no end of generation")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures"))
-    args = ap.parse_args()
-    vocab, merges, chunks = build_vocabulary()
+def write_model(out, name, script, template, messages, thinking=None):
+    vocab, merges, chunks = build_vocabulary(script)
     w = make_weights(vocab, chunks)
-    messages = [{"role": "user", "content": "Say something that tests the renderer."}]
-    prompt = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    prompt = ""
+    if thinking:
+        prompt += "<|im_start|>system\nThink step by step.<|im_end|>\n"
+    prompt += "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
     prompt += "<|im_start|>assistant\n<|reply|>"
     text = greedy_reply(vocab, w, prompt)
-    assert text == SCRIPT, "the numpy forward pass does not reproduce the script"
+    assert text == script, "the numpy forward pass does not reproduce the script"
 
-    path = os.path.join(args.out, "models", "scripted-reply.gguf")
+    path = os.path.join(out, "models", f"{name}.gguf")
     g = gguf.GGUFWriter(path, "llama")
-    g.add_name("muse-scripted-reply")
+    g.add_name(f"muse-{name}")
     g.add_context_length(CTX)
     g.add_embedding_length(D)
     g.add_block_count(1)
@@ -228,18 +244,32 @@ def main():
     g.add_eos_token_id(vocab.index("<|im_end|>"))
     g.add_pad_token_id(vocab.index("<|endoftext|>"))
     g.add_add_bos_token(False)
-    g.add_chat_template(TEMPLATE)
-    for name, arr in w.items():
-        g.add_tensor(name, arr if arr.ndim == 1 else arr.astype(np.float16))
+    g.add_chat_template(template)
+    for tname, arr in w.items():
+        g.add_tensor(tname, arr if arr.ndim == 1 else arr.astype(np.float16))
     g.write_header_to_file()
     g.write_kv_data_to_file()
     g.write_tensors_to_file()
     g.close()
-    golden = os.path.join(args.out, "golden", "scripted-reply.json")
-    with open(golden, "w", encoding="utf-8") as f:
-        json.dump({"messages": messages, "reply": text}, f, indent=2, ensure_ascii=False)
+    golden = {"messages": messages, "reply": text}
+    if text.startswith("<think>"):
+        # The split a client shows: the thinking, and the reply after it without leading blank lines.
+        thought, _, answer = text[len("<think>"):].partition("</think>")
+        golden.update(reasoning=thought, content=answer.lstrip("\n"))
+    golden_path = os.path.join(out, "golden", f"{name}.json")
+    with open(golden_path, "w", encoding="utf-8") as f:
+        json.dump(golden, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(chunks)} chunks) and {golden}")
+    print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(chunks)} chunks) and {golden_path}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures"))
+    args = ap.parse_args()
+    messages = [{"role": "user", "content": "Say something that tests the renderer."}]
+    write_model(args.out, "scripted-reply", SCRIPT, TEMPLATE, messages)
+    write_model(args.out, "scripted-reasoning", REASONING_SCRIPT, REASONING_TEMPLATE, messages, thinking=True)
 
 
 if __name__ == "__main__":

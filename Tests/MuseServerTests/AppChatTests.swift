@@ -55,6 +55,50 @@ struct AppChatTests {
     }
   }
 
+  /// With thinking on, the template gets enable_thinking (its system line lengthens the
+  /// prompt) and the reply's <think>…</think> streams and is stored as reasoning.
+  @Test func thinkingIsSwitchedAndSplitFromTheReply() async throws {
+    struct Golden: Decodable {
+      let reasoning: String
+      let content: String
+    }
+    let golden = try TestPaths.golden("golden/scripted-reasoning.json", as: Golden.self)
+    let h = try AppHarness()
+    try await h.test { c in
+      let session = try await c.signIn("alice")
+      var promptTokens: [Bool: Int] = [:]
+      for thinking in [true, false] {
+        let id = try await c.newConversation(session, model: "thinker", extra: #", "thinking": \#(thinking)"#)
+        let r = try await c.app(
+          "/app/api/conversations/\(id)/messages", method: .post, session: session,
+          json: #"{"content": "hi"}"#)
+        let events = r.events
+        let reasoning = events.filter { $0["type"] as? String == "reasoning_delta" }.compactMap {
+          $0["text"] as? String
+        }
+        let content = events.filter { $0["type"] as? String == "delta" }.compactMap { $0["text"] as? String }
+        #expect(reasoning.joined() == golden.reasoning && content.joined() == golden.content)
+        let done = try #require(events.last)
+        let message = try #require(done["message"] as? [String: Any])
+        #expect(message["reasoning"] as? String == golden.reasoning)
+        #expect(message["content"] as? String == golden.content)
+        promptTokens[thinking] = (done["usage"] as? [String: Int])?["prompt_tokens"]
+        let stored = try h.store.messages(conversationID: id).last
+        #expect(stored?.reasoning == golden.reasoning && stored?.content == golden.content)
+        // The next turn sends the earlier reply without its reasoning, and still works.
+        let next = try await c.app(
+          "/app/api/conversations/\(id)/messages", method: .post, session: session,
+          json: #"{"content": "again"}"#)
+        #expect(next.events.last?["type"] as? String == "done")
+      }
+      let on = try #require(promptTokens[true])
+      let off = try #require(promptTokens[false])
+      // The system line: <|im_start|> and <|im_end|> are a token each, the rest a token per byte
+      // (the fixture's vocabulary merges nothing but two spaces).
+      #expect(on - off == 1 + "system\nThink step by step.".utf8.count + 1 + 1)
+    }
+  }
+
   @Test func regenerateReplacesTheLastReply() async throws {
     let h = try AppHarness()
     try await h.test { c in

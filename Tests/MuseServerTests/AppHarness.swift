@@ -15,6 +15,8 @@ import MuseTestSupport
 struct AppHarness {
   static let scripted: LanguageModel? = try? LanguageModel(
     path: TestPaths.fixture("models/scripted-reply.gguf"), threads: 1)
+  static let thinker: LanguageModel? = try? LanguageModel(
+    path: TestPaths.fixture("models/scripted-reasoning.gguf"), threads: 1)
   static let tiny: LanguageModel? = try? LanguageModel(
     path: TestPaths.fixture("models/llama-q8_0.gguf"), threads: 1)
   /// The reply the scripted model gives to anything (written by Scripts/make_scripted_model.py
@@ -40,7 +42,7 @@ struct AppHarness {
   {
     let dir = try TestPaths.temporaryDirectory()
     store = try SQLiteStore(path: dir.appendingPathComponent("muse.sqlite").path)
-    guard let scripted = Self.scripted, let tiny = Self.tiny else {
+    guard let scripted = Self.scripted, let tiny = Self.tiny, let thinker = Self.thinker else {
       throw TestPaths.MissingModel(path: TestPaths.fixture("models/scripted-reply.gguf"))
     }
     let closed = ModelRunner(
@@ -52,11 +54,14 @@ struct AppHarness {
     let open = ModelRunner(
       entry: ModelEntry(id: "tiny", path: tiny.gguf!.path, visibility: .open, defaultMaxTokens: 8),
       model: tiny, weightsDigest: "0")
+    let reasoning = ModelRunner(
+      entry: ModelEntry(id: "thinker", path: thinker.gguf!.path, visibility: .closed), model: thinker,
+      weightsDigest: "0")
     // Few iterations keep the tests fast; PasswordHasherTests covers the real count.
     let hasher = PasswordHasher(iterations: 1000)
     self.logger = logger
     service = MuseService(
-      runners: [closed, open], store: store, logger: logger, maxBodyBytes: 64 << 10,
+      runners: [closed, open, reasoning], store: store, logger: logger, maxBodyBytes: 64 << 10,
       app: AppSettings(passwordHasher: hasher))
     let accounts = UserAccounts(store: store, hasher: hasher)
     alice = try accounts.create(
