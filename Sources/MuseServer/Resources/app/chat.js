@@ -50,7 +50,8 @@ export function setModels(models) {
   const previous = ui.modelSelect.value;
   ui.modelSelect.replaceChildren(...models.map((model) => el('option', {
     value: model.id,
-    textContent: `${model.display_name || model.id}${model.allowed === false ? ' (no access)' : ''}`,
+    textContent: `${model.display_name || model.id}${model.visibility === 'open' ? ' · open weights' : ''}`
+      + `${model.allowed === false ? ' (no access)' : ''}`,
   })));
   const preferred = models.find((model) => model.id === previous) ||
     models.find((model) => model.allowed !== false) || models[0];
