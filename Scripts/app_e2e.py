@@ -308,6 +308,19 @@ def markdown_renderer_is_safe_and_structured():
         assert not result["bad"], f"{source!r} created {result['bad']}"
         assert "__pwned" in result["text"] or "<" in result["text"] or "img" in result["text"], (source, result)
     assert results["pwned"] is None, f"hostile Markdown ran script ({results['pwned']})"
+    # An artifact preview (sandboxed srcdoc iframe) inherits the page's CSP: its inline scripts
+    # do not run either (README says so).
+    ran = d.execute_async_script("""
+        const done = arguments[0];
+        let ran = false;
+        window.addEventListener('message', () => { ran = true; });
+        const frame = document.createElement('iframe');
+        frame.setAttribute('sandbox', 'allow-scripts');
+        frame.srcdoc = '<!doctype html><script>parent.postMessage("ran", "*")<' + '/script>';
+        document.body.append(frame);
+        setTimeout(() => { frame.remove(); done(ran); }, 1000);
+    """)
+    assert ran is False, "an inline script in a sandboxed srcdoc preview ran"
 
 
 @step
