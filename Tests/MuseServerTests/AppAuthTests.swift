@@ -132,7 +132,11 @@ struct AppAuthTests {
       let hash = AppSession.hashToken(session)
       let soon = Date(timeIntervalSinceNow: 30)
       try h.store.touch(tokenHash: hash, lastSeenAt: Date(timeIntervalSinceNow: -3600), expiresAt: soon)
-      #expect(try await c.app("/app/api/me", session: session).status == .ok)
+      let me = try await c.app("/app/api/me", session: session)
+      #expect(me.status == .ok)
+      // The browser's cookie is renewed with it.
+      #expect(
+        me.cookieHeader.hasPrefix("muse_session=\(session);") && me.cookieHeader.contains("Max-Age=604800"))
       let expiry = try #require(try h.store.session(tokenHash: hash)?.expiresAt)
       #expect(expiry.timeIntervalSinceNow > 7 * 86400 - 60)
     }

@@ -94,7 +94,13 @@ extension MuseService {
       let user: AppUserView
       let models: [AppModelView]
     }
-    return try jsonResponse(Body(user: AppUserView(caller.user), models: views))
+    var response = try jsonResponse(Body(user: AppUserView(caller.user), models: views))
+    // The page asks for this when it loads: renewing the cookie's lifetime here keeps the
+    // browser's copy in step with the server's sliding expiry.
+    if let token = request.cookies[Self.sessionCookie]?.value {
+      response.setCookie(sessionCookie(token, maxAge: Int(app.sessionLifetime), for: request))
+    }
+    return response
   }
 
   func appUsage(_ request: Request) throws -> Response {
