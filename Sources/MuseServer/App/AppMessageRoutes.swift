@@ -59,23 +59,14 @@ extension MuseService {
       microdollars: runner.entry.cost(promptTokens: job.prompt.count, completionTokens: job.maxTokens))
     let started = ContinuousClock.now
 
-    var userMessage: ConversationMessage?
-    switch change {
-    case .append(let m):
-      try store.append(m)
-      userMessage = m
-    case .edit(let m, let dropFrom):
-      try store.update(m)
-      if let dropFrom { try store.deleteMessages(from: dropFrom, conversationID: conversationID) }
-      userMessage = m
-    case .regenerate(let dropFrom):
-      if let dropFrom { try store.deleteMessages(from: dropFrom, conversationID: conversationID) }
+    let userMessage: ConversationMessage?
+    do {
+      userMessage = try apply(change, to: &conversation, history: history)
+    } catch {
+      // Nothing was generated: give the reservation back.
+      await admission.settle(reservation, tokensUsed: 0)
+      throw error
     }
-    if conversation.title.isEmpty, let first = history.first(where: { $0.role == "user" }) {
-      conversation.title = Self.title(first.content)
-    }
-    conversation.updatedAt = Date()
-    try store.update(conversation)
 
     let turn = AppChatTurn(
       service: self, job: job, reservation: reservation, conversationID: conversationID,
@@ -95,6 +86,31 @@ extension MuseService {
     }
     return Response(
       status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: stream)
+  }
+
+  /// Writes the planned change, names an untitled conversation after its first user message,
+  /// and returns the user message to echo back (none for a regeneration).
+  private func apply(_ change: Change, to conversation: inout Conversation, history: [ConversationMessage])
+    throws -> ConversationMessage?
+  {
+    var userMessage: ConversationMessage?
+    switch change {
+    case .append(let m):
+      try store.append(m)
+      userMessage = m
+    case .edit(let m, let dropFrom):
+      try store.update(m)
+      if let dropFrom { try store.deleteMessages(from: dropFrom, conversationID: conversation.id) }
+      userMessage = m
+    case .regenerate(let dropFrom):
+      if let dropFrom { try store.deleteMessages(from: dropFrom, conversationID: conversation.id) }
+    }
+    if conversation.title.isEmpty, let first = history.first(where: { $0.role == "user" }) {
+      conversation.title = Self.title(first.content)
+    }
+    conversation.updatedAt = Date()
+    try store.update(conversation)
+    return userMessage
   }
 
   /// Checks the request against the stored messages and returns what it will change;
