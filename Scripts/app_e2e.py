@@ -11,6 +11,7 @@
   MUSE_APP_OPEN_MODEL     an open-weights model (download link)
   MUSE_APP_XSS_MODEL      the scripted model whose reply holds <script>, <img onerror>, an HTML
                           document and an SVG in fenced blocks
+  MUSE_APP_REASONING_MODEL  the scripted model that thinks (<think>…</think>) before answering
   MUSE_APP_SCREENSHOTS  folder for the screenshots (docs/screenshots)
   MUSE_APP_FAILURES     folder for screenshots of failed steps (default: a temporary folder)
   MUSE_APP_PID_FILE / MUSE_APP_SERVE_ARGV  the server's pid file and command line (JSON), for
@@ -45,6 +46,7 @@ SPENT = (os.environ["MUSE_APP_SPENT_USER"], os.environ["MUSE_APP_SPENT_PASSWORD"
 DEFAULT_MODEL = os.environ["MUSE_APP_DEFAULT_MODEL"]
 OPEN_MODEL = os.environ["MUSE_APP_OPEN_MODEL"]
 XSS_MODEL = os.environ["MUSE_APP_XSS_MODEL"]
+REASONING_MODEL = os.environ["MUSE_APP_REASONING_MODEL"]
 SHOTS = os.environ.get("MUSE_APP_SCREENSHOTS", "docs/screenshots")
 FAILURES = os.environ.get("MUSE_APP_FAILURES") or tempfile.mkdtemp(prefix="muse-app-e2e-")
 EXPIRED = "Your session has expired. Please sign in again."
@@ -526,6 +528,32 @@ def desktop_screenshots_of_chat_usage_admin():
 
 
 @step
+def thinking_toggle_and_reasoning():
+    q("#new-chat").click()
+    select_model(REASONING_MODEL)
+    assert q("#thinking-field").get_attribute("hidden") is None, "the reasoning model offers Thinking"
+    q("#toggle-settings").click()
+    box = wait_for(lambda: visible("#thinking"), what="the Thinking switch")
+    if not box.is_selected():
+        box.click()
+    q("#toggle-settings").click()
+    send("Think about it.")
+    wait_reply_done()
+    reply = assistant_messages()[-1]
+    details = reply.find_element(By.CSS_SELECTOR, ".reasoning")
+    assert details.is_displayed(), "the reasoning is offered above the answer"
+    thought = reply.find_element(By.CSS_SELECTOR, ".reasoning-text").get_attribute("textContent")
+    assert thought.strip() == "The user wants to see reasoning. I will answer briefly.", repr(thought)
+    body = reply.find_element(By.CSS_SELECTOR, ".message-body")
+    assert body.text == "The answer is 42.", repr(body.text)
+    assert body.find_element(By.TAG_NAME, "strong").text == "42"
+    conversation = d.execute_script("return document.querySelector('.conversation-item.active').dataset.id")
+    stored = d.execute_async_script(
+        "fetch('/app/api/conversations/' + arguments[0]).then((r) => r.json()).then(arguments[1])", conversation)
+    assert stored["conversation"]["thinking"] is True, stored["conversation"]
+
+
+@step
 def rename_search_delete():
     items = sidebar_items()
     assert len(items) >= 2, sidebar_titles()
@@ -580,7 +608,10 @@ def conversations_survive_a_server_restart():
     titles = sidebar_titles()
     with open(pid_file) as handle:
         pid = int(handle.read().strip())
-    os.kill(pid, signal.SIGTERM)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        raise AssertionError(f"the server (pid {pid}) had already exited before the restart step") from None
     wait_for(lambda: subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0, 20,
              "the server to stop")
     with open(LOG, "a") as log:

@@ -7,7 +7,8 @@
 # from a temporary data directory on a free port of 127.0.0.1: the default SmolLM2 (closed,
 # real streaming), the fixture Tests/Fixtures/models/llama-q8_0.gguf (open) and the scripted
 # model Tests/Fixtures/models/scripted-reply.gguf (its reply holds Markdown, an HTML artifact,
-# <script> and <img onerror>). It creates three users with `muse users create` (an admin, a
+# <script> and <img onerror>) and Tests/Fixtures/models/scripted-reasoning.gguf (a <think> part,
+# then "The answer is **42**."). It creates three users with `muse users create` (an admin, a
 # user allowed only SmolLM2, a user whose token budget is spent), runs Scripts/app_e2e.py (Selenium + Debian's chromium and
 # chromedriver), which also writes the screenshots in docs/screenshots, and always stops
 # the server. Lines starting with "E2E-REPORT:" are informative measurements.
@@ -43,7 +44,9 @@ closed="$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 open="$repo/Tests/Fixtures/models/llama-q8_0.gguf"
 scripted="$repo/Tests/Fixtures/models/scripted-reply.gguf"
 [ -s "$open" ] || die "$open is missing"
+reasoning="$repo/Tests/Fixtures/models/scripted-reasoning.gguf"
 [ -s "$scripted" ] || die "$scripted is missing (python3 Scripts/make_scripted_model.py)"
+[ -s "$reasoning" ] || die "$reasoning is missing (python3 Scripts/make_scripted_model.py)"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/muse-app-e2e.XXXXXX")"
 data="$work/data"
@@ -105,6 +108,11 @@ models:
     visibility: closed
     display_name: Scripted test model
     description: Always gives the same Markdown reply
+  - id: scripted-reasoning
+    path: "$reasoning"
+    visibility: closed
+    display_name: Scripted thinking model
+    description: Always thinks briefly, then answers 42
 EOF
 
 # Passwords are made here and given to `muse users create` on stdin, so they are never on a
@@ -148,6 +156,7 @@ export MUSE_APP_SPENT_PASSWORD="$spent_password"
 export MUSE_APP_DEFAULT_MODEL=smollm2-135m-instruct
 export MUSE_APP_OPEN_MODEL=fixture-llama
 export MUSE_APP_XSS_MODEL=scripted-reply
+export MUSE_APP_REASONING_MODEL=scripted-reasoning
 export MUSE_APP_SCREENSHOTS="${MUSE_APP_SCREENSHOTS:-$repo/docs/screenshots}"
 export MUSE_APP_FAILURES="$work/failures"
 export MUSE_APP_SECRETS_FILE="$secrets_file"

@@ -75,6 +75,7 @@ function markCurrent() {
     const active = item.dataset.id === current;
     item.classList.toggle('active', active);
     const button = item.querySelector('.conversation-open');
+    if (!button) continue; // The item is being renamed or confirming a delete.
     if (active) button.setAttribute('aria-current', 'page');
     else button.removeAttribute('aria-current');
   }
