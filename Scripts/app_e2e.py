@@ -9,8 +9,9 @@
   MUSE_APP_SPENT_USER / MUSE_APP_SPENT_PASSWORD  a user whose token budget (1 token) is spent
   MUSE_APP_DEFAULT_MODEL  the real model (SmolLM2), streams real tokens
   MUSE_APP_OPEN_MODEL     an open-weights model (download link)
-  MUSE_APP_XSS_MODEL      the scripted model whose reply holds <script>, <img onerror>, an HTML
-                          document and an SVG in fenced blocks
+  MUSE_APP_XSS_MODEL      the scripted model whose reply holds <script>, <img onerror>, and an
+                          HTML document with a script in a fenced block (an artifact that must
+                          run in its sandboxed preview frame and nowhere else)
   MUSE_APP_REASONING_MODEL  the scripted model that thinks (<think>…</think>) before answering
   MUSE_APP_SCREENSHOTS  folder for the screenshots (docs/screenshots)
   MUSE_APP_FAILURES     folder for screenshots of failed steps (default: a temporary folder)
@@ -310,8 +311,8 @@ def markdown_renderer_is_safe_and_structured():
         assert not result["bad"], f"{source!r} created {result['bad']}"
         assert "__pwned" in result["text"] or "<" in result["text"] or "img" in result["text"], (source, result)
     assert results["pwned"] is None, f"hostile Markdown ran script ({results['pwned']})"
-    # An artifact preview (sandboxed srcdoc iframe) inherits the page's CSP: its inline scripts
-    # do not run either (README says so).
+    # The page's own CSP still forbids inline script in anything that inherits it (a srcdoc frame),
+    # which is why artifacts get a frame document of their own.
     ran = d.execute_async_script("""
         const done = arguments[0];
         let ran = false;
@@ -322,7 +323,7 @@ def markdown_renderer_is_safe_and_structured():
         document.body.append(frame);
         setTimeout(() => { frame.remove(); done(ran); }, 1000);
     """)
-    assert ran is False, "an inline script in a sandboxed srcdoc preview ran"
+    assert ran is False, "an inline script in a sandboxed srcdoc frame ran under the page's CSP"
 
 
 @step
@@ -488,11 +489,29 @@ def xss_reply_renders_as_text_and_artifacts_are_sandboxed():
     for frame in frames:
         sandbox = frame.get_attribute("sandbox")
         assert sandbox == "allow-scripts", sandbox
-        assert "allow-same-origin" not in sandbox
-        assert not frame.get_attribute("src"), "an artifact must not load a URL"
+        assert not frame.get_attribute("srcdoc"), "a srcdoc frame would inherit the page's CSP"
+        src = d.execute_script("return arguments[0].src", frame)
+        assert src == f"{BASE}/app/artifact-frame.html", src
         # An opaque origin: the page cannot reach into the frame (nor the frame into the page).
         assert d.execute_script("try { return arguments[0].contentDocument === null; } catch (e) { return true; }",
                                 frame)
+    # The HTML artifact's own script ran inside its frame: it rewrote its paragraph, and its
+    # attempts to read parent.document and to write parent.__pwned threw.
+    html_frame = next(f for f in frames if "html" in f.get_attribute("class").split())
+    d.switch_to.frame(html_frame)
+    try:
+        wait_for(lambda: d.find_elements(By.ID, "msg") and d.find_element(By.ID, "msg").text == "Script ran.",
+                 10, what="the artifact's script to rewrite #msg")
+        assert d.find_element(By.TAG_NAME, "h1").text == "Hello from an artifact"
+        dataset = d.execute_script("return Object.assign({}, document.body.dataset)")
+        assert dataset.get("parent") == "SecurityError", f"the artifact read parent.document: {dataset}"
+        assert dataset.get("write") == "SecurityError", f"the artifact wrote to the page: {dataset}"
+        assert d.execute_script("return window.origin") == "null", "the artifact frame's origin is not opaque"
+        # An opaque origin has no cookie jar at all: reading document.cookie throws.
+        cookie = d.execute_script("try { return document.cookie; } catch (e) { return e.name; }")
+        assert cookie == "SecurityError", f"the artifact frame can read cookies: {cookie!r}"
+    finally:
+        d.switch_to.default_content()
     time.sleep(0.5)
     assert d.execute_script("return window.__pwned") is None, "script from an artifact reached the page"
     assert d.execute_script("return document.cookie.includes('muse_session')") is False, "the session cookie is not HttpOnly"

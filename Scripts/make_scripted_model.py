@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write Tests/Fixtures/models/scripted-reply.gguf: a tiny llama GGUF whose greedy reply to any
-chat is one fixed Markdown text (with a table, code blocks, and HTML that a safe client must not
-run), for the chat app's end-to-end and XSS tests; and scripted-reasoning.gguf, whose reply
+chat is one fixed Markdown text (with a table, code blocks, HTML that a safe client must not
+run, and an HTML artifact whose script must run only in its sandboxed preview frame), for the
+chat app's end-to-end and XSS tests; and scripted-reasoning.gguf, whose reply
 opens with <think>…</think> and whose chat template reads enable_thinking (adding a system
 line when it is on), for the app's reasoning switch and split.
 
@@ -47,7 +48,13 @@ def greet(name):
 <!DOCTYPE html>
 <html>
 <head><title>Artifact</title></head>
-<body><h1>Hello from an artifact</h1><p id="msg">It works.</p></body>
+<body><h1>Hello from an artifact</h1><p id="msg">It works.</p>
+<script>
+document.getElementById("msg").textContent = "Script ran.";
+try { document.body.dataset.parent = parent.document.title; } catch (e) { document.body.dataset.parent = e.name; }
+try { parent.__pwned = 12; } catch (e) { document.body.dataset.write = e.name; }
+</script>
+</body>
 </html>
 ```"""
 
@@ -204,7 +211,7 @@ def greedy_reply(vocab, w, prompt_text):
     for _ in range(D + 1):
         nxt = int(np.argmax(forward(w, tokens)))
         if nxt == eos:
-            return b"".join(from_alphabet(vocab[t]) for t in out).decode("utf-8")
+            return b"".join(from_alphabet(vocab[t]) for t in out).decode("utf-8"), len(out)
         out.append(nxt)
         tokens.append(nxt)
     raise AssertionError("no end of generation")
@@ -218,7 +225,7 @@ def write_model(out, name, script, template, messages, thinking=None):
         prompt += "<|im_start|>system\nThink step by step.<|im_end|>\n"
     prompt += "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
     prompt += "<|im_start|>assistant\n<|reply|>"
-    text = greedy_reply(vocab, w, prompt)
+    text, generated = greedy_reply(vocab, w, prompt)
     assert text == script, "the numpy forward pass does not reproduce the script"
 
     path = os.path.join(out, "models", f"{name}.gguf")
@@ -251,7 +258,8 @@ def write_model(out, name, script, template, messages, thinking=None):
     g.write_kv_data_to_file()
     g.write_tensors_to_file()
     g.close()
-    golden = {"messages": messages, "reply": text}
+    # completion_tokens: the tokens generated before the end of generation, as usage counts them.
+    golden = {"messages": messages, "reply": text, "completion_tokens": generated}
     if text.startswith("<think>"):
         # The split a client shows: the thinking, and the reply after it without leading blank lines.
         thought, _, answer = text[len("<think>"):].partition("</think>")

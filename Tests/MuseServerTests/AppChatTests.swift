@@ -50,7 +50,7 @@ struct AppChatTests {
       #expect(row.endpoint == "app.chat" && row.model == "scripted" && row.status == 200)
       #expect(
         row.promptTokens == usage["prompt_tokens"] && row.completionTokens == usage["completion_tokens"])
-      #expect(row.completionTokens == 59 && row.finishReason == "stop")
+      #expect(row.completionTokens == AppHarness.scriptedCompletionTokens && row.finishReason == "stop")
       #expect(row.costMicrodollars == row.promptTokens * 1 + row.completionTokens * 2)
     }
   }
@@ -288,7 +288,9 @@ struct AppChatTests {
       #expect((key["limits"] as? [String: Any])?["requests_per_minute"] as? Int == 30)
       #expect((key["prefix"] as? String)?.hasPrefix("muse-") == true)
       let usage = try #require(a["usage"] as? [String: Any])
-      #expect(usage["requests"] as? Int == 1 && (usage["completion_tokens"] as? Int ?? 0) == 59)
+      #expect(
+        usage["requests"] as? Int == 1
+          && (usage["completion_tokens"] as? Int ?? 0) == AppHarness.scriptedCompletionTokens)
       #expect((list[1]["usage"] as? [String: Any])?["requests"] as? Int == 0)
       #expect(list[2]["is_admin"] as? Bool == true)
     }

@@ -21,10 +21,19 @@ struct AppHarness {
     path: TestPaths.fixture("models/llama-q8_0.gguf"), threads: 1)
   /// The reply the scripted model gives to anything (written by Scripts/make_scripted_model.py
   /// from its numpy forward pass).
-  static let scriptedReply: String = {
-    struct Golden: Decodable { let reply: String }
-    return (try? TestPaths.golden("golden/scripted-reply.json", as: Golden.self).reply) ?? ""
-  }()
+  static let scriptedReply: String = scriptedGolden?.reply ?? ""
+  /// How many tokens that reply is (the numpy forward pass's count), as usage bills them.
+  static let scriptedCompletionTokens: Int = scriptedGolden?.completionTokens ?? -1
+  private struct ScriptedGolden: Decodable {
+    let reply: String
+    let completionTokens: Int
+    enum CodingKeys: String, CodingKey {
+      case reply
+      case completionTokens = "completion_tokens"
+    }
+  }
+  private static let scriptedGolden = try? TestPaths.golden(
+    "golden/scripted-reply.json", as: ScriptedGolden.self)
 
   static let passwords = ["alice": "alice-password", "bob": "bob-password-1", "root": "root-password"]
 

@@ -80,4 +80,43 @@ struct AppStaticFileTests {
       }
     }
   }
+
+  /// The artifact preview frame has a policy of its own (an artifact's inline scripts run, nothing
+  /// is fetched, only this origin may embed it); every other file keeps the page's strict one.
+  @Test func theArtifactFrameHasItsOwnPolicyAndTheRestKeepTheStrictOne() async throws {
+    let frameCSP =
+      "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; "
+      + "font-src data:; media-src data: blob:; connect-src 'none'; form-action 'none'; base-uri 'none'; "
+      + "frame-ancestors 'self'"
+    let h = try AppHarness()
+    let folder = TestPaths.repositoryRoot.appendingPathComponent("Sources/MuseServer/Resources/app")
+    try await h.test { c in
+      let frame = try await c.call("/app/artifact-frame.html", key: nil)
+      #expect(frame.status == .ok)
+      #expect(frame.headers[.contentType] == "text/html; charset=utf-8")
+      #expect(frame.headers[HTTPField.Name("Content-Security-Policy")!] == frameCSP)
+      #expect(frame.headers[HTTPField.Name("X-Frame-Options")!] == "SAMEORIGIN")
+      #expect(frame.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+      // The bootstrap is a file of this origin, not inline code.
+      #expect(frame.text.contains("<script src=\"/app/artifact-frame.js\"></script>"))
+      #expect(frame.text.components(separatedBy: "<script").count == 2)
+      let bootstrap = try await c.call("/app/artifact-frame.js", key: nil)
+      #expect(bootstrap.status == .ok && bootstrap.headers[.contentType] == "text/javascript; charset=utf-8")
+      #expect(bootstrap.text.contains("event.source !== window.parent"))
+
+      let pages = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        .filter { $0.hasSuffix(".html") && $0 != "artifact-frame.html" }
+      #expect(pages.contains("index.html"))
+      for path in ["/"] + pages.map({ "/app/\($0)" }) {
+        let r = try await c.call(path, key: nil)
+        #expect(r.headers[HTTPField.Name("Content-Security-Policy")!] == Self.csp, "\(path)")
+        #expect(r.headers[HTTPField.Name("X-Frame-Options")!] == "DENY", "\(path)")
+      }
+      // Nothing else is served under the frame's policy, however the name is spelled.
+      for path in ["/app/Artifact-Frame.html", "/app/x/../artifact-frame.html"] {
+        let r = try await c.call(path, key: nil)
+        #expect(r.headers[HTTPField.Name("Content-Security-Policy")!] != frameCSP, "\(path)")
+      }
+    }
+  }
 }

@@ -3,12 +3,23 @@ import HTTPTypes
 import Hummingbird
 
 /// The app's own files (Resources/app in this target's bundle), served with the security
-/// headers the page relies on: scripts and styles only from this origin, no framing.
+/// headers the page relies on: scripts and styles only from this origin, no framing (except the
+/// artifact preview frame, which only this origin may embed and which has a policy of its own).
 enum AppStaticFiles {
   static let contentSecurityPolicy =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     + "frame-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     + "frame-ancestors 'none'"
+
+  /// The artifact preview frame's document, which the app embeds in a sandboxed iframe (opaque
+  /// origin) and into which it posts an artifact's HTML or SVG. Artifacts are meant to be
+  /// interactive, so their inline scripts and styles run, but nothing may be fetched or sent
+  /// anywhere, and only the app itself may embed the frame.
+  static let artifactFrame = "artifact-frame.html"
+  static let artifactFrameContentSecurityPolicy =
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "
+    + "img-src data: blob:; font-src data:; media-src data: blob:; connect-src 'none'; "
+    + "form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 
   /// The folder the files are served from, resolved once (symlinks included).
   static let root: URL? = Bundle.module.url(
@@ -44,7 +55,10 @@ enum AppStaticFiles {
       .contentType: type, HTTPField.Name("X-Content-Type-Options")!: "nosniff",
       HTTPField.Name("Referrer-Policy")!: "same-origin", .cacheControl: "no-cache",
     ]
-    if type.hasPrefix("text/html") {
+    if segments.count == 1 && segments[0] == artifactFrame {
+      headers[HTTPField.Name("Content-Security-Policy")!] = artifactFrameContentSecurityPolicy
+      headers[HTTPField.Name("X-Frame-Options")!] = "SAMEORIGIN"
+    } else if type.hasPrefix("text/html") {
       headers[HTTPField.Name("Content-Security-Policy")!] = contentSecurityPolicy
       headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
     }

@@ -86,8 +86,14 @@ async function copyCode(text, button) {
   flashLabel(button, (await copyText(text)) ? 'Copied' : 'Copy failed');
 }
 
+const ARTIFACT_FRAME = '/app/artifact-frame.html';
+
 // The artifact runs in an iframe with an opaque origin (sandbox without allow-same-origin):
-// its scripts cannot reach this page, its cookies or the API.
+// its scripts cannot reach this page, its cookies or the API. The frame loads its own document,
+// whose Content-Security-Policy lets the artifact's scripts run but fetch nothing (srcdoc would
+// inherit this page's policy and leave interactive artifacts dead); the source is posted to it
+// once it has loaded. An opaque origin cannot be named, hence the '*' target; the frame only
+// accepts the first message, and only from this window.
 function togglePreview(figure, code, kind, button) {
   const existing = figure.nextElementSibling;
   if (existing && existing.classList.contains('artifact')) {
@@ -102,7 +108,10 @@ function togglePreview(figure, code, kind, button) {
     referrerPolicy: 'no-referrer',
   });
   frame.setAttribute('sandbox', 'allow-scripts');
-  frame.srcdoc = code;
+  frame.addEventListener('load', () => {
+    frame.contentWindow?.postMessage({ type: 'muse-artifact', source: code }, '*');
+  }, { once: true });
+  frame.src = ARTIFACT_FRAME;
   figure.after(el('div', { className: 'artifact' }, [frame]));
   button.textContent = 'Hide preview';
   button.setAttribute('aria-expanded', 'true');
