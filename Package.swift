@@ -33,6 +33,7 @@ let package = Package(
       dependencies: [
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
       ]),
     .target(
       name: "MuseServer",
@@ -55,12 +56,15 @@ let package = Package(
     .target(name: "MuseTestSupport", path: "Tests/MuseTestSupport"),
     .testTarget(name: "MuseKernelsTests", dependencies: ["MuseKernels", "MuseTestSupport"]),
     .testTarget(name: "MuseModelsTests", dependencies: ["MuseModels", "MuseKernels", "MuseTestSupport"]),
-    .testTarget(name: "MuseStoreTests", dependencies: ["MuseStore", "MuseTestSupport"]),
+    .testTarget(
+      name: "MuseStoreTests",
+      dependencies: ["MuseStore", "MuseTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(
       name: "MuseServerTests",
       dependencies: [
         "MuseServer", "MuseStore", "MuseEngine", "MuseTestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
       ]),
     .testTarget(
       name: "MuseEngineTests", dependencies: ["MuseEngine", "MuseModels", "MuseKernels", "MuseTestSupport"]),

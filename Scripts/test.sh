@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Muse's whole test suite from a fresh clone: installs the pinned Python reference
 # packages, fetches the real model (SmolLM2-135M-Instruct) once into the cache, builds the
-# MoE split of it, checks formatting, then runs every Swift test.
+# MoE split of it, checks formatting, then runs every Swift test and the end-to-end suites
+# (the API through the openai SDK, the chat app in headless Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${MUSE_CACHE_DIR:-$HOME/.cache/muse}"
@@ -9,6 +10,14 @@ export MUSE_CACHE_DIR="$cache"
 
 echo "== Python reference packages"
 python3 -m pip install -q --disable-pip-version-check -r Scripts/requirements.txt
+
+echo "== Chromium for the chat app's browser tests"
+if ! command -v chromedriver >/dev/null; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  $sudo_cmd apt-get install -y -q chromium chromium-driver
+fi
 
 echo "== Real model"
 bash Scripts/fetch-smollm2.sh
@@ -26,3 +35,6 @@ swift test 2>&1 | tee "${TMPDIR:-/tmp}/muse-test.log"
 
 echo "== API end-to-end (official openai SDK against a running muse serve)"
 bash Scripts/api_e2e.sh
+
+echo "== Chat app end-to-end (Selenium + headless Chromium against a running muse serve)"
+bash Scripts/app_e2e.sh

@@ -310,7 +310,7 @@ struct Meter {
     await record(completion: 0, status: status, finishReason: nil, firstToken: nil)
   }
 
-  private func record(completion: Int, status: Int, finishReason: String?, firstToken: Duration?) async {
+  func record(completion: Int, status: Int, finishReason: String?, firstToken: Duration?) async {
     let entry = job.runner.entry
     let elapsed = ContinuousClock.now - started
     let usage = UsageRecord(

@@ -40,6 +40,7 @@ public enum MuseRouter {
       try service.adminRevokeKey(request, id: try context.parameters.require("id"))
     }
     router.get("/v1/admin/usage") { request, _ in try service.adminUsage(request) }
+    AppRoutes.register(on: router, service: service)
     return router
   }
 }

@@ -15,11 +15,12 @@ public final class MuseService: Sendable {
   public let metrics: ServerMetrics
   public let logger: Logger
   public let maxBodyBytes: Int
+  public let app: AppSettings
 
   public init(
     runners: [ModelRunner], embedders: [EmbeddingRunner] = [], store: Store,
     metrics: ServerMetrics = ServerMetrics(),
-    logger: Logger = Logger(label: "muse"), maxBodyBytes: Int = 4 << 20
+    logger: Logger = Logger(label: "muse"), maxBodyBytes: Int = 4 << 20, app: AppSettings = AppSettings()
   ) {
     models = Dictionary(runners.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
     self.embedders = Dictionary(embedders.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -29,6 +30,7 @@ public final class MuseService: Sendable {
     self.metrics = metrics
     self.logger = logger
     self.maxBodyBytes = maxBodyBytes
+    self.app = app
   }
 
   /// The key a request presents, which must be active and hold `scope`.

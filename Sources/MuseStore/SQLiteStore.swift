@@ -4,7 +4,7 @@ import GRDB
 /// The default store: one SQLite file in the data directory, in WAL mode so the CLI can read
 /// and write keys while the server runs.
 public final class SQLiteStore: Store {
-  private let db: DatabasePool
+  let db: DatabasePool
 
   public init(path: String) throws {
     var config = Configuration()
@@ -43,14 +43,15 @@ public final class SQLiteStore: Store {
         t.column("created_at", .datetime).notNull().indexed()
       }
     }
+    registerAppTables(in: &m)
     return m
   }
 
-  private static func json<T: Encodable>(_ v: T) throws -> String {
+  static func json<T: Encodable>(_ v: T) throws -> String {
     String(decoding: try JSONEncoder().encode(v), as: UTF8.self)
   }
 
-  private static func decode<T: Decodable>(_ s: String, as: T.Type) throws -> T {
+  static func decode<T: Decodable>(_ s: String, as: T.Type) throws -> T {
     try JSONDecoder().decode(T.self, from: Data(s.utf8))
   }
 

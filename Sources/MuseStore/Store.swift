@@ -1,8 +1,8 @@
 import Foundation
 
-/// Persistence for keys and the usage ledger. SQLite (`SQLiteStore`) is the default; the
+/// Persistence for keys, the usage ledger and the chat app (users, sessions, conversations). SQLite (`SQLiteStore`) is the default; the
 /// protocol is the seam for a PostgreSQL implementation when several servers share a ledger.
-public protocol Store: Sendable {
+public protocol Store: UserStore, SessionStore, ConversationStore {
   func insert(_ key: APIKey) throws
   func key(hash: String) throws -> APIKey?
   func key(id: String) throws -> APIKey?

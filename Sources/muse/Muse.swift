@@ -7,7 +7,8 @@ struct Muse: AsyncParsableCommand {
     commandName: "muse",
     abstract: "Serve and run Mixture-of-Experts language models.",
     subcommands: [
-      ServeCommand.self, KeysCommand.self, UsageCommand.self, RunCommand.self, InspectCommand.self,
+      ServeCommand.self, KeysCommand.self, UsersCommand.self, UsageCommand.self, RunCommand.self,
+      InspectCommand.self,
       TokenizeCommand.self, TemplateCommand.self, ConvertCommand.self, PerplexityCommand.self,
       BenchCommand.self,
     ])

@@ -123,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
     logger.logLevel = .info
     let service = MuseService(runners: runners, embedders: embedders, store: store, logger: logger)
     let adminSecret = try AdminKey.ensure(in: store)
+    let adminPassword = try FirstAppUser.ensure(in: store)
     let url = "http://\(settings.host):\(settings.port)"
     let ids = (runners.map(\.entry.id) + embedders.map(\.entry.id)).joined(separator: ", ")
     let app = Application(
@@ -132,6 +133,9 @@ struct ServeCommand: AsyncParsableCommand {
         print("Muse is serving \(ids) at \(url)/v1")
         if let adminSecret {
           print("Admin key (shown once, keep it safe): \(adminSecret)")
+        }
+        if let adminPassword {
+          print("Chat app: open \(url)/ and sign in as admin / \(adminPassword) (shown once)")
         }
         fflush(stdout)
       },

@@ -115,6 +115,9 @@ struct ModelAndAccountTests {
       let paths = (spec["paths"] as? [String: Any])?.keys.sorted() ?? []
       #expect(
         paths == [
+          "/", "/app/api/admin/users", "/app/api/conversations", "/app/api/conversations/{id}",
+          "/app/api/conversations/{id}/messages", "/app/api/login", "/app/api/logout", "/app/api/me",
+          "/app/api/usage", "/app/{file}",
           "/health", "/metrics", "/openapi.json", "/ready", "/v1/admin/keys", "/v1/admin/keys/{id}",
           "/v1/admin/usage", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models",
           "/v1/models/{id}",

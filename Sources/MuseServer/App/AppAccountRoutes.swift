@@ -1,0 +1,135 @@
+import Foundation
+import Hummingbird
+import MuseStore
+
+/// `POST /app/api/login`, `POST /app/api/logout`, `GET /app/api/me`, `GET /app/api/usage`.
+extension MuseService {
+  struct AppLoginRequest: Decodable {
+    let username: String
+    let password: String
+  }
+
+  func appLogin(_ request: Request) async throws -> Response {
+    try requireAppHeader(request)
+    let body = try await decode(AppLoginRequest.self, from: request)
+    let now = Date()
+    try store.purgeSessions(expiredBefore: now)
+    guard let user = try store.user(username: body.username) else {
+      // As slow as a real check, so the answer's timing does not say which usernames exist.
+      app.passwordHasher.verifyNothing(body.password)
+      logger.info("app sign-in refused", metadata: ["reason": "unknown user"])
+      throw AppErrors.invalidCredentials
+    }
+    guard app.passwordHasher.verify(body.password, against: user.passwordHash) else {
+      logger.info("app sign-in refused", metadata: ["user": "\(user.username)", "reason": "wrong password"])
+      throw AppErrors.invalidCredentials
+    }
+    guard !user.disabled else {
+      throw OpenAIError(
+        .forbidden, "This account is disabled. Ask an administrator to restore it.", code: "account_disabled")
+    }
+    let (token, session) = AppSession.start(userID: user.id, lifetime: app.sessionLifetime, now: now)
+    try store.insert(session)
+    logger.info("app sign-in", metadata: ["user": "\(user.username)"])
+    struct Body: Encodable { let user: AppUserView }
+    var response = try jsonResponse(Body(user: AppUserView(user)))
+    response.setCookie(sessionCookie(token, maxAge: Int(app.sessionLifetime), for: request))
+    return response
+  }
+
+  func appLogout(_ request: Request) throws -> Response {
+    try requireAppHeader(request)
+    if let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty {
+      try store.deleteSession(tokenHash: AppSession.hashToken(token))
+    }
+    var response = Response(status: .noContent)
+    response.setCookie(sessionCookie("", maxAge: 0, for: request))
+    return response
+  }
+
+  // swiftlint:disable identifier_name
+  struct AppModelView: Encodable {
+    let id: String
+    let display_name: String
+    let description: String?
+    let visibility: String
+    let download_url: String?
+    let context_length: Int
+    let supports_reasoning: Bool
+    let allowed: Bool
+
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(id, forKey: .id)
+      try c.encode(display_name, forKey: .display_name)
+      try c.encode(description, forKey: .description)
+      try c.encode(visibility, forKey: .visibility)
+      try c.encode(download_url, forKey: .download_url)
+      try c.encode(context_length, forKey: .context_length)
+      try c.encode(supports_reasoning, forKey: .supports_reasoning)
+      try c.encode(allowed, forKey: .allowed)
+    }
+
+    enum CodingKeys: String, CodingKey {
+      case id, display_name, description, visibility, download_url, context_length, supports_reasoning,
+        allowed
+    }
+  }
+  // swiftlint:enable identifier_name
+
+  func appMe(_ request: Request) throws -> Response {
+    let caller = try appCaller(request)
+    let chatModels = modelOrder.compactMap { models[$0] }
+    let views = chatModels.map { runner in
+      let entry = runner.entry
+      return AppModelView(
+        id: entry.id, display_name: entry.displayName ?? entry.id, description: entry.description,
+        visibility: entry.visibility.rawValue,
+        download_url: entry.visibility == .open ? "/v1/models/\(entry.id)/weights" : nil,
+        context_length: runner.model.model.config.contextLength,
+        supports_reasoning: ReasoningTemplate(runner.model.chatTemplate?.source).supportsReasoning,
+        allowed: caller.key.allows(model: entry.id))
+    }
+    struct Body: Encodable {
+      let user: AppUserView
+      let models: [AppModelView]
+    }
+    var response = try jsonResponse(Body(user: AppUserView(caller.user), models: views))
+    // The page asks for this when it loads: renewing the cookie's lifetime here keeps the
+    // browser's copy in step with the server's sliding expiry.
+    if let token = request.cookies[Self.sessionCookie]?.value {
+      response.setCookie(sessionCookie(token, maxAge: Int(app.sessionLifetime), for: request))
+    }
+    return response
+  }
+
+  func appUsage(_ request: Request) throws -> Response {
+    let caller = try appCaller(request)
+    let limits = caller.key.limits
+    let now = Date()
+    let monthStart = BudgetPeriod.month.start(of: now)
+    let month = try store.totals(keyID: caller.key.id, since: monthStart, groupedBy: []).first
+    // Remaining budget is counted over the key's own budget period (a day or a month).
+    let budgetUsed =
+      limits.budgetPeriod == .month
+      ? month
+      : try store.totals(keyID: caller.key.id, since: limits.budgetPeriod.start(of: now), groupedBy: []).first
+    // swiftlint:disable identifier_name
+    struct Body: Encodable {
+      let period = "month"
+      let since: Int
+      let prompt_tokens: Int
+      let completion_tokens: Int
+      let requests: Int
+      let cost_usd: Double
+      let limits: AppLimitsView
+    }
+    // swiftlint:enable identifier_name
+    let totals = AppUsageTotalsView(month)
+    return try jsonResponse(
+      Body(
+        since: Int(monthStart.timeIntervalSince1970), prompt_tokens: totals.prompt_tokens,
+        completion_tokens: totals.completion_tokens, requests: totals.requests, cost_usd: totals.cost_usd,
+        limits: AppLimitsView(limits, used: budgetUsed)))
+  }
+}

@@ -1,0 +1,66 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import MuseEngine
+import MuseStore
+import MuseTestSupport
+import Testing
+
+@testable import MuseServer
+
+/// The app's Stop button over a real connection: the browser aborts the fetch, the server
+/// notices at its next write, stops generating, and keeps the partial reply as "cancelled".
+struct AppStopTests {
+  @Test func abortingTheRequestStoresACancelledPartialReply() async throws {
+    _ = try TestPaths.smolLM2()
+    let smol = try #require(ServerHarness.smol)
+    let dir = try TestPaths.temporaryDirectory()
+    let store = try SQLiteStore(path: dir.appendingPathComponent("muse.sqlite").path)
+    let runner = ModelRunner(
+      entry: ModelEntry(id: "smol", path: smol.gguf!.path, defaultTemperature: 0.8), model: smol,
+      weightsDigest: "0")
+    let service = MuseService(
+      runners: [runner], store: store, app: AppSettings(passwordHasher: PasswordHasher(iterations: 1000)))
+    let user = try UserAccounts(store: store, hasher: service.app.passwordHasher).create(
+      username: "alice", password: "alice-password")
+    let (token, session) = AppSession.start(userID: user.id, lifetime: 3600)
+    try store.insert(session)
+    let conversation = Conversation(userID: user.id, title: "Story", model: "smol")
+    try store.insert(conversation)
+
+    let app = Application(
+      router: MuseRouter.make(service), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    try await app.test(.live) { client in
+      let port = try #require(client.port)
+      var request = HTTPClientRequest(
+        url: "http://127.0.0.1:\(port)/app/api/conversations/\(conversation.id)/messages")
+      request.method = .POST
+      request.headers.add(name: "Cookie", value: "muse_session=\(token)")
+      request.headers.add(name: "X-Muse-App", value: "1")
+      request.headers.add(name: "Content-Type", value: "application/json")
+      request.body = .bytes(ByteBuffer(string: #"{"content": "Write a very long story about the sea."}"#))
+      var received = ""
+      do {
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        #expect(response.status == .ok)
+        for try await chunk in response.body {
+          received += String(buffer: chunk)
+          if received.components(separatedBy: #""type":"delta""#).count > 4 { break }
+        }
+      }
+      // Leaving the loop dropped the response body, which closes the connection.
+      var reply: ConversationMessage?
+      for _ in 0..<200 where reply == nil {
+        try await Task.sleep(for: .milliseconds(50))
+        reply = try store.messages(conversationID: conversation.id).first { $0.role == "assistant" }
+      }
+      let stored = try #require(reply, "no reply was stored after the client left")
+      #expect(stored.finishReason == "cancelled")
+      #expect(!stored.content.isEmpty)
+      let row = try #require(try store.usage(keyID: user.keyID, since: nil, limit: 1).first)
+      #expect(row.status == 499 && row.finishReason == "cancelled" && row.endpoint == "app.chat")
+      #expect(row.completionTokens >= 4 && row.completionTokens < 100, "\(row.completionTokens)")
+    }
+  }
+}
