@@ -85,14 +85,23 @@ async function changeModel(modelId) {
   await saveSettings({ model: modelId });
 }
 
-async function saveSettings(fields) {
-  if (!state.conversation) return;
-  try {
-    state.conversation = await api.updateConversation(state.conversation.id, fields);
-    announce('conversations-changed');
-  } catch (error) {
-    showError(error);
-  }
+// Saves go out one after another: two quick changes (arrow keys on the slider) sent in
+// parallel could reach the server in either order and leave the older value stored.
+let pendingSave = Promise.resolve();
+
+function saveSettings(fields) {
+  const id = state.conversation && state.conversation.id;
+  if (!id) return pendingSave;
+  pendingSave = pendingSave.then(async () => {
+    try {
+      const updated = await api.updateConversation(id, fields);
+      if (state.conversation && state.conversation.id === id) state.conversation = updated;
+      announce('conversations-changed');
+    } catch (error) {
+      showError(error);
+    }
+  });
+  return pendingSave;
 }
 
 function currentSettings() {
