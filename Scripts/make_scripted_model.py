@@ -17,7 +17,8 @@ generation). Greedy decoding therefore walks the chain and stops after the scrip
 
 The script checks itself with numpy: it runs a llama forward pass (RMSNorm, attention,
 SwiGLU, final norm, head) over the prompt and greedy continuation and asserts the decoded text
-equals the script, then writes that text to Tests/Fixtures/golden/<name>.json for the Swift
+equals the script, then writes that text to Tests/Fixtures/scripted/<name>.json (not golden/: FixtureGoldenTests
+reads every file there as a numpy reference) for the Swift
 tests, which assert Muse generates exactly the same.
 """
 import argparse
@@ -264,7 +265,7 @@ def write_model(out, name, script, template, messages, thinking=None):
         # The split a client shows: the thinking, and the reply after it without leading blank lines.
         thought, _, answer = text[len("<think>"):].partition("</think>")
         golden.update(reasoning=thought, content=answer.lstrip("\n"))
-    golden_path = os.path.join(out, "golden", f"{name}.json")
+    golden_path = os.path.join(out, "scripted", f"{name}.json")
     with open(golden_path, "w", encoding="utf-8") as f:
         json.dump(golden, f, indent=2, ensure_ascii=False)
         f.write("\n")

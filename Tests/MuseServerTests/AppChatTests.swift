@@ -62,7 +62,7 @@ struct AppChatTests {
       let reasoning: String
       let content: String
     }
-    let golden = try TestPaths.golden("golden/scripted-reasoning.json", as: Golden.self)
+    let golden = try TestPaths.golden("scripted/scripted-reasoning.json", as: Golden.self)
     let h = try AppHarness()
     try await h.test { c in
       let session = try await c.signIn("alice")

@@ -33,7 +33,7 @@ struct AppHarness {
     }
   }
   private static let scriptedGolden = try? TestPaths.golden(
-    "golden/scripted-reply.json", as: ScriptedGolden.self)
+    "scripted/scripted-reply.json", as: ScriptedGolden.self)
 
   static let passwords = ["alice": "alice-password", "bob": "bob-password-1", "root": "root-password"]
 

@@ -13,7 +13,7 @@ struct AppScriptedModelTests {
   }
 
   @Test func greedyReplyIsTheScript() throws {
-    let golden = try TestPaths.golden("golden/scripted-reply.json", as: Golden.self)
+    let golden = try TestPaths.golden("scripted/scripted-reply.json", as: Golden.self)
     #expect(golden.reply.contains("<script>window.__pwned=1</script>"))
     #expect(golden.reply.contains("<img src=x onerror=\"window.__pwned=2\">"))
     #expect(golden.reply.contains("```html\n<!DOCTYPE html>"))
