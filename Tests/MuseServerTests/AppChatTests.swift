@@ -150,8 +150,9 @@ struct AppChatTests {
   }
 
   /// A client that goes away mid-reply stops the generation; the partial reply is kept as
-  /// "cancelled" and its tokens are billed. (SmolLM2 writing a story: slow enough that the
-  /// reply is far from finished when the client leaves.)
+  /// "cancelled" and its tokens are billed. (SmolLM2 writing a story with 4,000 tokens allowed:
+  /// far from finished when the client leaves, even when a loaded CI machine starves the
+  /// test task for many seconds.)
   @Test func aClientThatLeavesLeavesACancelledPartialReply() async throws {
     let h = try AppHarness()
     _ = try TestPaths.smolLM2()
@@ -165,10 +166,10 @@ struct AppChatTests {
     let prompt = try smol.chatPrompt([ChatMessage(role: "user", content: "Write a long story about the sea.")]
     )
     let job = MuseService.Job(
-      key: key, runner: runner, endpoint: "app.chat", prompt: prompt, maxTokens: 400,
+      key: key, runner: runner, endpoint: "app.chat", prompt: prompt, maxTokens: 4000,
       sampling: SamplingParameters(temperature: 0.8, seed: 1), stop: [], stream: true, includeUsage: false,
       echo: nil)
-    let reservation = try await h.service.admission.admit(key: key, tokens: 400, microdollars: 0)
+    let reservation = try await h.service.admission.admit(key: key, tokens: 4000, microdollars: 0)
     let turn = AppChatTurn(
       service: h.service, job: job, reservation: reservation, conversationID: conversation.id,
       splitsReasoning: false, startsInReasoning: false, started: .now)
