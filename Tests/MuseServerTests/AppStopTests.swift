@@ -60,7 +60,9 @@ struct AppStopTests {
       #expect(!stored.content.isEmpty)
       let row = try #require(try store.usage(keyID: user.keyID, since: nil, limit: 1).first)
       #expect(row.status == 499 && row.finishReason == "cancelled" && row.endpoint == "app.chat")
-      #expect(row.completionTokens >= 4 && row.completionTokens < 100, "\(row.completionTokens)")
+      // Stopped long before max_tokens (the rest of the 8,192-token context); how many tokens
+      // go out before the server sees the closed connection depends on the machine's load.
+      #expect(row.completionTokens >= 4 && row.completionTokens < 1000, "\(row.completionTokens)")
     }
   }
 }
