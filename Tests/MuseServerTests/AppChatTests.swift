@@ -185,7 +185,7 @@ struct AppChatTests {
     #expect(kept.map(\.id) == [message.id] && kept.first?.finishReason == "cancelled")
     #expect(kept.first?.content == received.joined())
     // Generation stopped within a token of the client leaving, not at max_tokens.
-    try await waitForCancellationRecord(runner)
+    try await waitForCancellationRecord(runner, prompt: prompt)
     #expect(runner.cancellationOverruns.count == 1 && runner.cancellationOverruns.allSatisfy { $0 <= 1 })
     let row = try #require(try h.store.usage(keyID: key.id, since: nil, limit: 1).first)
     #expect(row.finishReason == "cancelled" && row.status == 499 && row.endpoint == "app.chat")
