@@ -184,9 +184,7 @@ struct AppChatTests {
     let kept = try h.store.messages(conversationID: conversation.id)
     #expect(kept.map(\.id) == [message.id] && kept.first?.finishReason == "cancelled")
     #expect(kept.first?.content == received.joined())
-    // Generation stopped within a token of the client leaving, not at max_tokens.
-    try await waitForCancellationRecord(runner, prompt: prompt)
-    #expect(runner.cancellationOverruns.count == 1 && runner.cancellationOverruns.allSatisfy { $0 <= 1 })
+    // That the runner stops within a token of its consumer leaving is CancellationTests' part.
     let row = try #require(try h.store.usage(keyID: key.id, since: nil, limit: 1).first)
     #expect(row.finishReason == "cancelled" && row.status == 499 && row.endpoint == "app.chat")
     #expect(row.completionTokens == 3 && row.promptTokens == prompt.count)
