@@ -59,34 +59,124 @@ func matmul(
   precondition(w.shape.count <= 2, "matmul takes a 2-D weight; use matrix(_:) for experts")
   let rows = w.rows
   guard rows > 0, tokens > 0 else { return }
+  let level = KernelDispatch.current
+  if w.layout == .interleaved16 {
+    let xs = SplitActivations(
+      x, columns: w.columns, tokens: tokens, digits: SplitActivations.digits(for: w.type), slot: .matmul)
+    // 1–4 groups of 16 rows per task, for the same reason as `chunk` below.
+    let groups = rows / 16
+    let chunk = min(4, max(1, groups / (pool.threadCount * 4))) * 16
+    pool.parallelFor((rows + chunk - 1) / chunk) { task in
+      interleavedRows(
+        w, task * chunk..<min(rows, (task + 1) * chunk), x: xs, tokens: tokens, y: y, level: level)
+    }
+    return
+  }
   // 16–64 rows per task: large enough to amortise handing out a task, small enough that
   // every thread gets several tasks and finishes together.
   let chunk = min(64, max(16, rows / (pool.threadCount * 4)))
   let tasks = (rows + chunk - 1) / chunk
-  let level = KernelDispatch.current
   let xq =
     integerActivations && KernelDispatch.hasIntegerKernel(w.type)
-    ? QuantizedActivations(x, columns: w.columns, tokens: tokens) : nil
+    ? QuantizedActivations(x, columns: w.columns, tokens: tokens, slot: .matmul) : nil
   pool.parallelFor(tasks) { task in
     matmulRows(
       w, task * chunk..<min(rows, (task + 1) * chunk), x: x, xq: xq, tokens: tokens, y: y, level: level)
   }
 }
 
+/// Activations prepared once for several `matmul(_:rows:input:tokens:output:)` calls on
+/// weights of the same width (the MoE block runs dozens per layer): quantised for the weight's
+/// kernel when it needs that, so each call does not quantise them again.
+public struct MatmulInput {
+  let floats: UnsafePointer<Float>
+  let columns: Int
+  let split: SplitActivations?
+  let quantized: QuantizedActivations?
+
+  /// `tokens` rows of `columns` floats at `x`, for weights laid out as `w`. Quantised copies
+  /// live in the calling thread's scratch until it prepares another input.
+  public init(_ x: UnsafePointer<Float>, columns: Int, tokens: Int, for w: TensorView) {
+    floats = x
+    self.columns = columns
+    split =
+      w.layout == .interleaved16
+      ? SplitActivations(
+        x, columns: columns, tokens: tokens, digits: SplitActivations.digits(for: w.type),
+        slot: .preparedInput)
+      : nil
+    quantized =
+      w.layout == .rows && KernelDispatch.integerActivations && KernelDispatch.hasIntegerKernel(w.type)
+      ? QuantizedActivations(x, columns: columns, tokens: tokens, slot: .preparedInput) : nil
+  }
+
+  private init(
+    floats: UnsafePointer<Float>, columns: Int, split: SplitActivations?, quantized: QuantizedActivations?
+  ) {
+    self.floats = floats
+    self.columns = columns
+    self.split = split
+    self.quantized = quantized
+  }
+
+  /// The same input from token `t` on.
+  public func dropping(tokens t: Int) -> MatmulInput {
+    MatmulInput(
+      floats: floats + t * columns, columns: columns, split: split?.dropping(tokens: t),
+      quantized: quantized?.dropping(tokens: t))
+  }
+}
+
 /// Rows `rows` of `matmul(w, input: x, tokens: tokens, output: y, pool:)`, on the calling
 /// thread, for callers that run several matmuls in one parallel loop (the MoE block: all
 /// selected experts' projections in one pass instead of a pool wake-up per matrix). Each row's
-/// result is bitwise the one `matmul` gives. In the opt-in int8 mode the activations are
-/// quantised per call, so callers should pass row ranges of dozens of rows.
+/// result is bitwise the one `matmul` gives. For an interleaved `w`, `rows` covers whole groups
+/// of 16.
 public func matmul(
-  _ w: TensorView, rows: Range<Int>, input x: UnsafePointer<Float>, tokens: Int,
-  output y: UnsafeMutablePointer<Float>
+  _ w: TensorView, rows: Range<Int>, input x: MatmulInput, tokens: Int, output y: UnsafeMutablePointer<Float>
 ) {
   precondition(w.shape.count <= 2, "matmul takes a 2-D weight; use matrix(_:) for experts")
+  precondition(w.columns == x.columns, "the input was prepared for \(x.columns) columns, not \(w.columns)")
+  let level = KernelDispatch.current
+  if w.layout == .interleaved16 {
+    let digits = SplitActivations.digits(for: w.type)
+    let xs =
+      x.split.flatMap { $0.digits == digits ? $0 : nil }
+      ?? SplitActivations(x.floats, columns: w.columns, tokens: tokens, digits: digits, slot: .matmul)
+    interleavedRows(w, rows, x: xs, tokens: tokens, y: y, level: level)
+    return
+  }
   let xq =
-    KernelDispatch.integerActivations && KernelDispatch.hasIntegerKernel(w.type)
-    ? QuantizedActivations(x, columns: w.columns, tokens: tokens) : nil
-  matmulRows(w, rows, x: x, xq: xq, tokens: tokens, y: y, level: KernelDispatch.current)
+    x.quantized
+    ?? (KernelDispatch.integerActivations && KernelDispatch.hasIntegerKernel(w.type)
+      ? QuantizedActivations(x.floats, columns: w.columns, tokens: tokens, slot: .matmul) : nil)
+  matmulRows(w, rows, x: x.floats, xq: xq, tokens: tokens, y: y, level: level)
+}
+
+/// Rows `range` (whole groups of 16) of an interleaved weight, tokens four at a time; like the
+/// row kernels, each token gets the same instructions whatever its group (batch invariance).
+@inline(__always)
+private func interleavedRows(
+  _ w: TensorView, _ range: Range<Int>, x: SplitActivations, tokens: Int, y: UnsafeMutablePointer<Float>,
+  level: KernelDispatch.Level
+) {
+  precondition(range.lowerBound % 16 == 0 && range.upperBound % 16 == 0, "rows must cover whole groups of 16")
+  let rows = w.rows
+  let blocks = w.columns / 32
+  let groupBytes = 16 * w.rowBytes
+  var r = range.lowerBound
+  while r < range.upperBound {
+    let group = w.data + r / 16 * groupBytes
+    var t = 0
+    while t < tokens {
+      let n = min(4, tokens - t)
+      InterleavedWeights.dot(
+        w.type, level: level, group: group, blocks: blocks, x: x, first: t, count: n, y: y + t * rows + r,
+        yStride: rows)
+      t += n
+    }
+    r += 16
+  }
 }
 
 /// The row loop shared by both entry points. Tokens go through the kernels four at a time;

@@ -25,14 +25,25 @@ struct QuantizedActivations {
 
   /// Quantises `tokens` rows of `columns` floats into the calling thread's scratch buffer,
   /// which stays valid until this thread quantises again.
-  init(_ x: UnsafePointer<Float>, columns: Int, tokens: Int) {
+  init(_ x: UnsafePointer<Float>, columns: Int, tokens: Int, slot: ThreadScratch.Slot = .matmul) {
     precondition(columns % 32 == 0, "quantised rows hold whole blocks of 32 values")
     blocks = columns / 32
     tokenStride = Self.tokenStride(columns: columns)
-    base = ThreadScratch.buffer(bytes: tokens * tokenStride)
+    base = ThreadScratch.buffer(bytes: tokens * tokenStride, slot: slot)
     for t in 0..<tokens {
       quantizeActivations(x + t * columns, into: base + t * tokenStride, blocks: blocks)
     }
+  }
+
+  private init(base: UnsafeMutableRawPointer, blocks: Int, tokenStride: Int) {
+    self.base = base
+    self.blocks = blocks
+    self.tokenStride = tokenStride
+  }
+
+  /// The same activations from token `t` on.
+  func dropping(tokens t: Int) -> QuantizedActivations {
+    QuantizedActivations(base: base + t * tokenStride, blocks: blocks, tokenStride: tokenStride)
   }
 
   @inline(__always) func codes(_ t: Int) -> UnsafePointer<Int8> {
@@ -74,17 +85,26 @@ func quantizeActivations(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPo
   }
 }
 
-/// A per-thread, 64-byte-aligned scratch buffer that only grows, so the hot path allocates
-/// nothing once a thread has seen its largest request. Freed when the thread exits.
+/// Per-thread, 64-byte-aligned scratch buffers that only grow, so the hot path allocates
+/// nothing once a thread has seen its largest request. Freed when the thread exits. Each slot is
+/// a separate buffer, for data that must outlive a later request on the same thread.
 enum ThreadScratch {
-  private static let key: pthread_key_t = {
+  enum Slot: Int, CaseIterable {
+    /// Activations quantised by one `matmul` call.
+    case matmul = 0
+    /// Activations quantised once for several `matmul(_:rows:input:...)` calls (MatmulInput).
+    case preparedInput = 1
+  }
+
+  private static let keys: [pthread_key_t] = Slot.allCases.map { _ in
     var key = pthread_key_t()
     pthread_key_create(&key) { free($0) }
     return key
-  }()
+  }
 
   /// At least `bytes` bytes; the previous contents are not preserved.
-  static func buffer(bytes: Int) -> UnsafeMutableRawPointer {
+  static func buffer(bytes: Int, slot: Slot = .matmul) -> UnsafeMutableRawPointer {
+    let key = keys[slot.rawValue]
     // The first cache line holds the capacity.
     if let header = pthread_getspecific(key) {
       if header.load(as: Int.self) >= bytes { return header + 64 }

@@ -47,6 +47,18 @@ MUSE_FDOT(muse_fdot_q4_1_vnni);
 MUSE_FDOT(muse_fdot_q4_K_vnni);
 MUSE_FDOT(muse_fdot_q6_K_vnni);
 
+// Sixteen interleaved weight rows (`blocks` blocks, InterleavedWeights.swift) against `ntok`
+// (1...4) tokens of 16-bit split activations (SplitActivations.swift), token t at
+// x + t * xstride; row i's dot for token t is written to y[t * ystride + i]. AVX-512 VNNI only;
+// see interleaved_dot.c.
+#define MUSE_IDOT(name)                                                                        \
+  void name(const void *w, int blocks, const int8_t *x, size_t xstride, int ntok, float *y,   \
+            size_t ystride)
+
+MUSE_IDOT(muse_idot_q4_0_vnni);
+MUSE_IDOT(muse_idot_q4_1_vnni);
+MUSE_IDOT(muse_idot_q8_0_vnni);
+
 // Atomic load/store and a spin-wait hint for ThreadPool's spin-then-sleep wait (Swift's
 // Synchronization module needs macOS 15; the package supports macOS 14).
 static inline long muse_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }

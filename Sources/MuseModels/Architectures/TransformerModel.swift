@@ -26,6 +26,8 @@ public final class TransformerModel: @unchecked Sendable {
     self.file = file
     self.config = config
     let d = config.embeddingLength
+    // Paged in before the layers are read, since repacking drops the pages it has copied.
+    if let progress { file.pageIn(progress: progress) }
     tokenEmbedding = try file.tensor("token_embd.weight", shape: [d, config.vocabularySize])
     let loader = LayerLoader(file: file, config: config)
     var layers: [DecoderLayerWeights] = []
@@ -37,8 +39,9 @@ public final class TransformerModel: @unchecked Sendable {
     embeddingNormWeight =
       config.embeddingNorm ? try loader.optionalFloats("token_embd_norm.weight", count: d) : nil
     // Models with tied embeddings (SmolLM2, Qwen small sizes) have no separate output matrix.
-    output = try file.optionalTensor("output.weight", shape: [d, config.vocabularySize]) ?? tokenEmbedding
-    if let progress { file.pageIn(progress: progress) }
+    output =
+      try file.hasTensor("output.weight")
+      ? loader.matmulWeight("output.weight", shape: [d, config.vocabularySize]) : tokenEmbedding
   }
 
   /// Block sizes of paged key/value stores must be multiples of this, so attention tiles the

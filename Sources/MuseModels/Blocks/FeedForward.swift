@@ -131,15 +131,17 @@ struct MixtureOfExpertsBlock {
     }
     // Gate and up projections of every selected expert in one parallel pass, then every down
     // projection in another: two pool wake-ups per layer instead of three per expert.
+    // The inputs are quantised once per pass (when the kernels need it), not once per task.
     let chunk = 32
     let upChunks = (width + chunk - 1) / chunk
+    let upInput = MatmulInput(gathered, columns: d, tokens: total, for: w.experts.gate)
     pool.parallelFor(selected.count * 2 * upChunks) { task in
       let s = selected[task / (2 * upChunks)]
       let isGate = task % (2 * upChunks) < upChunks
       let c = task % upChunks
       let matrix = (isGate ? w.experts.gate : w.experts.up).matrix(s.expert)
       matmul(
-        matrix, rows: c * chunk..<min(width, (c + 1) * chunk), input: gathered + s.first * d,
+        matrix, rows: c * chunk..<min(width, (c + 1) * chunk), input: upInput.dropping(tokens: s.first),
         tokens: s.routed.count, output: (isGate ? g : u) + s.first * width)
     }
     for s in selected {
@@ -151,12 +153,13 @@ struct MixtureOfExpertsBlock {
       activate(g + s.first * width, u + s.first * width, count: n * width, config.activation)
     }
     let downChunks = (d + chunk - 1) / chunk
+    let downInput = MatmulInput(g, columns: width, tokens: total, for: w.experts.down)
     pool.parallelFor(selected.count * downChunks) { task in
       let s = selected[task / downChunks]
       let c = task % downChunks
       matmul(
         w.experts.down.matrix(s.expert), rows: c * chunk..<min(d, (c + 1) * chunk),
-        input: g + s.first * width, tokens: s.routed.count, output: result + s.first * d)
+        input: downInput.dropping(tokens: s.first), tokens: s.routed.count, output: result + s.first * d)
     }
     for s in selected {
       if let biases = w.expertBiases?[s.expert] {

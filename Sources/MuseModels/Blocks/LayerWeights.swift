@@ -96,8 +96,17 @@ struct LayerLoader {
     !file.hasTensor(name) ? nil : try floats(name, count: count)
   }
 
+  /// A weight only `matmul` reads, repacked for the fastest kernel the CPU has
+  /// (InterleavedWeights); its pages in the file are then dropped from memory.
+  func matmulWeight(_ name: String, shape: [Int]) throws -> TensorView {
+    let view = try file.tensor(name, shape: shape)
+    let repacked = InterleavedWeights.interleaved(view)
+    if repacked.layout != view.layout { file.release(view) }
+    return repacked
+  }
+
   func linear(_ name: String, inputs: Int, outputs: Int, bias: Bool) throws -> Linear {
-    let weight = try file.tensor(name + ".weight", shape: [inputs, outputs])
+    let weight = try matmulWeight(name + ".weight", shape: [inputs, outputs])
     let b =
       bias ? try floats(name + ".bias", count: outputs) : try optionalFloats(name + ".bias", count: outputs)
     return Linear(weight: weight, bias: b)
@@ -147,24 +156,24 @@ struct LayerLoader {
       let f = c.feedForwardLength
       return .dense(
         FeedForwardWeights(
-          gate: try file.tensor(p + "ffn_gate.weight", shape: [d, f]),
-          up: try file.tensor(p + "ffn_up.weight", shape: [d, f]),
-          down: try file.tensor(p + "ffn_down.weight", shape: [f, d])))
+          gate: try matmulWeight(p + "ffn_gate.weight", shape: [d, f]),
+          up: try matmulWeight(p + "ffn_up.weight", shape: [d, f]),
+          down: try matmulWeight(p + "ffn_down.weight", shape: [f, d])))
     }
     let e = c.expertCount
     let f = c.expertFeedForwardLength
     let experts = FeedForwardWeights(
-      gate: try file.tensor(p + "ffn_gate_exps.weight", shape: [d, f, e]),
-      up: try file.tensor(p + "ffn_up_exps.weight", shape: [d, f, e]),
-      down: try file.tensor(p + "ffn_down_exps.weight", shape: [f, d, e]))
+      gate: try matmulWeight(p + "ffn_gate_exps.weight", shape: [d, f, e]),
+      up: try matmulWeight(p + "ffn_up_exps.weight", shape: [d, f, e]),
+      down: try matmulWeight(p + "ffn_down_exps.weight", shape: [f, d, e]))
     var shared: FeedForwardWeights?
     var sharedGate: FloatBuffer?
     if c.sharedExpertFeedForwardLength > 0 {
       let s = c.sharedExpertFeedForwardLength
       shared = FeedForwardWeights(
-        gate: try file.tensor(p + "ffn_gate_shexp.weight", shape: [d, s]),
-        up: try file.tensor(p + "ffn_up_shexp.weight", shape: [d, s]),
-        down: try file.tensor(p + "ffn_down_shexp.weight", shape: [s, d]))
+        gate: try matmulWeight(p + "ffn_gate_shexp.weight", shape: [d, s]),
+        up: try matmulWeight(p + "ffn_up_shexp.weight", shape: [d, s]),
+        down: try matmulWeight(p + "ffn_down_shexp.weight", shape: [s, d]))
       sharedGate = try optionalFloats(p + "ffn_gate_inp_shexp.weight", count: d)
     }
     var moe = MixtureOfExpertsWeights(

@@ -195,6 +195,18 @@ public final class GGUFFile: @unchecked Sendable {
 }
 
 extension GGUFFile {
+  /// Drops the whole pages inside `view` from this process (a read-only private mapping of an
+  /// unchanged file: a later read would fault the same bytes back in from the file).
+  public func release(_ view: TensorView) {
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let offset = view.data - base
+    guard offset >= 0, offset + view.byteCount <= fileSize else { return }
+    let start = (offset + page - 1) / page * page
+    let end = (offset + view.byteCount) / page * page
+    guard end > start else { return }
+    madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+  }
+
   /// Touches every page of the tensor data so a large model is resident before the first
   /// request (a cold mapping would otherwise page-fault through the first forward pass).
   public func pageIn(progress: (Double) -> Void) {

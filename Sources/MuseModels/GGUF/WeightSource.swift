@@ -33,9 +33,14 @@ public protocol WeightSource: AnyObject, Sendable {
   func tensor(_ name: String) throws -> TensorView
   /// Touches every page of the weights so the first forward pass does not fault them in.
   func pageIn(progress: (Double) -> Void)
+  /// Lets the system drop the memory behind `view` (a tensor of this source that has been
+  /// copied elsewhere and will not be read again); a no-op where that is not safe.
+  func release(_ view: TensorView)
 }
 
 extension WeightSource {
+  public func release(_ view: TensorView) {}
+
   public var architecture: String? { metadata["general.architecture"]?.string }
 
   public func hasTensor(_ name: String) -> Bool { tensorInfo(name) != nil }

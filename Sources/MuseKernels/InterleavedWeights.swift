@@ -1,0 +1,174 @@
+import MuseKernelsC
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Repacking quantised weights into groups of 16 rows for the kernels of
+/// Sources/MuseKernelsC/interleaved_dot.c (the layout is described there), and a portable
+/// version of those kernels for CPUs without AVX-512 VNNI. A group's bytes are a permutation
+/// of its 16 rows' bytes (Q8_0's codes shifted by 128), so the repacked tensor is exactly as
+/// large as the original, and the original pages are not read again.
+public enum InterleavedWeights {
+  /// Whether `interleaved(_:)` repacks: on CPUs with AVX-512 VNNI (the only ones with a fast
+  /// kernel for the layout), unless `MUSE_INTERLEAVE=0` asks for the row kernels.
+  public static let enabled: Bool =
+    KernelDispatch.detected == .avx512vnni && getenv("MUSE_INTERLEAVE").map { String(cString: $0) } != "0"
+
+  static func supports(_ type: GGMLType) -> Bool {
+    switch type {
+    case .q4_0, .q4_1, .q8_0: true
+    default: false
+    }
+  }
+
+  /// Bytes of one block of 16 rows (16 × the format's block size).
+  static func groupBlockBytes(_ type: GGMLType) -> Int { 16 * type.blockLayout.bytes }
+
+  /// `w` repacked when `enabled`, the type has a 16-row kernel and every matrix has a multiple
+  /// of 16 rows; otherwise `w` itself.
+  public static func interleaved(_ w: TensorView) -> TensorView {
+    guard enabled else { return w }
+    return repack(w)
+  }
+
+  /// `w` repacked whatever the CPU (for tests), or `w` when the type or shape does not fit.
+  static func repack(_ w: TensorView) -> TensorView {
+    guard w.layout == .rows, supports(w.type), w.shape.count >= 2, w.shape[1] % 16 == 0,
+      w.columns % 32 == 0
+    else { return w }
+    let storage = AlignedStorage(bytes: w.byteCount)
+    let groups = w.rows / 16
+    let blocks = w.columns / 32
+    let rowBytes = w.rowBytes
+    let groupBytes = 16 * rowBytes
+    for g in 0..<groups {
+      repackGroup(
+        w.type, from: w.data + g * groupBytes, rowBytes: rowBytes, blocks: blocks,
+        to: storage.pointer + g * groupBytes)
+    }
+    return TensorView(
+      type: w.type, data: storage.pointer, shape: w.shape, layout: .interleaved16, owner: storage)
+  }
+
+  /// Sixteen rows starting at `src` into one interleaved group at `dst`.
+  private static func repackGroup(
+    _ type: GGMLType, from src: UnsafeRawPointer, rowBytes: Int, blocks: Int, to dst: UnsafeMutableRawPointer
+  ) {
+    let blockBytes = type.blockLayout.bytes
+    let groupBlock = 16 * blockBytes
+    // Bytes of scales and minimums ahead of the codes in one source block.
+    let header = type == .q4_1 ? 4 : 2
+    let codeBytes = blockBytes - header
+    for b in 0..<blocks {
+      let out = dst + b * groupBlock
+      for r in 0..<16 {
+        let block = src + r * rowBytes + b * blockBytes
+        // f16 d of the 16 rows, then (Q4_1) their f16 m.
+        (out + 2 * r).copyMemory(from: block, byteCount: 2)
+        if type == .q4_1 { (out + 32 + 2 * r).copyMemory(from: block + 2, byteCount: 2) }
+        let codes = block + header
+        let chunks = out + 16 * header
+        let flip: UInt32 = type == .q8_0 ? 0x8080_8080 : 0
+        for j in 0..<codeBytes / 4 {
+          let word = codes.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self)
+          (chunks + 64 * j + 4 * r).storeBytes(of: word ^ flip, as: UInt32.self)
+        }
+      }
+    }
+  }
+
+  /// y[t * yStride + i] = row i of the 16-row group at `group` · token t, for `count` (1...4)
+  /// tokens of `x`: the C kernel with AVX-512 VNNI, else the same arithmetic in Swift (the same
+  /// int32 sums and the same float operations in the same order, so both give identical bits).
+  @inline(__always)
+  static func dot(
+    _ type: GGMLType, level: KernelDispatch.Level, group: UnsafeRawPointer, blocks: Int,
+    x: SplitActivations, first: Int, count: Int, y: UnsafeMutablePointer<Float>, yStride: Int
+  ) {
+    #if arch(x86_64)
+      if level == .avx512vnni {
+        let xs = x.token(first)
+        let (b, n) = (Int32(blocks), Int32(count))
+        switch type {
+        case .q4_0: muse_idot_q4_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
+        case .q4_1: muse_idot_q4_1_vnni(group, b, xs, x.tokenStride, n, y, yStride)
+        default: muse_idot_q8_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
+        }
+        return
+      }
+    #endif
+    for i in 0..<count {
+      portableDot(type, group: group, blocks: blocks, x: x.token(first + i), y: y + i * yStride)
+    }
+  }
+
+  private static func portableDot(
+    _ type: GGMLType, group: UnsafeRawPointer, blocks: Int, x: UnsafePointer<Int8>,
+    y: UnsafeMutablePointer<Float>
+  ) {
+    let groupBlock = groupBlockBytes(type)
+    let chunksAt = type == .q4_1 ? 64 : 32
+    let offset: Int32 = type == .q4_0 ? 8 : type == .q8_0 ? 128 : 0
+    let digits = SplitActivations.digits(for: type)
+    let tail = UnsafeRawPointer(x + blocks * 32 * digits)
+    var acc = [Float](repeating: 0, count: 16)
+    for b in 0..<blocks {
+      let p = group + b * groupBlock
+      let dx = tail.load(fromByteOffset: 4 * b, as: Float.self)
+      let sumTop = tail.load(fromByteOffset: 4 * (blocks + b), as: Int32.self)
+      let sumRest = tail.load(fromByteOffset: 4 * (2 * blocks + b), as: Int32.self)
+      let sum = tail.load(fromByteOffset: 4 * (3 * blocks + b), as: Float.self)
+      for r in 0..<16 {
+        // Σ code × digit, per digit.
+        var sums: (Int32, Int32, Int32) = (0, 0, 0)
+        for k in 0..<8 {
+          for i in 0..<4 {
+            let code: Int32
+            if type == .q8_0 {
+              code = Int32(p.load(fromByteOffset: chunksAt + 64 * k + 4 * r + i, as: UInt8.self))
+            } else {
+              let byte = p.load(fromByteOffset: chunksAt + 64 * (k % 4) + 4 * r + i, as: UInt8.self)
+              code = Int32(k < 4 ? byte & 0x0F : byte >> 4)
+            }
+            let at = b * 32 + 4 * k + i
+            sums.0 &+= code &* Int32(x[at])
+            sums.1 &+= code &* Int32(x[blocks * 32 + at])
+            if digits == 3 { sums.2 &+= code &* Int32(x[blocks * 64 + at]) }
+          }
+        }
+        let s: Float
+        if digits == 3 {
+          let top = sums.0 &- offset &* sumTop
+          let lower = ((sums.1 << 8) &+ sums.2) &- offset &* sumRest
+          s = Float(lower).addingProduct(Float(top), 65536)
+        } else {
+          s = Float(((sums.0 << 8) &+ sums.1) &- offset &* (256 &* sumTop &+ sumRest))
+        }
+        let d = halfToFloat(p.load(fromByteOffset: 2 * r, as: UInt16.self))
+        acc[r] = acc[r].addingProduct(s, d * dx)
+        if type == .q4_1 {
+          acc[r] = acc[r].addingProduct(halfToFloat(p.load(fromByteOffset: 32 + 2 * r, as: UInt16.self)), sum)
+        }
+      }
+    }
+    for r in 0..<16 { y[r] = acc[r] }
+  }
+}
+
+/// 64-byte-aligned memory freed with its owner.
+final class AlignedStorage: @unchecked Sendable {
+  let pointer: UnsafeMutableRawPointer
+
+  init(bytes: Int) {
+    var raw: UnsafeMutableRawPointer?
+    guard posix_memalign(&raw, 64, max(bytes, 64)) == 0, let raw else {
+      fatalError("out of memory allocating \(bytes) bytes for repacked weights")
+    }
+    pointer = raw
+  }
+
+  deinit { free(pointer) }
+}

@@ -1,0 +1,97 @@
+/// Activations quantised per block of 32 to 16 or 24 bits for the interleaved kernels
+/// (Sources/MuseKernelsC/interleaved_dot.c says why, and which weights take which):
+/// q = round(x · L / max|block|) with L = 127 · 256^(digits - 1), stored as `digits` signed
+/// bytes in base 256 (q = 256 h + l, or 65536 h + 256 m + l; h in -127...127, the lower digits
+/// in -128...127) because vpdpbusd multiplies bytes. The rounding error is at most 1/(2L) of the
+/// block's largest value.
+///
+/// Token t occupies `tokenStride` bytes from `base + t * tokenStride`: `blocks` × 32 codes per
+/// digit, top digit first, then per block: float scale (max / L), int32 Σ of the top digit,
+/// int32 Σ of the lower digits' value, float Σ q · scale.
+struct SplitActivations {
+  let base: UnsafeMutableRawPointer
+  let blocks: Int
+  let digits: Int
+  let tokenStride: Int
+
+  /// The digits the kernel for `type` reads.
+  static func digits(for type: GGMLType) -> Int { type == .q8_0 ? 3 : 2 }
+
+  static func levels(digits: Int) -> Double { digits == 3 ? 8_323_072 : 32_512 }
+
+  static func tokenStride(columns: Int, digits: Int) -> Int { (columns / 32 * (32 * digits + 16) + 63) & ~63 }
+
+  /// Quantises `tokens` rows of `columns` floats into the calling thread's scratch `slot`,
+  /// valid until this thread uses that slot again.
+  init(_ x: UnsafePointer<Float>, columns: Int, tokens: Int, digits: Int, slot: ThreadScratch.Slot) {
+    precondition(columns % 32 == 0, "quantised rows hold whole blocks of 32 values")
+    blocks = columns / 32
+    self.digits = digits
+    tokenStride = Self.tokenStride(columns: columns, digits: digits)
+    base = ThreadScratch.buffer(bytes: tokens * tokenStride, slot: slot)
+    for t in 0..<tokens {
+      splitActivations(x + t * columns, into: base + t * tokenStride, blocks: blocks, digits: digits)
+    }
+  }
+
+  private init(base: UnsafeMutableRawPointer, blocks: Int, digits: Int, tokenStride: Int) {
+    self.base = base
+    self.blocks = blocks
+    self.digits = digits
+    self.tokenStride = tokenStride
+  }
+
+  /// The same activations from token `t` on.
+  func dropping(tokens t: Int) -> SplitActivations {
+    SplitActivations(base: base + t * tokenStride, blocks: blocks, digits: digits, tokenStride: tokenStride)
+  }
+
+  @inline(__always) func token(_ t: Int) -> UnsafePointer<Int8> {
+    UnsafePointer((base + t * tokenStride).assumingMemoryBound(to: Int8.self))
+  }
+}
+
+/// One token's `blocks` × 32 floats to the layout above at `dst`. One quantiser for every
+/// dispatch level, so results do not depend on it.
+func splitActivations(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int, digits: Int)
+{
+  let codes = dst.assumingMemoryBound(to: Int8.self)
+  let tail = dst + blocks * 32 * digits
+  let levels = SplitActivations.levels(digits: digits)
+  for b in 0..<blocks {
+    let xs = x + b * 32
+    var amax: Float = 0
+    for i in 0..<32 { amax = max(amax, abs(xs[i])) }
+    let scale = amax == 0 ? 0 : levels / Double(amax)
+    var sumTop: Int32 = 0
+    var sumRest: Int32 = 0
+    var sum = 0
+    for i in 0..<32 {
+      // Adding 1.5 · 2^52 rounds |v| < 2^51 to the nearest integer (ties to even) in the low
+      // mantissa bits, without SSE4.1's roundpd or a libm call.
+      let v = Double(xs[i]) * scale + 6_755_399_441_055_744
+      let q = Int32(truncatingIfNeeded: Int64(bitPattern: v.bitPattern))
+      // Balanced base-256 digits, lowest first: each lower digit in -128...127.
+      var rest = q
+      var place: Int32 = 1
+      var lower: Int32 = 0
+      for j in stride(from: digits - 1, to: 0, by: -1) {
+        let up = (rest &+ 128) >> 8
+        let digit = rest &- (up << 8)
+        codes[(j * blocks + b) * 32 + i] = Int8(truncatingIfNeeded: digit)
+        lower &+= digit &* place
+        place <<= 8
+        rest = up
+      }
+      codes[b * 32 + i] = Int8(truncatingIfNeeded: rest)
+      sumTop &+= rest
+      sumRest &+= lower
+      sum += Int(q)
+    }
+    let d = Float(Double(amax) / levels)
+    tail.storeBytes(of: d, toByteOffset: 4 * b, as: Float.self)
+    tail.storeBytes(of: sumTop, toByteOffset: 4 * (blocks + b), as: Int32.self)
+    tail.storeBytes(of: sumRest, toByteOffset: 4 * (2 * blocks + b), as: Int32.self)
+    tail.storeBytes(of: Float(Double(sum) * Double(d)), toByteOffset: 4 * (3 * blocks + b), as: Float.self)
+  }
+}

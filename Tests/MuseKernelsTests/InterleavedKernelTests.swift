@@ -1,0 +1,226 @@
+import Foundation
+import Testing
+
+@testable import MuseKernels
+
+/// The formats with 16-row interleaved kernels.
+let interleavedTypes: [GGMLType] = [.q4_0, .q4_1, .q8_0]
+
+/// Runs matmul on `bytes` (rows in ggml layout) repacked into 16-row groups.
+func interleavedMatmul(
+  _ type: GGMLType, _ bytes: [UInt8], rows: Int, columns: Int, x: [Float], tokens: Int, pool: ThreadPool
+) -> [Float] {
+  var y = [Float](repeating: .nan, count: tokens * rows)
+  bytes.withUnsafeBytes { raw in
+    let w = InterleavedWeights.repack(TensorView(type: type, data: raw.baseAddress!, shape: [columns, rows]))
+    precondition(w.layout == .interleaved16)
+    matmul(w, input: x, tokens: tokens, output: &y, pool: pool, integerActivations: false)
+  }
+  return y
+}
+
+// Forcing levels is process-wide, so these join IntegerKernelTests' serialized suite.
+extension IntegerKernelTests {
+  /// Every activation is q · d with q the digits in base 256, |x - q d| ≤ d / 2 (plus the
+  /// rounding of d to Float), the digits in range, and the stored sums match; 16 and 24 bits.
+  @Test(arguments: [2, 3])
+  func splitActivationsRoundToNearestCode(digits: Int) {
+    var generator = SeededGenerator(state: 3)
+    let columns = 32 * 5
+    var x = (0..<columns).map { _ in generator.float() * 10 }
+    x[7] = 0
+    x[40] = -1e-30
+    for i in 64..<96 { x[i] = 0 }  // an all-zero block
+    x[100] = 3e4  // an outlier among small values
+    x[130] = -x[131...].map { abs($0) }.max()!  // the block's largest value negative
+    let blocks = columns / 32
+    let limit = Int(SplitActivations.levels(digits: digits))
+    var buffer = [UInt8](repeating: 0, count: SplitActivations.tokenStride(columns: columns, digits: digits))
+    buffer.withUnsafeMutableBytes { raw in
+      splitActivations(x, into: raw.baseAddress!, blocks: blocks, digits: digits)
+      let codes = raw.baseAddress!.assumingMemoryBound(to: Int8.self)
+      let tail = UnsafeRawPointer(raw.baseAddress! + columns * digits)
+      for b in 0..<blocks {
+        let d = Double(tail.load(fromByteOffset: 4 * b, as: Float.self))
+        var (sumTop, sumRest, sum) = (0, 0, 0)
+        for i in b * 32..<(b + 1) * 32 {
+          let top = Int(codes[i])
+          #expect((-127...127).contains(top), "top digit \(top) at \(i)")
+          let rest = (1..<digits).reduce(0) { $0 * 256 + Int(codes[$1 * columns + i]) }
+          let q = top * (digits == 3 ? 65536 : 256) + rest
+          #expect(abs(q) <= limit)
+          let error = abs(Double(x[i]) - Double(q) * d)
+          #expect(error <= d / 2 * 1.0001 + abs(Double(x[i])) * 1e-7, "value \(i): \(x[i]) vs \(q) × \(d)")
+          sumTop += top
+          sumRest += rest
+          sum += q
+        }
+        #expect(Int(tail.load(fromByteOffset: 4 * (blocks + b), as: Int32.self)) == sumTop)
+        #expect(Int(tail.load(fromByteOffset: 4 * (2 * blocks + b), as: Int32.self)) == sumRest)
+        let floatSum = Double(tail.load(fromByteOffset: 4 * (3 * blocks + b), as: Float.self))
+        #expect(abs(floatSum - Double(sum) * d) <= abs(Double(sum) * d) * 1e-6 + 1e-30)
+      }
+      #expect(tail.load(fromByteOffset: 8, as: Float.self) == 0)
+    }
+  }
+
+  /// Repacked Q4_0 / Q4_1 / Q8_0 against Σ dequantised weight × activation in Double, at every
+  /// level, on odd block counts, 1 and 3 groups of rows and token counts that leave partial
+  /// groups of four. The bound is what rounding activations (16 or 24 bits) can move a dot
+  /// (Σ |w| d / 2 per block) plus float summation.
+  @Test(arguments: interleavedTypes)
+  func interleavedKernelsMatchReference(type: GGMLType) {
+    for blocks in [1, 3, 7] {
+      let columns = blocks * 32
+      for rows in [16, 48] {
+        let bytes = randomRows(type, rows: rows, columns: columns, seed: UInt64(blocks * 31 + rows))
+        let dense = denseRows(type, bytes, rows: rows, columns: columns)
+        for tokens in [1, 2, 3, 5, 9] {
+          var generator = SeededGenerator(state: UInt64(tokens * 5 + blocks))
+          let x = (0..<tokens * columns).map { _ in generator.float() * 4 }
+          let pool = ThreadPool(threads: 2)
+          forEachLevel { level in
+            let y = interleavedMatmul(
+              type, bytes, rows: rows, columns: columns, x: x, tokens: tokens, pool: pool)
+            for t in 0..<tokens {
+              for r in 0..<rows {
+                var expected = 0.0
+                var magnitude = 0.0
+                var rounding = 0.0
+                for b in 0..<blocks {
+                  let xs = x[t * columns + b * 32..<t * columns + (b + 1) * 32]
+                  let d =
+                    Double(xs.map { abs($0) }.max()!)
+                    / SplitActivations.levels(digits: SplitActivations.digits(for: type))
+                  for c in b * 32..<(b + 1) * 32 {
+                    let product = Double(dense[r][c]) * Double(x[t * columns + c])
+                    expected += product
+                    magnitude += abs(product)
+                    rounding += abs(Double(dense[r][c])) * d / 2
+                  }
+                }
+                let got = Double(y[t * rows + r])
+                #expect(
+                  abs(got - expected) <= rounding * 1.001 + 2e-6 * magnitude,
+                  "\(type.name) \(level) \(columns)×\(rows), token \(t)/\(tokens), row \(r): \(got) vs \(expected)"
+                )
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// The VNNI kernels and the portable Swift ones do the same integer sums and the same float
+  /// operations in the same order, so every level gives the same bits.
+  @Test(arguments: interleavedTypes)
+  func interleavedLevelsAgreeBitwise(type: GGMLType) {
+    let (rows, columns, tokens) = (32, 32 * 6, 6)
+    let bytes = randomRows(type, rows: rows, columns: columns, seed: 77)
+    var generator = SeededGenerator(state: 78)
+    let x = (0..<tokens * columns).map { _ in generator.float() * 3 }
+    let pool = ThreadPool(threads: 2)
+    var results: [[Float]] = []
+    forEachLevel { _ in
+      results.append(
+        interleavedMatmul(type, bytes, rows: rows, columns: columns, x: x, tokens: tokens, pool: pool))
+    }
+    for r in results.dropFirst() { #expect(r.map(\.bitPattern) == results[0].map(\.bitPattern)) }
+  }
+
+  /// A token's row is bitwise the same alone or among 2...9 tokens at any position, with 1 or 3
+  /// threads (continuous batching and the prefix cache rely on it).
+  @Test(arguments: interleavedTypes)
+  func interleavedRowIsBitwiseIndependentOfTheBatch(type: GGMLType) {
+    let (rows, columns, batch) = (48, 32 * 9, 9)
+    let bytes = randomRows(type, rows: rows, columns: columns, seed: 9)
+    var generator = SeededGenerator(state: 10)
+    let x = (0..<batch * columns).map { _ in generator.float() }
+    for threads in [1, 3] {
+      let pool = ThreadPool(threads: threads)
+      forEachLevel { level in
+        func run(_ first: Int, _ tokens: Int) -> [Float] {
+          interleavedMatmul(
+            type, bytes, rows: rows, columns: columns,
+            x: Array(x[first * columns..<(first + tokens) * columns]),
+            tokens: tokens, pool: pool)
+        }
+        let alone = (0..<batch).map { run($0, 1) }
+        for tokens in 2...batch {
+          for first in [0, batch - tokens] {
+            let y = run(first, tokens)
+            for t in 0..<tokens {
+              #expect(
+                Array(y[t * rows..<(t + 1) * rows]).map(\.bitPattern) == alone[first + t].map(\.bitPattern),
+                "\(type.name) \(level) \(threads) threads: token \(first + t) among \(tokens)")
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// The MoE path — activations prepared once, row ranges of whole groups, tokens taken from
+  /// an offset — gives bitwise the rows of one whole matmul.
+  @Test(arguments: interleavedTypes)
+  func preparedInputRowRangesEqualWholeMatmul(type: GGMLType) {
+    let (rows, columns, tokens) = (64, 32 * 4, 7)
+    let bytes = randomRows(type, rows: rows, columns: columns, seed: 21)
+    var generator = SeededGenerator(state: 22)
+    let x = (0..<tokens * columns).map { _ in generator.float() * 2 }
+    let pool = ThreadPool(threads: 2)
+    let tail = Array(x[(2 * columns)...])
+    let whole = interleavedMatmul(
+      type, bytes, rows: rows, columns: columns, x: tail, tokens: tokens - 2, pool: pool)
+    var parts = [Float](repeating: .nan, count: (tokens - 2) * rows)
+    bytes.withUnsafeBytes { raw in
+      let w = InterleavedWeights.repack(
+        TensorView(type: type, data: raw.baseAddress!, shape: [columns, rows]))
+      x.withUnsafeBufferPointer { xs in
+        let input = MatmulInput(xs.baseAddress!, columns: columns, tokens: tokens, for: w).dropping(tokens: 2)
+        for start in stride(from: 0, to: rows, by: 32) {
+          matmul(w, rows: start..<start + 32, input: input, tokens: tokens - 2, output: &parts)
+        }
+      }
+    }
+    #expect(parts.map(\.bitPattern) == whole.map(\.bitPattern))
+  }
+
+  /// Formats without a 16-row kernel and matrices whose rows do not fill groups stay as they are.
+  @Test func repackLeavesWhatItCannotInterleave() {
+    let cases: [(GGMLType, Int, Int)] = [(.q4_K, 256, 16), (.q6_K, 256, 32), (.f16, 32, 16), (.q4_0, 32, 24)]
+    for (type, columns, rows) in cases {
+      let bytes = randomRows(type, rows: rows, columns: columns, seed: 1)
+      bytes.withUnsafeBytes { raw in
+        let w = TensorView(type: type, data: raw.baseAddress!, shape: [columns, rows])
+        let r = InterleavedWeights.repack(w)
+        #expect(r.layout == .rows && r.data == w.data, "\(type.name) \(columns)×\(rows)")
+      }
+    }
+  }
+
+  /// Each expert of a 3-D tensor is repacked on its own, so `matrix(_:)` still finds it.
+  @Test func repackedExpertsMatchRepackedMatrices() {
+    let (columns, rows, experts) = (64, 32, 3)
+    let bytes = randomRows(.q4_0, rows: rows * experts, columns: columns, seed: 4)
+    var generator = SeededGenerator(state: 5)
+    let x = (0..<columns).map { _ in generator.float() }
+    let pool = ThreadPool(threads: 2)
+    bytes.withUnsafeBytes { raw in
+      let merged = InterleavedWeights.repack(
+        TensorView(type: .q4_0, data: raw.baseAddress!, shape: [columns, rows, experts]))
+      #expect(merged.layout == .interleaved16)
+      let perExpert = rows * TensorView(type: .q4_0, data: raw.baseAddress!, shape: [columns, rows]).rowBytes
+      for e in 0..<experts {
+        var a = [Float](repeating: .nan, count: rows)
+        var b = [Float](repeating: .nan, count: rows)
+        matmul(merged.matrix(e), input: x, tokens: 1, output: &a, pool: pool, integerActivations: false)
+        let single = InterleavedWeights.repack(
+          TensorView(type: .q4_0, data: raw.baseAddress! + e * perExpert, shape: [columns, rows]))
+        matmul(single, input: x, tokens: 1, output: &b, pool: pool, integerActivations: false)
+        #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "expert \(e)")
+      }
+    }
+  }
+}
