@@ -85,6 +85,28 @@ func matmul(
   }
 }
 
+/// `outputs[i]` = `weights[i]` · x for several weights that read the same input (a layer's
+/// query, key and value projections): one pool pass instead of one per matrix, and the input
+/// quantised once rather than per matrix. Each row's result is bitwise `matmul`'s.
+public func matmul(
+  _ weights: [TensorView], input x: UnsafePointer<Float>, tokens: Int, outputs: [UnsafeMutablePointer<Float>],
+  pool: ThreadPool
+) {
+  precondition(weights.count == outputs.count && !weights.isEmpty, "one output per weight")
+  guard tokens > 0 else { return }
+  let input = MatmulInput(x, columns: weights[0].columns, tokens: tokens, for: weights[0])
+  // Tasks of up to 64 rows (whole groups of 16 for interleaved weights) across all matrices.
+  var tasks: [(matrix: Int, rows: Range<Int>)] = []
+  for (i, w) in weights.enumerated() {
+    precondition(w.shape.count <= 2 && w.columns == weights[0].columns, "the weights must share their input")
+    for start in stride(from: 0, to: w.rows, by: 64) { tasks.append((i, start..<min(w.rows, start + 64))) }
+  }
+  pool.parallelFor(tasks.count) { t in
+    let task = tasks[t]
+    matmul(weights[task.matrix], rows: task.rows, input: input, tokens: tokens, output: outputs[task.matrix])
+  }
+}
+
 /// Activations prepared once for several `matmul(_:rows:input:tokens:output:)` calls on
 /// weights of the same width (the MoE block runs dozens per layer): quantised for the weight's
 /// kernel when it needs that, so each call does not quantise them again.
@@ -108,6 +130,27 @@ public struct MatmulInput {
     quantized =
       w.layout == .rows && KernelDispatch.integerActivations && KernelDispatch.hasIntegerKernel(w.type)
       ? QuantizedActivations(x, columns: columns, tokens: tokens, slot: .preparedInput) : nil
+  }
+
+  /// The rows `rows` of `x` (`columns` floats each), in that order, whose floats the caller has
+  /// gathered at `gathered` (the MoE block: each token once per expert it is routed to): each
+  /// distinct row is quantised once and its codes copied, instead of quantising every copy.
+  public init(
+    gathered: UnsafePointer<Float>, from x: UnsafePointer<Float>, rows: [Int], tokens: Int, columns: Int,
+    for w: TensorView
+  ) {
+    guard w.layout == .interleaved16 else {
+      self.init(gathered, columns: columns, tokens: rows.count, for: w)
+      return
+    }
+    let digits = SplitActivations.digits(for: w.type)
+    let distinct = SplitActivations(x, columns: columns, tokens: tokens, digits: digits, slot: .matmul)
+    let out = SplitActivations(
+      capacityFor: rows.count, columns: columns, digits: digits, slot: .preparedInput)
+    for (i, r) in rows.enumerated() {
+      (out.base + i * out.tokenStride).copyMemory(from: distinct.token(r), byteCount: out.tokenStride)
+    }
+    self.init(floats: gathered, columns: columns, split: out, quantized: nil)
   }
 
   private init(

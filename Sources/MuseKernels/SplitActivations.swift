@@ -34,6 +34,14 @@ struct SplitActivations {
     }
   }
 
+  /// Room for `tokens` rows in the calling thread's scratch `slot`, for the caller to fill.
+  init(capacityFor tokens: Int, columns: Int, digits: Int, slot: ThreadScratch.Slot) {
+    blocks = columns / 32
+    self.digits = digits
+    tokenStride = Self.tokenStride(columns: columns, digits: digits)
+    base = ThreadScratch.buffer(bytes: tokens * tokenStride, slot: slot)
+  }
+
   private init(base: UnsafeMutableRawPointer, blocks: Int, digits: Int, tokenStride: Int) {
     self.base = base
     self.blocks = blocks
@@ -66,11 +74,18 @@ func splitActivations(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPoint
     var sumTop: Int32 = 0
     var sumRest: Int32 = 0
     var sum = 0
+    let floatScale = Float(scale)
     for i in 0..<32 {
-      // Adding 1.5 · 2^52 rounds |v| < 2^51 to the nearest integer (ties to even) in the low
-      // mantissa bits, without SSE4.1's roundpd or a libm call.
-      let v = Double(xs[i]) * scale + 6_755_399_441_055_744
-      let q = Int32(truncatingIfNeeded: Int64(bitPattern: v.bitPattern))
+      // Adding 1.5 · 2^23 (Float, |v| < 2^22: 16 bits) or 1.5 · 2^52 (Double, 24 bits) rounds
+      // v to the nearest integer (ties to even) in the low mantissa bits, without SSE4.1's
+      // roundps or a libm call.
+      let q: Int32
+      if digits == 2 {
+        q = Int32(bitPattern: (xs[i] * floatScale + 12_582_912).bitPattern) &- 0x4B40_0000
+      } else {
+        let v = Double(xs[i]) * scale + 6_755_399_441_055_744
+        q = Int32(truncatingIfNeeded: Int64(bitPattern: v.bitPattern))
+      }
       // Balanced base-256 digits, lowest first: each lower digit in -128...127.
       var rest = q
       var place: Int32 = 1

@@ -4,10 +4,11 @@ import MuseKernelsC
 /// A fixed set of worker threads for data-parallel loops. Workers live as long as the pool and
 /// sleep on a condition variable between calls, so a `parallelFor` costs a wake-up, not a
 /// thread spawn — it runs hundreds of times per generated token. Workers (and the caller
-/// waiting for the last batches) can first spin for `MUSE_POOL_SPIN` pause hints before
-/// sleeping, which saves the tens of microseconds a wake-up costs when every core is free; on
-/// the shared 2-core development machine (load 8) spinning measured no better than sleeping
-/// at once (SmolLM2 decode, 2 threads: 22–25 vs 24–34 tok/s), so the default is 0.
+/// waiting for the last batches) first spin for `MUSE_POOL_SPIN` pause hints (default 3,000,
+/// ~0.1 ms) before sleeping, which saves the tens of microseconds a wake-up costs when every
+/// core is free: OLMoE-shaped Q4_0 decode on 2 threads, 3 runs each, 32.8 / 32.8 tok/s without
+/// and 37.5 / 35.1 with (on a machine loaded by other builds spinning gained nothing, so set
+/// `MUSE_POOL_SPIN=0` where cores are oversubscribed).
 public final class ThreadPool: @unchecked Sendable {
   public static let shared = ThreadPool()
 
@@ -60,7 +61,7 @@ private final class PoolState: @unchecked Sendable {
   private var runningMirror: UnsafeMutablePointer<CLong> { mirrors + 1 }
   private var stoppingMirror: UnsafeMutablePointer<CLong> { mirrors + 2 }
   /// Spin iterations (each a CPU pause hint, ~10–40 ns) before sleeping, from `MUSE_POOL_SPIN`.
-  private let spinLimit = ProcessInfo.processInfo.environment["MUSE_POOL_SPIN"].flatMap { Int($0) } ?? 0
+  private let spinLimit = ProcessInfo.processInfo.environment["MUSE_POOL_SPIN"].flatMap { Int($0) } ?? 3000
 
   // All below are guarded by `mutex`.
   private var generation = 0

@@ -187,6 +187,70 @@ extension IntegerKernelTests {
     #expect(parts.map(\.bitPattern) == whole.map(\.bitPattern))
   }
 
+  /// Several weights sharing one input in one pass (q, k, v) give bitwise what separate matmuls
+  /// give, for interleaved weights of both activation widths and for row-layout weights.
+  @Test(arguments: [GGMLType.q4_0, .q8_0, .q4_K])
+  func fusedMatmulsEqualSeparateOnes(type: GGMLType) {
+    let columns = type == .q4_K ? 256 : 96
+    let shapes = [48, 16, 80]
+    let tokens = 5
+    let matrices = shapes.enumerated().map {
+      randomRows(type, rows: $1, columns: columns, seed: UInt64(40 + $0))
+    }
+    var generator = SeededGenerator(state: 41)
+    let x = (0..<tokens * columns).map { _ in generator.float() }
+    let pool = ThreadPool(threads: 2)
+    var fused = shapes.map { [Float](repeating: .nan, count: $0 * tokens) }
+    var separate = fused
+    let buffers = matrices.map { bytes in
+      let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+      p.copyMemory(from: bytes, byteCount: bytes.count)
+      return p
+    }
+    defer { buffers.forEach { $0.deallocate() } }
+    let weights = zip(buffers, shapes).map { p, rows in
+      InterleavedWeights.repack(TensorView(type: type, data: p, shape: [columns, rows]))
+    }
+    #expect(weights.allSatisfy { $0.layout == (type == .q4_K ? .rows : .interleaved16) })
+    let outputs = fused.indices.map { i in UnsafeMutablePointer<Float>.allocate(capacity: fused[i].count) }
+    defer { outputs.forEach { $0.deallocate() } }
+    matmul(weights, input: x, tokens: tokens, outputs: outputs, pool: pool)
+    for i in weights.indices {
+      fused[i] = Array(UnsafeBufferPointer(start: outputs[i], count: fused[i].count))
+      matmul(weights[i], input: x, tokens: tokens, output: &separate[i], pool: pool)
+      #expect(fused[i].map(\.bitPattern) == separate[i].map(\.bitPattern), "\(type.name) matrix \(i)")
+    }
+  }
+
+  /// Quantising each distinct token once and copying its codes per expert gives the same input
+  /// as quantising the gathered copies.
+  @Test(arguments: interleavedTypes)
+  func gatheredInputEqualsQuantisedCopies(type: GGMLType) {
+    let (rows, columns, tokens) = (32, 64, 3)
+    let order = [2, 0, 2, 1, 0, 2]
+    let bytes = randomRows(type, rows: rows, columns: columns, seed: 50)
+    var generator = SeededGenerator(state: 51)
+    let x = (0..<tokens * columns).map { _ in generator.float() }
+    let gathered = order.flatMap { x[$0 * columns..<($0 + 1) * columns] }
+    var a = [Float](repeating: .nan, count: order.count * rows)
+    var b = a
+    bytes.withUnsafeBytes { raw in
+      let w = InterleavedWeights.repack(
+        TensorView(type: type, data: raw.baseAddress!, shape: [columns, rows]))
+      x.withUnsafeBufferPointer { xs in
+        gathered.withUnsafeBufferPointer { g in
+          let viaCodes = MatmulInput(
+            gathered: g.baseAddress!, from: xs.baseAddress!, rows: order, tokens: tokens, columns: columns,
+            for: w)
+          matmul(w, rows: 0..<rows, input: viaCodes, tokens: order.count, output: &a)
+          let direct = MatmulInput(g.baseAddress!, columns: columns, tokens: order.count, for: w)
+          matmul(w, rows: 0..<rows, input: direct, tokens: order.count, output: &b)
+        }
+      }
+    }
+    #expect(a.map(\.bitPattern) == b.map(\.bitPattern))
+  }
+
   /// Formats without a 16-row kernel and matrices whose rows do not fill groups stay as they are.
   @Test func repackLeavesWhatItCannotInterleave() {
     let cases: [(GGMLType, Int, Int)] = [(.q4_K, 256, 16), (.q6_K, 256, 32), (.f16, 32, 16), (.q4_0, 32, 24)]

@@ -55,6 +55,39 @@ struct MatMulBenchmarks {
     print("\(type.name) float activations (dotRow): decode \(String(format: "%.3f", decodeFloat)) ms")
   }
 
+  /// The interleaved kernels on a matrix larger than the last-level cache (decode reads every
+  /// byte from memory, as in a model) and on one that fits in L2, with 1 and 2 threads.
+  @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0])
+  func interleavedDecode(type: GGMLType) {
+    let columns = 2048
+    for rows in [512, 32768] {
+      let bytes = randomRows(type, rows: rows, columns: columns, seed: 1)
+      var generator = SeededGenerator(state: 3)
+      let x = (0..<4 * columns).map { _ in generator.float() }
+      var y = [Float](repeating: 0, count: 4 * rows)
+      bytes.withUnsafeBytes { raw in
+        let w = InterleavedWeights.repack(
+          TensorView(type: type, data: raw.baseAddress!, shape: [columns, rows]))
+        for threads in [1, 2] {
+          let pool = ThreadPool(threads: threads)
+          for tokens in [1, 4] {
+            var times: [Double] = []
+            for _ in 0..<15 {
+              let start = DispatchTime.now().uptimeNanoseconds
+              matmul(w, input: x, tokens: tokens, output: &y, pool: pool)
+              times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            let t = times.sorted()[7]
+            print(
+              "\(type.name) interleaved \(rows)×\(columns), \(threads) thread(s), \(tokens) token(s): "
+                + "\(String(format: "%.3f", t)) ms, \(String(format: "%.1f", Double(bytes.count) / t / 1e6)) GB/s"
+            )
+          }
+        }
+      }
+    }
+  }
+
   /// The cost of one parallelFor on two threads with (almost) no work: the synchronisation
   /// every one of the ~500 matmuls per decoded token pays.
   @Test func poolOverhead() {

@@ -40,9 +40,12 @@ struct AttentionBlock {
     let q = scratch.q
     let k = scratch.k
     let v = scratch.v
-    w.query(input, tokens: rows, output: q.pointer, pool: pool)
-    w.key(input, tokens: rows, output: k.pointer, pool: pool)
-    w.value(input, tokens: rows, output: v.pointer, pool: pool)
+    matmul(
+      [w.query.weight, w.key.weight, w.value.weight], input: input, tokens: rows,
+      outputs: [q.pointer, k.pointer, v.pointer], pool: pool)
+    w.query.addBias(q.pointer, tokens: rows)
+    w.key.addBias(k.pointer, tokens: rows)
+    w.value.addBias(v.pointer, tokens: rows)
 
     let rotate = c.usesRoPE(layer: layer)
     var rowSegment = [Int](repeating: 0, count: rows)

@@ -134,7 +134,9 @@ struct MixtureOfExpertsBlock {
     // The inputs are quantised once per pass (when the kernels need it), not once per task.
     let chunk = 32
     let upChunks = (width + chunk - 1) / chunk
-    let upInput = MatmulInput(gathered, columns: d, tokens: total, for: w.experts.gate)
+    let upInput = MatmulInput(
+      gathered: gathered, from: input, rows: selected.flatMap { $0.routed.map(\.token) }, tokens: tokens,
+      columns: d, for: w.experts.gate)
     pool.parallelFor(selected.count * 2 * upChunks) { task in
       let s = selected[task / (2 * upChunks)]
       let isGate = task % (2 * upChunks) < upChunks

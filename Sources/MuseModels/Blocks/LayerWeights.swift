@@ -13,6 +13,11 @@ public struct Linear: @unchecked Sendable {
     _ input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>, pool: ThreadPool
   ) {
     matmul(weight, input: input, tokens: tokens, output: output, pool: pool)
+    addBias(output, tokens: tokens)
+  }
+
+  /// Adds the bias (if any) to `tokens` rows of this projection's output.
+  public func addBias(_ output: UnsafeMutablePointer<Float>, tokens: Int) {
     if let bias {
       for t in 0..<tokens { add(output + t * outputs, bias.pointer, count: outputs) }
     }
