@@ -158,17 +158,45 @@ public enum InterleavedWeights {
   }
 }
 
-/// 64-byte-aligned memory freed with its owner.
+/// 64-byte-aligned memory freed with its owner. Large tensors (MoE experts, output heads) get
+/// their own mapping in transparent huge pages where the system allows it (Linux `madvise`
+/// mode): decode streams every byte once per token, and 2 MB pages spare it a TLB miss every
+/// 4 KB.
 final class AlignedStorage: @unchecked Sendable {
   let pointer: UnsafeMutableRawPointer
+  private let mapped: Int
+
+  static let hugePage = 2 << 20
 
   init(bytes: Int) {
+    #if os(Linux)
+      if bytes >= 8 * Self.hugePage {
+        let length = (bytes + Self.hugePage - 1) / Self.hugePage * Self.hugePage
+        // Over-map by one huge page to align the start to one.
+        if let raw = mmap(nil, length + Self.hugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+          raw != MAP_FAILED
+        {
+          let aligned = (Int(bitPattern: raw) + Self.hugePage - 1) / Self.hugePage * Self.hugePage
+          let head = aligned - Int(bitPattern: raw)
+          if head > 0 { munmap(raw, head) }
+          let tail = Self.hugePage - head
+          if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + length), tail) }
+          pointer = UnsafeMutableRawPointer(bitPattern: aligned)!
+          madvise(pointer, length, Int32(MADV_HUGEPAGE))
+          mapped = length
+          return
+        }
+      }
+    #endif
     var raw: UnsafeMutableRawPointer?
     guard posix_memalign(&raw, 64, max(bytes, 64)) == 0, let raw else {
       fatalError("out of memory allocating \(bytes) bytes for repacked weights")
     }
     pointer = raw
+    mapped = 0
   }
 
-  deinit { free(pointer) }
+  deinit {
+    if mapped > 0 { munmap(pointer, mapped) } else { free(pointer) }
+  }
 }
