@@ -83,6 +83,8 @@ public struct DecoderLayerWeights: @unchecked Sendable {
 struct LayerLoader {
   let file: any WeightSource
   let config: TransformerConfig
+  /// Holds the weights repacked for the CPU's kernels.
+  let arena = WeightArena()
 
   func floats(_ name: String, count: Int) throws -> FloatBuffer {
     try floats(name, shape: [count])
@@ -105,7 +107,7 @@ struct LayerLoader {
   /// (InterleavedWeights); its pages in the file are then dropped from memory.
   func matmulWeight(_ name: String, shape: [Int]) throws -> TensorView {
     let view = try file.tensor(name, shape: shape)
-    let repacked = InterleavedWeights.interleaved(view)
+    let repacked = InterleavedWeights.interleaved(view, into: arena)
     if repacked.layout != view.layout { file.release(view) }
     return repacked
   }
