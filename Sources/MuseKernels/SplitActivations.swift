@@ -60,53 +60,64 @@ struct SplitActivations {
 }
 
 /// One token's `blocks` × 32 floats to the layout above at `dst`. One quantiser for every
-/// dispatch level, so results do not depend on it.
+/// dispatch level, so results do not depend on it; SIMD16 lanes (four SSE2 registers each), as
+/// it runs for every matmul input.
 func splitActivations(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int, digits: Int)
 {
-  let codes = dst.assumingMemoryBound(to: Int8.self)
   let tail = dst + blocks * 32 * digits
   let levels = SplitActivations.levels(digits: digits)
+  let source = UnsafeRawPointer(x)
   for b in 0..<blocks {
-    let xs = x + b * 32
-    var amax: Float = 0
-    for i in 0..<32 { amax = max(amax, abs(xs[i])) }
+    let halves = (
+      source.loadUnaligned(fromByteOffset: b * 128, as: SIMD16<Float>.self),
+      source.loadUnaligned(fromByteOffset: b * 128 + 64, as: SIMD16<Float>.self)
+    )
+    let amax = pointwiseMax(absolute(halves.0), absolute(halves.1)).max()
     let scale = amax == 0 ? 0 : levels / Double(amax)
     var sumTop: Int32 = 0
     var sumRest: Int32 = 0
-    var sum = 0
-    let floatScale = Float(scale)
-    for i in 0..<32 {
+    var sum: Int32 = 0
+    func split(_ v: SIMD16<Float>, half: Int) {
       // Adding 1.5 · 2^23 (Float, |v| < 2^22: 16 bits) or 1.5 · 2^52 (Double, 24 bits) rounds
-      // v to the nearest integer (ties to even) in the low mantissa bits, without SSE4.1's
+      // to the nearest integer (ties to even) in the low mantissa bits, without SSE4.1's
       // roundps or a libm call.
-      let q: Int32
+      let q: SIMD16<Int32>
       if digits == 2 {
-        q = Int32(bitPattern: (xs[i] * floatScale + 12_582_912).bitPattern) &- 0x4B40_0000
+        let r = v * Float(scale) + 12_582_912
+        q = unsafeBitCast(r, to: SIMD16<Int32>.self) &- 0x4B40_0000
       } else {
-        let v = Double(xs[i]) * scale + 6_755_399_441_055_744
-        q = Int32(truncatingIfNeeded: Int64(bitPattern: v.bitPattern))
+        let r = SIMD16<Double>(v) * scale + 6_755_399_441_055_744
+        q = SIMD16<Int32>(truncatingIfNeeded: unsafeBitCast(r, to: SIMD16<Int64>.self))
       }
       // Balanced base-256 digits, lowest first: each lower digit in -128...127.
       var rest = q
       var place: Int32 = 1
-      var lower: Int32 = 0
+      var lower = SIMD16<Int32>()
       for j in stride(from: digits - 1, to: 0, by: -1) {
-        let up = (rest &+ 128) >> 8
-        let digit = rest &- (up << 8)
-        codes[(j * blocks + b) * 32 + i] = Int8(truncatingIfNeeded: digit)
+        let up = (rest &+ 128) &>> 8
+        let digit = rest &- (up &<< 8)
+        (dst + (j * blocks + b) * 32 + half * 16).storeBytes(
+          of: SIMD16<Int8>(truncatingIfNeeded: digit), as: SIMD16<Int8>.self)
         lower &+= digit &* place
         place <<= 8
         rest = up
       }
-      codes[b * 32 + i] = Int8(truncatingIfNeeded: rest)
-      sumTop &+= rest
-      sumRest &+= lower
-      sum += Int(q)
+      (dst + b * 32 + half * 16).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: rest), as: SIMD16<Int8>.self)
+      sumTop &+= rest.wrappedSum()
+      sumRest &+= lower.wrappedSum()
+      sum &+= q.wrappedSum()
     }
+    split(halves.0, half: 0)
+    split(halves.1, half: 1)
     let d = Float(Double(amax) / levels)
     tail.storeBytes(of: d, toByteOffset: 4 * b, as: Float.self)
     tail.storeBytes(of: sumTop, toByteOffset: 4 * (blocks + b), as: Int32.self)
     tail.storeBytes(of: sumRest, toByteOffset: 4 * (2 * blocks + b), as: Int32.self)
     tail.storeBytes(of: Float(Double(sum) * Double(d)), toByteOffset: 4 * (3 * blocks + b), as: Float.self)
   }
+}
+
+@inline(__always)
+private func absolute(_ v: SIMD16<Float>) -> SIMD16<Float> {
+  unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
 }

@@ -59,6 +59,16 @@ MUSE_IDOT(muse_idot_q4_0_vnni);
 MUSE_IDOT(muse_idot_q4_1_vnni);
 MUSE_IDOT(muse_idot_q8_0_vnni);
 
+// Attention over cached rows (attention.c): scores[i] = scale · q · k[i · kstride], i < n, and
+// o += Σ_i w[i] · v[i · vstride], over `dim` values.
+#define MUSE_ATTN(level)                                                                        \
+  void muse_attn_scores_##level(const float *q, const float *k, size_t kstride, int n, int dim,   \
+                                float scale, float *scores);                                    \
+  void muse_attn_accumulate_##level(float *o, const float *v, size_t vstride, const float *w,    \
+                                    int n, int dim);
+MUSE_ATTN(avx2)
+MUSE_ATTN(vnni)
+
 // Atomic load/store and a spin-wait hint for ThreadPool's spin-then-sleep wait (Swift's
 // Synchronization module needs macOS 15; the package supports macOS 14).
 static inline long muse_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }

@@ -110,11 +110,10 @@ struct AttentionBlock {
           let offset = p % blockSize
           let n = min(tile - p % tile, blockSize - offset, position + 1 - p)
           let keys = keyBlocks[s][block] + offset * c.keyWidth + keyOffset
+          attentionScores(
+            query, keys: keys, stride: c.keyWidth, count: n, dim: c.headDim, scale: scale, into: scores)
           var tileMax = -Float.infinity
-          for i in 0..<n {
-            scores[i] = headDot(query, keys + i * c.keyWidth, count: c.headDim) * scale
-            tileMax = max(tileMax, scores[i])
-          }
+          for i in 0..<n { tileMax = max(tileMax, scores[i]) }
           if tileMax > maximum {
             let correction = expf(maximum - tileMax)
             denominator *= correction
@@ -123,10 +122,11 @@ struct AttentionBlock {
           }
           let values = valueBlocks[s][block] + offset * c.valueWidth + valueOffset
           for i in 0..<n {
-            let e = expf(scores[i] - maximum)
-            denominator += e
-            headScaleAdd(o, keep: 1, values + i * c.valueWidth, scale: e, count: c.valueHeadDim)
+            scores[i] = expf(scores[i] - maximum)
+            denominator += scores[i]
           }
+          attentionAccumulate(
+            o, values: values, stride: c.valueWidth, weights: scores, count: n, dim: c.valueHeadDim)
           p += n
         }
       }

@@ -1,0 +1,41 @@
+import Testing
+
+@testable import MuseKernels
+
+// Forcing levels is process-wide, so these join IntegerKernelTests' serialized suite.
+extension IntegerKernelTests {
+  /// Scores and the weighted value sum at every level against Double loops, for head widths
+  /// with and without a vector tail and tiles of 1...16 rows spaced like a KV cache.
+  @Test(arguments: [64, 100, 128])
+  func attentionKernelsMatchDoubleLoops(dim: Int) {
+    var generator = SeededGenerator(state: UInt64(dim))
+    let stride = dim * 3 + 5
+    let rows = 16
+    let keys = (0..<rows * stride).map { _ in generator.float() }
+    let query = (0..<dim).map { _ in generator.float() }
+    let weights = (0..<rows).map { _ in abs(generator.float()) }
+    let start = (0..<dim).map { _ in generator.float() }
+    forEachLevel { level in
+      for n in [1, 7, 16] {
+        var scores = [Float](repeating: .nan, count: n)
+        attentionScores(query, keys: keys, stride: stride, count: n, dim: dim, scale: 0.125, into: &scores)
+        var out = start
+        attentionAccumulate(&out, values: keys, stride: stride, weights: weights, count: n, dim: dim)
+        for i in 0..<n {
+          let expected =
+            (0..<dim).reduce(0.0) { $0 + Double(query[$1]) * Double(keys[i * stride + $1]) } * 0.125
+          let magnitude = (0..<dim).reduce(0.0) {
+            $0 + abs(Double(query[$1]) * Double(keys[i * stride + $1]))
+          }
+          #expect(abs(Double(scores[i]) - expected) <= 1e-6 * magnitude, "\(level) dim \(dim) score \(i)")
+        }
+        for j in 0..<dim {
+          let terms = (0..<n).map { Double(weights[$0]) * Double(keys[$0 * stride + j]) }
+          let expected = Double(start[j]) + terms.reduce(0, +)
+          let magnitude = abs(Double(start[j])) + terms.reduce(0) { $0 + abs($1) }
+          #expect(abs(Double(out[j]) - expected) <= 1e-6 * magnitude, "\(level) dim \(dim) value \(j)")
+        }
+      }
+    }
+  }
+}
