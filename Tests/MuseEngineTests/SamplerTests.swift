@@ -13,6 +13,59 @@ struct SamplerTests {
     return counts
   }
 
+  /// The bounded-heap ranking equals a full sort (ties: lower id first) on a vocabulary-sized
+  /// input with many ties, for several counts.
+  @Test func bestEqualsTheFullSortPrefix() {
+    var generator = SeededGenerator(seed: 9)
+    let big = (0..<49_152).map { _ in Float(Int(generator.next() % 2000)) / 100 }
+    let sorted = big.indices.sorted { big[$0] > big[$1] || (big[$0] == big[$1] && $0 < $1) }
+    for count in [1, 40, 256, 1000] {
+      #expect(Sampler.best(count, of: big) == Array(sorted.prefix(count)), "count \(count)")
+    }
+  }
+
+  /// With top-k on a large vocabulary, the same seed draws exactly what ranking every token
+  /// (the straightforward algorithm, written out here) draws.
+  @Test func topKDrawsEqualTheFullSortAlgorithm() {
+    var generator = SeededGenerator(seed: 10)
+    let big = (0..<5000).map { _ in Float(Int(generator.next() % 3000)) / 300 }
+    for (k, topP, minP) in [(40, Float(0.95), Float(0.05)), (5, 1, 0), (100, 0.5, 0)] {
+      let p = SamplingParameters(temperature: 0.8, topK: k, topP: topP, minP: minP, seed: 11)
+      var fast = Sampler(p)
+      var draw = SeededGenerator(seed: 11)
+      for _ in 0..<200 {
+        var c = big.indices.map { (id: $0, logit: big[$0] / 0.8) }
+        c.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
+        c.removeSubrange(k...)
+        var ps = c.map { exp(Double($0.logit - c[0].logit)) }
+        let total = ps.reduce(0, +)
+        ps = ps.map { $0 / total }
+        var keep = ps.count
+        if topP < 1 {
+          var cumulative = 0.0
+          for (i, q) in ps.enumerated() {
+            cumulative += q
+            if cumulative >= Double(topP) {
+              keep = i + 1
+              break
+            }
+          }
+        }
+        if minP > 0 { keep = min(keep, max(1, ps.prefix(keep).filter { $0 >= Double(minP) * ps[0] }.count)) }
+        var r = draw.nextUnit() * ps.prefix(keep).reduce(0, +)
+        var expected = c[keep - 1].id
+        for (i, q) in ps.prefix(keep).enumerated() {
+          r -= q
+          if r < 0 {
+            expected = c[i].id
+            break
+          }
+        }
+        #expect(fast.sample(big) == expected, "k \(k)")
+      }
+    }
+  }
+
   @Test func greedyPicksTheArgmaxAndLowestIndexOnTies() {
     var s = Sampler(.greedy)
     #expect(s.sample(logits) == 1)

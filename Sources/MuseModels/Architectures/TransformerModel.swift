@@ -39,9 +39,12 @@ public final class TransformerModel: @unchecked Sendable {
     embeddingNormWeight =
       config.embeddingNorm ? try loader.optionalFloats("token_embd_norm.weight", count: d) : nil
     // Models with tied embeddings (SmolLM2, Qwen small sizes) have no separate output matrix.
+    // Tied embeddings stay as they are for lookups; the output head reads a repacked copy
+    // (the embedding's size again, for a kernel several times faster than the row one).
     output =
       try file.hasTensor("output.weight")
-      ? loader.matmulWeight("output.weight", shape: [d, config.vocabularySize]) : tokenEmbedding
+      ? loader.matmulWeight("output.weight", shape: [d, config.vocabularySize])
+      : InterleavedWeights.interleaved(tokenEmbedding, into: loader.arena)
   }
 
   /// Block sizes of paged key/value stores must be multiples of this, so attention tiles the

@@ -12,8 +12,7 @@ extension FeedForwardWeights {
     let scratch = ScratchFloats.buffer(.feedForward, count: 2 * tokens * width)
     let g = scratch
     let u = scratch + tokens * width
-    matmul(gate, input: input, tokens: tokens, output: g, pool: pool)
-    matmul(up, input: input, tokens: tokens, output: u, pool: pool)
+    matmul([gate, up], input: input, tokens: tokens, outputs: [g, u], pool: pool)
     if let biases {
       addRows(g, biases.gate, tokens: tokens)
       addRows(u, biases.up, tokens: tokens)
