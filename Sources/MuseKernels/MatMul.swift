@@ -35,15 +35,15 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
 
 /// y[t * w.rows + r] = row r of `w` · x[t * w.columns ..< (t + 1) * w.columns] for every token t.
 ///
-/// By default every format keeps float activations (fused dequantize·dot; on x86-64 with AVX2
-/// the quantised formats run the C kernels of Sources/MuseKernelsC/float_dot.c). With
-/// `MUSE_INT8_ACTIVATIONS=1`, quantised weights (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K) take the integer
-/// path, as llama.cpp does: the activations are quantised once per call to int8 blocks of 32
-/// (QuantizedActivations), and each weight block is dotted with them in int8 × int8 → int32,
-/// scaled by d_w · d_x in float; several tokens (prefill) go through the kernels four at a time.
-/// It is 3–4× faster but not the default: on SmolLM2 its outlier activation channels (max/mean
-/// up to 286) push logit errors to ~3 % of the largest logit, enough to change greedy answers
-/// (see BENCHMARKS.md). `w` must be 2-D (use `matrix(_:)` for experts).
+/// Weights repacked into 16-row groups at load (`InterleavedWeights`: Q4_0, Q4_1, Q8_0 on CPUs
+/// with AVX-512 VNNI) take the interleaved kernels, with the activations quantised once per
+/// call to 16 or 24 bits (`SplitActivations`; interleaved_dot.c says why not 8). Other formats
+/// keep float activations (fused dequantize·dot; on x86-64 with AVX2 the quantised formats run
+/// the C kernels of Sources/MuseKernelsC/float_dot.c). With `MUSE_INT8_ACTIVATIONS=1`, row-layout
+/// quantised weights take llama.cpp's int8 path instead (QuantizedActivations): faster than the
+/// float kernels on paper but not the default, since on SmolLM2 its outlier activation channels
+/// (max/mean up to 286) push logit errors to ~3 % of the largest logit, enough to change greedy
+/// answers (see BENCHMARKS.md). `w` must be 2-D (use `matrix(_:)` for experts).
 public func matmul(
   _ w: TensorView, input x: UnsafePointer<Float>, tokens: Int, output y: UnsafeMutablePointer<Float>,
   pool: ThreadPool

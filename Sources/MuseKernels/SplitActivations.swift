@@ -1,3 +1,5 @@
+import MuseKernelsC
+
 /// Activations quantised per block of 32 to 16 or 24 bits for the interleaved kernels
 /// (Sources/MuseKernelsC/interleaved_dot.c says why, and which weights take which):
 /// q = round(x · L / max|block|) with L = 127 · 256^(digits - 1), stored as `digits` signed
@@ -29,6 +31,16 @@ struct SplitActivations {
     self.digits = digits
     tokenStride = Self.tokenStride(columns: columns, digits: digits)
     base = ThreadScratch.buffer(bytes: tokens * tokenStride, slot: slot)
+    #if arch(x86_64)
+      if KernelDispatch.current == .avx512vnni {
+        for t in 0..<tokens {
+          muse_split_activations_vnni(
+            x + t * columns, (base + t * tokenStride).assumingMemoryBound(to: Int8.self), Int32(blocks),
+            Int32(digits))
+        }
+        return
+      }
+    #endif
     for t in 0..<tokens {
       splitActivations(x + t * columns, into: base + t * tokenStride, blocks: blocks, digits: digits)
     }

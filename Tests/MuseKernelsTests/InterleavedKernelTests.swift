@@ -64,6 +64,27 @@ extension IntegerKernelTests {
     }
   }
 
+  /// The quantiser of every level writes the same bytes (the VNNI level runs a C twin of the
+  /// Swift loop), on ordinary values, zeros, tiny and huge ones.
+  @Test(arguments: [2, 3])
+  func splitActivationsAreTheSameAtEveryLevel(digits: Int) {
+    var generator = SeededGenerator(state: 8)
+    let columns = 32 * 7
+    var x = (0..<columns).map { _ in generator.float() * 5 }
+    for i in 32..<64 { x[i] = 0 }
+    x[70] = 1e-38
+    x[100] = -7e30
+    x[130] = 0.5
+    x[131] = -0.5
+    var results: [[UInt8]] = []
+    forEachLevel { _ in
+      let split = SplitActivations(x, columns: columns, tokens: 1, digits: digits, slot: .matmul)
+      results.append(
+        Array(UnsafeRawBufferPointer(start: split.base, count: columns / 32 * (32 * digits + 16))))
+    }
+    for r in results.dropFirst() { #expect(r == results[0]) }
+  }
+
   /// Repacked Q4_0 / Q4_1 / Q8_0 against Σ dequantised weight × activation in Double, at every
   /// level, on odd block counts, 1 and 3 groups of rows and token counts that leave partial
   /// groups of four. The bound is what rounding activations (16 or 24 bits) can move a dot

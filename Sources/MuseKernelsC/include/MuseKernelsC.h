@@ -58,6 +58,8 @@ MUSE_FDOT(muse_fdot_q6_K_vnni);
 MUSE_IDOT(muse_idot_q4_0_vnni);
 MUSE_IDOT(muse_idot_q4_1_vnni);
 MUSE_IDOT(muse_idot_q8_0_vnni);
+/// SplitActivations' quantiser (`digits` 2 or 3) for one token of `blocks` × 32 floats.
+void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int digits);
 
 // Attention over cached rows (attention.c): scores[i] = scale · q · k[i · kstride], i < n, and
 // o += Σ_i w[i] · v[i · vstride], over `dim` values.
