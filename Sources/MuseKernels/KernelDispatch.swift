@@ -18,19 +18,31 @@ enum KernelDispatch {
   /// The best level this CPU supports.
   static let detected = Level(rawValue: Int(muse_cpu_level())) ?? .portable
 
-  nonisolated(unsafe) private static var forced: Level?
+  /// The calling thread's forced level (raw value + 1; 0 = none).
+  private static let forcedKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+  }()
 
-  /// The level kernels use now.
-  static var current: Level { forced ?? detected }
+  /// The level kernels called from this thread use: `detected` unless this thread forced one.
+  /// Loops that hand work to a pool read it once on the calling thread and pass it on.
+  static var current: Level {
+    let raw = Int(bitPattern: pthread_getspecific(forcedKey))
+    return raw == 0 ? detected : Level(rawValue: raw - 1) ?? detected
+  }
 
   /// Whether quantised matmuls quantise activations to int8 (opt-in; see `matmul`).
   static let integerActivations = ProcessInfo.processInfo.environment["MUSE_INT8_ACTIVATIONS"] == "1"
 
-  /// Makes every kernel use `level` (at most `detected`) until `force(nil)`; for tests and
-  /// benchmarks. Not synchronised: set it while no kernel runs.
+  /// Makes the kernels this thread calls (and the pool loops it starts) use `level` (at most
+  /// `detected`) until `force(nil)`; for tests and benchmarks. Per thread, so a test comparing
+  /// levels does not change the arithmetic of others running beside it in the process (a
+  /// process-wide switch once made a concurrently running server test see two attention
+  /// levels in two requests that must match).
   static func force(_ level: Level?) {
     precondition(level.map { $0 <= detected } ?? true, "this CPU cannot run \(level!)")
-    forced = level
+    pthread_setspecific(forcedKey, UnsafeRawPointer(bitPattern: level.map { $0.rawValue + 1 } ?? 0))
   }
 
   /// Levels this machine can run, for tests that compare them.

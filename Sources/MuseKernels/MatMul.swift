@@ -115,12 +115,15 @@ public struct MatmulInput {
   let columns: Int
   let split: SplitActivations?
   let quantized: QuantizedActivations?
+  /// The dispatch level of the thread that prepared it, for the calls on pool threads.
+  let level: KernelDispatch.Level
 
   /// `tokens` rows of `columns` floats at `x`, for weights laid out as `w`. Quantised copies
   /// live in the calling thread's scratch until it prepares another input.
   public init(_ x: UnsafePointer<Float>, columns: Int, tokens: Int, for w: TensorView) {
     floats = x
     self.columns = columns
+    level = KernelDispatch.current
     split =
       w.layout == .interleaved16
       ? SplitActivations(
@@ -150,23 +153,25 @@ public struct MatmulInput {
     for (i, r) in rows.enumerated() {
       (out.base + i * out.tokenStride).copyMemory(from: distinct.token(r), byteCount: out.tokenStride)
     }
-    self.init(floats: gathered, columns: columns, split: out, quantized: nil)
+    self.init(floats: gathered, columns: columns, split: out, quantized: nil, level: KernelDispatch.current)
   }
 
   private init(
-    floats: UnsafePointer<Float>, columns: Int, split: SplitActivations?, quantized: QuantizedActivations?
+    floats: UnsafePointer<Float>, columns: Int, split: SplitActivations?, quantized: QuantizedActivations?,
+    level: KernelDispatch.Level
   ) {
     self.floats = floats
     self.columns = columns
     self.split = split
     self.quantized = quantized
+    self.level = level
   }
 
   /// The same input from token `t` on.
   public func dropping(tokens t: Int) -> MatmulInput {
     MatmulInput(
       floats: floats + t * columns, columns: columns, split: split?.dropping(tokens: t),
-      quantized: quantized?.dropping(tokens: t))
+      quantized: quantized?.dropping(tokens: t), level: level)
   }
 }
 
@@ -180,12 +185,13 @@ public func matmul(
 ) {
   precondition(w.shape.count <= 2, "matmul takes a 2-D weight; use matrix(_:) for experts")
   precondition(w.columns == x.columns, "the input was prepared for \(x.columns) columns, not \(w.columns)")
-  let level = KernelDispatch.current
+  let level = x.level
   if w.layout == .interleaved16 {
     let digits = SplitActivations.digits(for: w.type)
     let xs =
       x.split.flatMap { $0.digits == digits ? $0 : nil }
-      ?? SplitActivations(x.floats, columns: w.columns, tokens: tokens, digits: digits, slot: .matmul)
+      ?? SplitActivations(
+        x.floats, columns: w.columns, tokens: tokens, digits: digits, slot: .matmul, level: level)
     interleavedRows(w, rows, x: xs, tokens: tokens, y: y, level: level)
     return
   }

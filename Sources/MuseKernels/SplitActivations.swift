@@ -25,14 +25,17 @@ struct SplitActivations {
 
   /// Quantises `tokens` rows of `columns` floats into the calling thread's scratch `slot`,
   /// valid until this thread uses that slot again.
-  init(_ x: UnsafePointer<Float>, columns: Int, tokens: Int, digits: Int, slot: ThreadScratch.Slot) {
+  init(
+    _ x: UnsafePointer<Float>, columns: Int, tokens: Int, digits: Int, slot: ThreadScratch.Slot,
+    level: KernelDispatch.Level = KernelDispatch.current
+  ) {
     precondition(columns % 32 == 0, "quantised rows hold whole blocks of 32 values")
     blocks = columns / 32
     self.digits = digits
     tokenStride = Self.tokenStride(columns: columns, digits: digits)
     base = ThreadScratch.buffer(bytes: tokens * tokenStride, slot: slot)
     #if arch(x86_64)
-      if KernelDispatch.current == .avx512vnni {
+      if level == .avx512vnni {
         for t in 0..<tokens {
           muse_split_activations_vnni(
             x + t * columns, (base + t * tokenStride).assumingMemoryBound(to: Int8.self), Int32(blocks),
