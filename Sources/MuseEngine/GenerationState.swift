@@ -48,16 +48,33 @@ struct GenerationState {
   /// generation is over (end of turn, stop sequence, limits, or `onPiece` said stop);
   /// `finish` then completes the result.
   mutating func accept(_ logits: [Float], onPiece: (String, [TokenLogprob]) -> Bool) -> Bool {
-    guard result.tokens.count < maxTokens else { return false }
+    accept(choose(logits), onPiece: onPiece)
+  }
+
+  /// The sampling half of `accept`: touches only this generation's state, so the scheduler
+  /// runs it for all sequences of a step in parallel. Nil when the generation is at its limit.
+  mutating func choose(_ logits: [Float]) -> Choice? {
+    guard result.tokens.count < maxTokens else { return nil }
     let token = sampler.sample(logits, history: history)
+    guard !tokenizer.isEndOfGeneration(token), let logprobs else { return Choice(token: token, logprob: nil) }
+    let lp = TokenLogprob.compute(logits: logits, chosen: token, top: logprobs) { tokenizer.tokenBytes($0) }
+    return Choice(token: token, logprob: lp)
+  }
+
+  struct Choice {
+    let token: Int
+    let logprob: TokenLogprob?
+  }
+
+  /// The streaming half of `accept`, with the token `choose` picked.
+  mutating func accept(_ choice: Choice?, onPiece: (String, [TokenLogprob]) -> Bool) -> Bool {
+    guard let choice else { return false }
+    let token = choice.token
     if tokenizer.isEndOfGeneration(token) {
       result.finishReason = .stop
       return false
     }
-    if let logprobs {
-      let lp = TokenLogprob.compute(logits: logits, chosen: token, top: logprobs) {
-        tokenizer.tokenBytes($0)
-      }
+    if let lp = choice.logprob {
       pending.append(lp)
       result.logprobs.append(lp)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MuseKernels
 import MuseModels
 
 /// Fixed-size key/value blocks shared by every sequence of one model, within a memory budget
@@ -24,6 +25,9 @@ public final class KVBlockPool: @unchecked Sendable {
   let layers: Int
   let keyWidth: Int
   let valueWidth: Int
+  /// Huge pages: a step reads blocks of every layer of every running sequence, scattered over
+  /// the pool, and 4 KB pages made that a TLB miss per block per layer.
+  private let storage: HugePageMapping
   private let keyStorage: UnsafeMutablePointer<Float>
   private let valueStorage: UnsafeMutablePointer<Float>
 
@@ -58,18 +62,16 @@ public final class KVBlockPool: @unchecked Sendable {
     layers = config.layerCount
     keyWidth = config.keyWidth
     valueWidth = config.valueWidth
-    keyStorage = .allocate(capacity: layers * blockCount * blockSize * keyWidth)
-    valueStorage = .allocate(capacity: layers * blockCount * blockSize * valueWidth)
+    let keyCount = layers * blockCount * blockSize * keyWidth
+    let total = keyCount + layers * blockCount * blockSize * valueWidth
+    storage = HugePageMapping(bytes: total * MemoryLayout<Float>.size)
+    keyStorage = storage.bound(to: Float.self, count: total)
+    valueStorage = keyStorage + keyCount
     free = Array((0..<blockCount).reversed())
     references = Array(repeating: 0, count: blockCount)
     keyOfBlock = Array(repeating: nil, count: blockCount)
     evictable = LinkedBlockList(capacity: blockCount)
     stats = Statistics(blocksTotal: blockCount, blocksInUse: 0, prefixHitTokens: 0, prefixMissTokens: 0)
-  }
-
-  deinit {
-    keyStorage.deallocate()
-    valueStorage.deallocate()
   }
 
   public var statistics: Statistics { statisticsLock.withLock { stats } }

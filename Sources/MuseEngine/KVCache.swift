@@ -1,11 +1,14 @@
+import MuseKernels
 import MuseModels
 
-/// Contiguous per-layer key and value rows for one sequence, sized to its context window.
+/// Contiguous per-layer key and value rows for one sequence, sized to its context window, in
+/// huge pages (`HugePageMapping`: attention walks every layer's rows each step).
 public final class KVCache: ContiguousKeyValueStore, @unchecked Sendable {
   public let capacity: Int
   public let layers: Int
   let keyWidth: Int
   let valueWidth: Int
+  private let storage: HugePageMapping
   private let keyStorage: UnsafeMutablePointer<Float>
   private let valueStorage: UnsafeMutablePointer<Float>
   /// Positions filled so far.
@@ -16,13 +19,10 @@ public final class KVCache: ContiguousKeyValueStore, @unchecked Sendable {
     layers = config.layerCount
     keyWidth = config.keyWidth
     valueWidth = config.valueWidth
-    keyStorage = .allocate(capacity: layers * capacity * keyWidth)
-    valueStorage = .allocate(capacity: layers * capacity * valueWidth)
-  }
-
-  deinit {
-    keyStorage.deallocate()
-    valueStorage.deallocate()
+    let keyCount = layers * capacity * keyWidth
+    storage = HugePageMapping(bytes: (keyCount + layers * capacity * valueWidth) * MemoryLayout<Float>.size)
+    keyStorage = storage.bound(to: Float.self, count: keyCount + layers * capacity * valueWidth)
+    valueStorage = keyStorage + keyCount
   }
 
   public func keys(layer: Int) -> UnsafeMutablePointer<Float> { keyStorage + layer * capacity * keyWidth }

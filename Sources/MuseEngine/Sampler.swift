@@ -97,12 +97,14 @@ public struct Sampler: Sendable {
       probabilities = probabilities.map { $0 / total }
     } else {
       let maxLogit = logits[Self.argmax(logits)]
-      let total = logits.reduce(0.0) { $0 + exp(Double($1 - maxLogit)) }
+      // One exp per logit, kept for the draw (the vocabulary's exps are most of the cost).
+      let weights = logits.map { exp(Double($0 - maxLogit)) }
+      let total = weights.reduce(0, +)
       if p.topP >= 1 && p.minP <= 0 {
         // Nothing is cut: draw from the whole softmax in id order, without ranking.
         var r = generator.nextUnit() * total
-        for i in logits.indices {
-          r -= exp(Double(logits[i] - maxLogit))
+        for i in weights.indices {
+          r -= weights[i]
           if r < 0 { return i }
         }
         return Self.argmax(logits)
@@ -111,7 +113,7 @@ public struct Sampler: Sendable {
       var count = min(logits.count, 256)
       while true {
         let ranked = Self.best(count, of: logits)
-        let ps = ranked.map { exp(Double(logits[$0] - maxLogit)) / total }
+        let ps = ranked.map { weights[$0] / total }
         let cumulative = ps.reduce(0, +)
         let threshold = Double(p.minP) * ps[0]
         if count == logits.count || (p.topP < 1 && cumulative >= Double(p.topP))

@@ -37,6 +37,12 @@ public func attentionAccumulate(
   for i in 0..<count { headScaleAdd(out, values + i * stride, scale: weights[i], count: dim) }
 }
 
+/// Starts loading `count` floats at `p` into cache (a hint; no effect on results).
+@inline(__always)
+public func prefetch(_ p: UnsafePointer<Float>, count: Int) {
+  muse_prefetch(p, count * MemoryLayout<Float>.size)
+}
+
 /// Σ a[i] · b[i].
 @inline(__always)
 func headDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {

@@ -158,17 +158,12 @@ public enum InterleavedWeights {
 /// spare it a TLB miss every 4 KB (OLMoE-shaped Q4_0 decode, 2 threads: 30–33 → 37–38 tok/s
 /// from the expert tensors alone). Untouched space at a mapping's end is never resident.
 public final class WeightArena: @unchecked Sendable {
-  private static let hugePage = 2 << 20
   private static let chunk = 32 << 20
-  private var mappings: [(base: UnsafeMutableRawPointer, length: Int)] = []
+  private var mappings: [HugePageMapping] = []
   private var free: (next: UnsafeMutableRawPointer, end: UnsafeMutableRawPointer)?
   private let lock = NSLock()
 
   public init() {}
-
-  deinit {
-    for m in mappings { munmap(m.base, m.length) }
-  }
 
   /// `bytes` bytes, 64-byte aligned, zeroed, valid while the arena lives.
   func allocate(bytes: Int) -> UnsafeMutableRawPointer {
@@ -179,28 +174,10 @@ public final class WeightArena: @unchecked Sendable {
       free = (next + size, end)
       return next
     }
-    let length = (max(size, Self.chunk) + Self.hugePage - 1) / Self.hugePage * Self.hugePage
-    let base = Self.map(length)
-    mappings.append((base, length))
+    let mapping = HugePageMapping(bytes: max(size, Self.chunk))
+    mappings.append(mapping)
     // A piece larger than a chunk gets a mapping of its own; the current chunk keeps its room.
-    if size < Self.chunk || free == nil { free = (base + size, base + length) }
-    return base
-  }
-
-  /// `length` bytes aligned to a huge page (over-mapped by one, trimmed).
-  private static func map(_ length: Int) -> UnsafeMutableRawPointer {
-    guard let raw = mmap(nil, length + hugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-      raw != MAP_FAILED
-    else { fatalError("out of memory mapping \(length) bytes for repacked weights") }
-    let address = Int(bitPattern: raw)
-    let aligned = (address + hugePage - 1) / hugePage * hugePage
-    if aligned > address { munmap(raw, aligned - address) }
-    let tail = hugePage - (aligned - address)
-    if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + length), tail) }
-    let base = UnsafeMutableRawPointer(bitPattern: aligned)!
-    #if os(Linux)
-      madvise(base, length, Int32(MADV_HUGEPAGE))
-    #endif
-    return base
+    if size < Self.chunk || free == nil { free = (mapping.base + size, mapping.base + mapping.length) }
+    return mapping.base
   }
 }

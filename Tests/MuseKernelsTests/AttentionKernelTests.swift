@@ -28,6 +28,12 @@ extension IntegerKernelTests {
             $0 + abs(Double(query[$1]) * Double(keys[i * stride + $1]))
           }
           #expect(abs(Double(scores[i]) - expected) <= 1e-6 * magnitude, "\(level) dim \(dim) score \(i)")
+          // A key's score must not depend on where its tile starts (batched = single bits).
+          var alone: Float = .nan
+          attentionScores(
+            query, keys: Array(keys[(i * stride)...]), stride: stride, count: 1, dim: dim, scale: 0.125,
+            into: &alone)
+          #expect(alone.bitPattern == scores[i].bitPattern, "\(level) dim \(dim) score \(i) alone")
         }
         for j in 0..<dim {
           let terms = (0..<n).map { Double(weights[$0]) * Double(keys[$0 * stride + j]) }
