@@ -1,4 +1,5 @@
 import Foundation
+import MuseKernels
 
 /// How the next token is chosen from the logits.
 public struct SamplingParameters: Sendable, Equatable {
@@ -98,13 +99,15 @@ public struct Sampler: Sendable {
     } else {
       let maxLogit = logits[Self.argmax(logits)]
       // One exp per logit, kept for the draw (the vocabulary's exps are most of the cost).
-      let weights = logits.map { exp(Double($0 - maxLogit)) }
-      let total = weights.reduce(0, +)
+      var weights = [Float](repeating: 0, count: logits.count)
+      let total = weights.withUnsafeMutableBufferPointer { out in
+        expShifted(logits, minus: maxLogit, into: out.baseAddress!, count: logits.count)
+      }
       if p.topP >= 1 && p.minP <= 0 {
         // Nothing is cut: draw from the whole softmax in id order, without ranking.
         var r = generator.nextUnit() * total
         for i in weights.indices {
-          r -= weights[i]
+          r -= Double(weights[i])
           if r < 0 { return i }
         }
         return Self.argmax(logits)
@@ -113,7 +116,7 @@ public struct Sampler: Sendable {
       var count = min(logits.count, 256)
       while true {
         let ranked = Self.best(count, of: logits)
-        let ps = ranked.map { weights[$0] / total }
+        let ps = ranked.map { Double(weights[$0]) / total }
         let cumulative = ps.reduce(0, +)
         let threshold = Double(p.minP) * ps[0]
         if count == logits.count || (p.topP < 1 && cumulative >= Double(p.topP))

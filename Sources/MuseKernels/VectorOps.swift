@@ -1,6 +1,7 @@
 // Element-wise building blocks of a transformer layer, on contiguous Float vectors.
 
 import Foundation
+import MuseKernelsC
 
 /// y = x / sqrt(mean(x²) + ε) * weight (no scale when `weight` is nil). `output` may be `x`.
 public func rmsNorm(
@@ -51,4 +52,22 @@ public func scaleAdd(
 /// gate[i] = silu(gate[i]) * up[i] — the SwiGLU feed-forward activation.
 public func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
   for i in 0..<count { gate[i] = silu(gate[i]) * up[i] }
+}
+
+/// out[i] = exp(x[i] - shift) for i < count, and Σ out[i] in Double: the numerators of a
+/// softmax over a vocabulary (the sampler's). With AVX-512 a 16-wide loop in C (exp.c, within
+/// ~1 ulp of expf), elsewhere expf; below e^-87, and for -inf or NaN, 0.
+public func expShifted(
+  _ x: UnsafePointer<Float>, minus shift: Float, into out: UnsafeMutablePointer<Float>, count: Int
+) -> Double {
+  #if arch(x86_64)
+    if KernelDispatch.current == .avx512vnni { return muse_exp_shifted_vnni(x, shift, out, count) }
+  #endif
+  var total = 0.0
+  for i in 0..<count {
+    let d = x[i] - shift
+    out[i] = d >= -87 ? expf(d) : 0
+    total += Double(out[i])
+  }
+  return total
 }

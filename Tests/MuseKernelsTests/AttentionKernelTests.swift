@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import MuseKernels
@@ -42,6 +43,35 @@ extension IntegerKernelTests {
           #expect(abs(Double(out[j]) - expected) <= 1e-6 * magnitude, "\(level) dim \(dim) value \(j)")
         }
       }
+    }
+  }
+}
+
+extension IntegerKernelTests {
+  /// The sampler's softmax numerators at every level against Double exp: logits spread over
+  /// [-100, 5] around the shift (a 16-wide body and a tail); below e^-87, -inf and NaN give 0.
+  @Test func expShiftedMatchesDoubleExp() {
+    var generator = SeededGenerator(state: 11)
+    var x = (0..<1003).map { _ in generator.float() * 52.5 - 47.5 }
+    x[5] = -.infinity
+    x[17] = .nan
+    x[1001] = -.infinity
+    forEachLevel { level in
+      var out = [Float](repeating: -1, count: x.count)
+      let total = expShifted(x, minus: 4.5, into: &out, count: x.count)
+      var expected = 0.0
+      for i in x.indices {
+        // The argument as the kernels form it (a Float difference); only exp's error is tested.
+        let d = x[i] - 4.5
+        let e = d >= -87 ? Foundation.exp(Double(d)) : 0
+        if e > 0 {
+          #expect(abs(Double(out[i]) - e) <= 3e-7 * e, "\(level) exp at \(i)")
+        } else {
+          #expect(out[i] == 0, "\(level) exp at \(i)")
+        }
+        expected += e
+      }
+      #expect(abs(total - expected) <= 3e-7 * expected, "\(level) sum")
     }
   }
 }

@@ -71,6 +71,9 @@ void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int di
 MUSE_ATTN(avx2)
 MUSE_ATTN(vnni)
 
+/// out[i] = exp(x[i] - shift) for i < n (0 below e^-87), returning Σ out[i] (exp.c, AVX-512F).
+double muse_exp_shifted_vnni(const float *x, float shift, float *out, long n);
+
 /// Asks for `bytes` bytes at `p` to be brought into cache ahead of use: attention's next tile
 /// of cached rows (a 4 KB run per head the hardware prefetcher meets too late to follow).
 static inline void muse_prefetch(const void *p, long bytes) {
