@@ -12,6 +12,10 @@
 #                when present; SMOL= to skip)
 #   THREADS      thread counts, comma-separated (default 1,2)
 #   PROMPT=64 GEN=32 REPS=3                      prompt and generated tokens, repetitions
+#   ROUNDS       rounds per model (default 1): each runs muse then llama-bench, and with more
+#                than one a last line gives the medians over rounds and the median of the
+#                per-round ratios (this machine's bandwidth drifts between minutes, so a
+#                ratio is only fair between runs taken right after each other)
 #   MUSE         the muse binary (default: builds .build/release/muse)
 #   LLAMA_BENCH  a llama-bench binary: also run it (-p PROMPT -n GEN) on each file and print
 #                muse/llama ratios for prefill and decode, and both programs' decode/roofline
@@ -51,33 +55,52 @@ done
 
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== prompt $PROMPT, gen $GEN, repetitions $REPS, threads $THREADS"
+ROUNDS=${ROUNDS:-1}
+echo "== rounds $ROUNDS"
 for model in "${MODELS[@]}"; do
-  echo "== muse, $(basename "$model")"
-  muse_json=$("$MUSE" bench --model "$model" --threads "$THREADS" --prompt-tokens "$PROMPT" \
-    --gen-tokens "$GEN" --repetitions "$REPS" --json)
-  llama_csv=""
-  if [ -n "${LLAMA_BENCH:-}" ]; then
-    echo "== llama-bench, $(basename "$model")"
-    llama_csv=$("$LLAMA_BENCH" -m "$model" -t "$THREADS" -p "$PROMPT" -n "$GEN" -r "$REPS" -o csv)
-  fi
-  python3 - "$muse_json" "$llama_csv" <<'PY'
-import csv, io, json, sys
-muse, llama_text = json.loads(sys.argv[1]), sys.argv[2]
-llama = {}
-for row in csv.DictReader(io.StringIO(llama_text)) if llama_text else []:
-    test = "prefill" if int(row["n_prompt"]) > 0 else "decode"
-    llama[(int(row["n_threads"]), test)] = float(row["avg_ts"])
-print(f"{muse['active_bytes_per_token'] / 1e6:.1f} MB of weights per token")
-print("threads | muse pp | llama pp | ratio | muse tg | llama tg | ratio "
+  rounds=()
+  for round in $(seq 1 "$ROUNDS"); do
+    echo "== round $round: muse, $(basename "$model")"
+    muse_json=$("$MUSE" bench --model "$model" --threads "$THREADS" --prompt-tokens "$PROMPT" \
+      --gen-tokens "$GEN" --repetitions "$REPS" --json)
+    llama_csv=""
+    if [ -n "${LLAMA_BENCH:-}" ]; then
+      echo "== round $round: llama-bench, $(basename "$model")"
+      llama_csv=$("$LLAMA_BENCH" -m "$model" -t "$THREADS" -p "$PROMPT" -n "$GEN" -r "$REPS" -o csv)
+    fi
+    rounds+=("$(python3 -c 'import json, sys; print(json.dumps([json.loads(sys.argv[1]), sys.argv[2]]))' \
+      "$muse_json" "$llama_csv")")
+  done
+  results=$(mktemp)
+  printf '%s\n' "${rounds[@]}" > "$results"
+  python3 - "$results" <<'PY'
+import csv, io, json, statistics, sys
+rounds = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+print(f"{rounds[0][0]['active_bytes_per_token'] / 1e6:.1f} MB of weights per token")
+print("round | threads | muse pp | llama pp | ratio | muse tg | llama tg | ratio "
       "| roofline tg | muse/roof | llama/roof")
-for run in muse["runs"]:
-    t, roof = run["threads"], run["rooflineTokensPerSecond"]
-    pp, tg = run["prefill"]["median"], run["decode"]["median"]
-    lpp, ltg = llama.get((t, "prefill")), llama.get((t, "decode"))
-    ratio = lambda a, b: f"{a / b:5.2f}" if b else "    -"
-    num = lambda v: f"{v:8.2f}" if v else "       -"
-    pct = lambda v: f"{100 * v / roof:8.0f}%" if v else "        -"
-    print(f"{t:7d} | {pp:7.2f} | {num(lpp)} | {ratio(pp, lpp)} | {tg:7.2f} | {num(ltg)} | "
-          f"{ratio(tg, ltg)} | {roof:11.1f} | {pct(tg)} | {pct(ltg)}")
+ratio = lambda a, b: a / b if a and b else None
+fmt = lambda v, f: format(v, f) if v is not None else "-"
+rows = {}
+for index, (muse, llama_text) in enumerate(rounds, 1):
+    llama = {}
+    for row in csv.DictReader(io.StringIO(llama_text)) if llama_text else []:
+        test = "prefill" if int(row["n_prompt"]) > 0 else "decode"
+        llama[(int(row["n_threads"]), test)] = float(row["avg_ts"])
+    for run in muse["runs"]:
+        t, roof = run["threads"], run["rooflineTokensPerSecond"]
+        pp, tg = run["prefill"]["median"], run["decode"]["median"]
+        lpp, ltg = llama.get((t, "prefill")), llama.get((t, "decode"))
+        values = (pp, lpp, ratio(pp, lpp), tg, ltg, ratio(tg, ltg), roof, ratio(tg, roof), ratio(ltg, roof))
+        rows.setdefault(t, []).append(values)
+        print(f"{index:5d} | {t:7d} | " + " | ".join(fmt(v, f) for v, f in zip(values, (
+            "7.2f", "8.2f", "5.2f", "7.2f", "8.2f", "5.2f", "11.1f", "8.0%", "9.0%"))))
+if len(rounds) > 1:
+    for t, values in rows.items():
+        medians = [statistics.median([v[i] for v in values if v[i] is not None] or [0]) or None
+                   for i in range(9)]
+        print(f"  med | {t:7d} | " + " | ".join(fmt(v, f) for v, f in zip(medians, (
+            "7.2f", "8.2f", "5.2f", "7.2f", "8.2f", "5.2f", "11.1f", "8.0%", "9.0%"))))
 PY
+  rm -f "$results"
 done

@@ -63,9 +63,10 @@ func matmul(
   if w.layout == .interleaved16 {
     let xs = SplitActivations(
       x, columns: w.columns, tokens: tokens, digits: SplitActivations.digits(for: w.type), slot: .matmul)
-    // 1–4 groups of 16 rows per task, for the same reason as `chunk` below.
+    // 1–8 groups of 16 rows per task, for the same reason as `chunk` below; each task starts a
+    // new memory stream, so tasks are as long as balance allows.
     let groups = rows / 16
-    let chunk = min(4, max(1, groups / (pool.threadCount * 4))) * 16
+    let chunk = min(8, max(1, groups / (pool.threadCount * 4))) * 16
     pool.parallelFor((rows + chunk - 1) / chunk) { task in
       interleavedRows(
         w, task * chunk..<min(rows, (task + 1) * chunk), x: xs, tokens: tokens, y: y, level: level)
@@ -95,11 +96,11 @@ public func matmul(
   precondition(weights.count == outputs.count && !weights.isEmpty, "one output per weight")
   guard tokens > 0 else { return }
   let input = MatmulInput(x, columns: weights[0].columns, tokens: tokens, for: weights[0])
-  // Tasks of up to 64 rows (whole groups of 16 for interleaved weights) across all matrices.
+  // Tasks of up to 128 rows (whole groups of 16 for interleaved weights) across all matrices.
   var tasks: [(matrix: Int, rows: Range<Int>)] = []
   for (i, w) in weights.enumerated() {
     precondition(w.shape.count <= 2 && w.columns == weights[0].columns, "the weights must share their input")
-    for start in stride(from: 0, to: w.rows, by: 64) { tasks.append((i, start..<min(w.rows, start + 64))) }
+    for start in stride(from: 0, to: w.rows, by: 128) { tasks.append((i, start..<min(w.rows, start + 128))) }
   }
   pool.parallelFor(tasks.count) { t in
     let task = tasks[t]

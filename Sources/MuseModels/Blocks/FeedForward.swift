@@ -139,7 +139,7 @@ struct MixtureOfExpertsBlock {
     // The inputs are quantised once per pass (when the kernels need it), not once per task,
     // and each expert's matrices and input views are made once, not per task (per-task views
     // cost an allocation and reference counting each, ~4 % of OLMoE-shaped decode).
-    let chunk = 64
+    let chunk = 128
     let upChunks = (width + chunk - 1) / chunk
     let upInput = MatmulInput(
       gathered: gathered, from: input, rows: selected.flatMap { $0.routed.map(\.token) }, tokens: tokens,
