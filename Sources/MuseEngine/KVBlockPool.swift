@@ -26,10 +26,14 @@ public final class KVBlockPool: @unchecked Sendable {
   let keyWidth: Int
   let valueWidth: Int
   /// Huge pages: a step reads blocks of every layer of every running sequence, scattered over
-  /// the pool, and 4 KB pages made that a TLB miss per block per layer.
+  /// the pool, and 4 KB pages made that a TLB miss per block per layer. Block-major (each
+  /// block's keys and values of every layer together) so that a new block touches at most one
+  /// fresh huge page: layer-major, 8 new sequences faulted in (and zeroed) 60 huge pages each.
   private let storage: HugePageMapping
-  private let keyStorage: UnsafeMutablePointer<Float>
-  private let valueStorage: UnsafeMutablePointer<Float>
+  private let base: UnsafeMutablePointer<Float>
+  /// Floats per block over all layers, and per layer of a block (keys, then values).
+  private let blockFloats: Int
+  private let layerFloats: Int
 
   private var free: [Int]
   private var references: [Int]
@@ -62,11 +66,10 @@ public final class KVBlockPool: @unchecked Sendable {
     layers = config.layerCount
     keyWidth = config.keyWidth
     valueWidth = config.valueWidth
-    let keyCount = layers * blockCount * blockSize * keyWidth
-    let total = keyCount + layers * blockCount * blockSize * valueWidth
-    storage = HugePageMapping(bytes: total * MemoryLayout<Float>.size)
-    keyStorage = storage.bound(to: Float.self, count: total)
-    valueStorage = keyStorage + keyCount
+    layerFloats = blockSize * (keyWidth + valueWidth)
+    blockFloats = layers * layerFloats
+    storage = HugePageMapping(bytes: blockCount * blockFloats * MemoryLayout<Float>.size)
+    base = storage.bound(to: Float.self, count: blockCount * blockFloats)
     free = Array((0..<blockCount).reversed())
     references = Array(repeating: 0, count: blockCount)
     keyOfBlock = Array(repeating: nil, count: blockCount)
@@ -77,11 +80,11 @@ public final class KVBlockPool: @unchecked Sendable {
   public var statistics: Statistics { statisticsLock.withLock { stats } }
 
   func keys(layer: Int, block: Int) -> UnsafeMutablePointer<Float> {
-    keyStorage + (layer * blockCount + block) * blockSize * keyWidth
+    base + block * blockFloats + layer * layerFloats
   }
 
   func values(layer: Int, block: Int) -> UnsafeMutablePointer<Float> {
-    valueStorage + (layer * blockCount + block) * blockSize * valueWidth
+    base + block * blockFloats + layer * layerFloats + blockSize * keyWidth
   }
 
   /// Blocks an allocation could get now: free ones and cached ones nobody holds.
