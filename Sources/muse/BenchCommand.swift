@@ -41,10 +41,13 @@ struct BenchEngineCommand: ParsableCommand {
         model: (path as NSString).lastPathComponent, activeBytesPerToken: summary.activeBytes,
         promptTokens: promptTokens, generatedTokens: genTokens)
       for t in counts {
-        let bandwidth = MemoryBandwidth.measureRead(threads: t)
+        // Shared machines drift by tens of percent between minutes: the mean of a reading
+        // before and one after the runs describes the runs better than either alone.
+        let before = MemoryBandwidth.measureRead(threads: t)
         let sample = try lm.measureThroughput(
           threads: t, promptTokens: promptTokens, generatedTokens: genTokens, repetitions: repetitions)
-        report.add(sample, bandwidth: bandwidth)
+        let after = MemoryBandwidth.measureRead(threads: t)
+        report.add(sample, bandwidth: (before + after) / 2)
         if !json { report.printRow(report.rows.last!) }
       }
       if json {

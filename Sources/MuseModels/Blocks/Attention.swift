@@ -8,8 +8,12 @@ final class AttentionScratch {
   let v: FloatBuffer
   let out: FloatBuffer
   let gate: FloatBuffer?
+  /// Each row's RoPE cos/sin, computed by the first layer that rotates and read by the rest
+  /// (every RoPE layer shares the config's table; per layer it was ~1 % of a batched step).
+  var rope: [(cos: [Float], sin: [Float])?]
 
   init(config c: TransformerConfig, rows: Int, gated: Bool) {
+    rope = Array(repeating: nil, count: rows)
     q = FloatBuffer(count: rows * c.queryWidth)
     k = FloatBuffer(count: rows * c.keyWidth)
     v = FloatBuffer(count: rows * c.valueWidth)
@@ -67,7 +71,8 @@ struct AttentionBlock {
         normalise(qt, heads: c.headCount, weight: w.queryNorm)
         normalise(kt, heads: c.kvHeadCount, weight: w.keyNorm)
         if rotate {
-          let (cos, sin) = c.rope.table(position: position)
+          let (cos, sin) = scratch.rope[t] ?? c.rope.table(position: position)
+          scratch.rope[t] = (cos, sin)
           c.rope.apply(qt, heads: c.headCount, headDim: c.headDim, cos: cos, sin: sin)
           c.rope.apply(kt, heads: c.kvHeadCount, headDim: c.headDim, cos: cos, sin: sin)
         }
