@@ -20,8 +20,9 @@ public final class KVCache: ContiguousKeyValueStore, @unchecked Sendable {
     keyWidth = config.keyWidth
     valueWidth = config.valueWidth
     let keyCount = layers * capacity * keyWidth
-    storage = HugePageMapping(bytes: (keyCount + layers * capacity * valueWidth) * MemoryLayout<Float>.size)
-    keyStorage = storage.bound(to: Float.self, count: keyCount + layers * capacity * valueWidth)
+    let count = keyCount + layers * capacity * valueWidth
+    storage = HugePageMapping(bytes: count * MemoryLayout<Float>.size)
+    keyStorage = storage.bound(to: Float.self, count: count)
     valueStorage = keyStorage + keyCount
   }
 
