@@ -6,6 +6,8 @@ import MuseModels
 public final class KVCache: ContiguousKeyValueStore, @unchecked Sendable {
   public let capacity: Int
   public let layers: Int
+  /// Positions laid out per layer: `capacity` in whole tiles.
+  private let stored: Int
   let keyWidth: Int
   let valueWidth: Int
   private let storage: HugePageMapping
@@ -16,21 +18,22 @@ public final class KVCache: ContiguousKeyValueStore, @unchecked Sendable {
 
   public init(config: TransformerConfig, capacity: Int) {
     self.capacity = capacity
+    stored = Self.positionsStored(capacity: capacity)
     layers = config.layerCount
     keyWidth = config.keyWidth
     valueWidth = config.valueWidth
-    let keyCount = layers * capacity * keyWidth
-    let count = keyCount + layers * capacity * valueWidth
+    let keyCount = layers * stored * keyWidth
+    let count = keyCount + layers * stored * valueWidth
     storage = HugePageMapping(bytes: count * MemoryLayout<Float>.size)
     keyStorage = storage.bound(to: Float.self, count: count)
     valueStorage = keyStorage + keyCount
   }
 
-  public func keys(layer: Int) -> UnsafeMutablePointer<Float> { keyStorage + layer * capacity * keyWidth }
+  public func keys(layer: Int) -> UnsafeMutablePointer<Float> { keyStorage + layer * stored * keyWidth }
   public func values(layer: Int) -> UnsafeMutablePointer<Float> {
-    valueStorage + layer * capacity * valueWidth
+    valueStorage + layer * stored * valueWidth
   }
 
   /// Bytes held, for reporting.
-  public var byteCount: Int { layers * capacity * (keyWidth + valueWidth) * MemoryLayout<Float>.size }
+  public var byteCount: Int { layers * stored * (keyWidth + valueWidth) * MemoryLayout<Float>.size }
 }

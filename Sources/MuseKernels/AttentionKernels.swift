@@ -1,79 +1,121 @@
+import Foundation
 import MuseKernelsC
 
-// The inner loops of attention over cached head rows: C with AVX2 / AVX-512 where the CPU has
-// them (Sources/MuseKernelsC/attention.c), Swift SIMD loops elsewhere.
+// Attention over cached keys and values: C with AVX2 / AVX-512 where the CPU has them
+// (Sources/MuseKernelsC/attention.c says why, and the layout), Swift loops elsewhere.
 
-/// scores[i] = scale · query · keys[i · stride ..< i · stride + dim] for i < count.
-@inline(__always)
-public func attentionScores(
-  _ query: UnsafePointer<Float>, keys: UnsafePointer<Float>, stride: Int, count: Int, dim: Int, scale: Float,
-  into scores: UnsafeMutablePointer<Float>
+/// The cached keys and values of one key/value head of one sequence, as `attend` reads them.
+public struct CachedHead {
+  /// Per logical block, its keys of every head: tiles of 16 positions, each [dim × 16].
+  public var keyBlocks: UnsafePointer<UnsafePointer<Float>?>
+  /// Per logical block, its values of every head, [blockSize × valueDim] per head.
+  public var valueBlocks: UnsafePointer<UnsafePointer<Float>?>
+  /// Where this head starts within a block, in floats.
+  public var keyOffset: Int
+  public var valueOffset: Int
+  public var blockSize: Int
+
+  public init(
+    keyBlocks: UnsafePointer<UnsafePointer<Float>?>, valueBlocks: UnsafePointer<UnsafePointer<Float>?>,
+    keyOffset: Int, valueOffset: Int, blockSize: Int
+  ) {
+    self.keyBlocks = keyBlocks
+    self.valueBlocks = valueBlocks
+    self.keyOffset = keyOffset
+    self.valueOffset = valueOffset
+    self.blockSize = blockSize
+  }
+
+  /// Where position `p`'s key element `d` lives, for a head of `dim` values.
+  @inline(__always)
+  public static func keyIndex(position p: Int, element d: Int, dim: Int) -> Int {
+    (p & ~15) * dim + d * 16 + (p & 15)
+  }
+}
+
+/// Most query heads one `attend` call takes.
+public let attendMaxHeads = Int(MUSE_ATTEND_MAX_HEADS)
+
+/// Softmax attention of `heads` query heads (`dim` values each, one after another at `query`)
+/// that share `cache`'s key/value head, over positions `first...last`, scaled by `scale`, with
+/// an optional sink logit per head in the denominator. Writes heads × valueDim floats to `out`.
+public func attend(
+  _ query: UnsafePointer<Float>, heads: Int, dim: Int, valueDim: Int, cache: CachedHead, first: Int,
+  last: Int,
+  scale: Float, sinks: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>
 ) {
+  precondition(heads <= attendMaxHeads && cache.blockSize % 16 == 0 && first <= last)
   #if arch(x86_64)
-    switch KernelDispatch.current {
-    case .avx512vnni:
-      return muse_attn_scores_vnni(query, keys, stride, Int32(count), Int32(dim), scale, scores)
-    case .avx2: return muse_attn_scores_avx2(query, keys, stride, Int32(count), Int32(dim), scale, scores)
-    case .portable: break
+    let level = KernelDispatch.current
+    if level != .portable {
+      let call = level == .avx512vnni ? muse_attend_vnni : muse_attend_avx2
+      return call(
+        query, Int32(heads), Int32(dim), Int32(valueDim), cache.keyBlocks, cache.valueBlocks, cache.keyOffset,
+        cache.valueOffset, Int32(cache.blockSize), Int32(first), Int32(last), scale, sinks, out)
     }
   #endif
-  for i in 0..<count { scores[i] = headDot(query, keys + i * stride, count: dim) * scale }
+  portableAttend(
+    query, heads: heads, dim: dim, valueDim: valueDim, cache: cache, first: first, last: last, scale: scale,
+    sinks: sinks, out: out)
 }
 
-/// out[j] += Σ_i weights[i] · values[i · stride + j] for j < dim, i < count.
-@inline(__always)
-public func attentionAccumulate(
-  _ out: UnsafeMutablePointer<Float>, values: UnsafePointer<Float>, stride: Int,
-  weights: UnsafePointer<Float>,
-  count: Int, dim: Int
+/// attention_kernels.h's loop in Swift: the same tiles, lanes and order of additions.
+func portableAttend(
+  _ query: UnsafePointer<Float>, heads: Int, dim: Int, valueDim: Int, cache: CachedHead, first: Int,
+  last: Int,
+  scale: Float, sinks: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>
 ) {
-  #if arch(x86_64)
-    switch KernelDispatch.current {
-    case .avx512vnni: return muse_attn_accumulate_vnni(out, values, stride, weights, Int32(count), Int32(dim))
-    case .avx2: return muse_attn_accumulate_avx2(out, values, stride, weights, Int32(count), Int32(dim))
-    case .portable: break
+  var maximum = (0..<heads).map { sinks?[$0] ?? -Float.infinity }
+  var denominator = [Float](repeating: sinks == nil ? 0 : 1, count: heads)
+  out.update(repeating: 0, count: heads * valueDim)
+  var s = [Float](repeating: 0, count: 16)
+  var w = [Float](repeating: 0, count: 16)
+  var p = first & ~15
+  while p <= last {
+    let offset = p % cache.blockSize
+    let keys = cache.keyBlocks[p / cache.blockSize]! + cache.keyOffset + offset * dim
+    let values = cache.valueBlocks[p / cache.blockSize]! + cache.valueOffset + offset * valueDim
+    let lo = max(first - p, 0)
+    let hi = min(last - p, 15)
+    for h in 0..<heads {
+      let q = query + h * dim
+      let o = out + h * valueDim
+      var tileMax = -Float.infinity
+      for i in 0..<16 {
+        var a: (Float, Float, Float, Float) = (0, 0, 0, 0)
+        var d = 0
+        while d + 4 <= dim {
+          a.0 = fma(q[d], keys[d * 16 + i], a.0)
+          a.1 = fma(q[d + 1], keys[(d + 1) * 16 + i], a.1)
+          a.2 = fma(q[d + 2], keys[(d + 2) * 16 + i], a.2)
+          a.3 = fma(q[d + 3], keys[(d + 3) * 16 + i], a.3)
+          d += 4
+        }
+        while d < dim {
+          a.0 = fma(q[d], keys[d * 16 + i], a.0)
+          d += 1
+        }
+        s[i] = i < lo || i > hi ? -.infinity : ((a.0 + a.1) + (a.2 + a.3)) * scale
+        tileMax = max(tileMax, s[i])
+      }
+      if tileMax > maximum[h] {
+        let correction = expf(maximum[h] - tileMax)
+        denominator[h] *= correction
+        for j in 0..<valueDim { o[j] *= correction }
+        maximum[h] = tileMax
+      }
+      for i in 0..<16 { w[i] = s[i] == -.infinity ? 0 : expf(s[i] - maximum[h]) }
+      for i in lo...hi { denominator[h] += w[i] }
+      for j in 0..<valueDim {
+        var acc = o[j]
+        for i in lo...hi { acc = fma(w[i], values[i * valueDim + j], acc) }
+        o[j] = acc
+      }
     }
-  #endif
-  for i in 0..<count { headScaleAdd(out, values + i * stride, scale: weights[i], count: dim) }
-}
-
-/// Starts loading `count` floats at `p` into cache (a hint; no effect on results).
-@inline(__always)
-public func prefetch(_ p: UnsafePointer<Float>, count: Int) {
-  muse_prefetch(p, count * MemoryLayout<Float>.size)
-}
-
-/// Σ a[i] · b[i].
-@inline(__always)
-func headDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-  var sum = SIMD16<Float>()
-  var i = 0
-  while i + 16 <= count {
-    sum +=
-      UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
-      * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-    i += 16
+    p += 16
   }
-  var total = sum.sum()
-  while i < count {
-    total += a[i] * b[i]
-    i += 1
-  }
-  return total
-}
-
-/// y[i] += x[i] · scale.
-@inline(__always)
-func headScaleAdd(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, scale: Float, count: Int) {
-  var i = 0
-  while i + 16 <= count {
-    let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
-    let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-    UnsafeMutableRawPointer(y + i).storeBytes(of: yv + xv * scale, as: SIMD16<Float>.self)
-    i += 16
-  }
-  while i < count {
-    y[i] += x[i] * scale
-    i += 1
+  for h in 0..<heads {
+    let inverse = 1 / denominator[h]
+    for j in 0..<valueDim { out[h * valueDim + j] *= inverse }
   }
 }

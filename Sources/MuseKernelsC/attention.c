@@ -1,16 +1,19 @@
-// The inner loops of attention over cached key and value rows (Sources/MuseModels/Blocks/
-// Attention.swift): a tile of query·key scores and the weighted sum of a tile of value rows.
-// Why C: Swift compiled for baseline x86-64 runs SIMD16<Float> as four SSE registers with a
-// shuffle-heavy horizontal sum per score; these took 9 % of OLMoE-shaped decode time at 128–256
-// cached positions. The loops (attention_kernels.h) are compiled once per level, chosen by
-// KernelDispatch; head widths that are not a multiple of the vector width finish in scalar code.
+// Attention over cached keys and values (Sources/MuseModels/Blocks/Attention.swift): one row's
+// query heads that share a key/value head, over a run of its sequence's positions, with an
+// online softmax. Why C: Swift compiled for baseline x86-64 runs SIMD16<Float> as four SSE
+// registers; and why keys in tiles of [dim × 16]: 16 keys' scores are 16 lanes of one vector,
+// so a score is a chain of fmas with no horizontal sum (a 64-wide dot product spent more on its
+// reduction than on its fmas). The loop (attention_kernels.h) is compiled once per level,
+// chosen by KernelDispatch.
 
 #include "MuseKernelsC.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <math.h>
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"))), apply_to = function)
+#include "exp_kernel.h"
 #define SUFFIX vnni
 #define W 16
 #define VEC __m512
@@ -18,8 +21,10 @@
 #define VLOAD(p) _mm512_loadu_ps(p)
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VADD(a, b) _mm512_add_ps((a), (b))
+#define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VSET1(x) _mm512_set1_ps(x)
-#define VHSUM(v) _mm512_reduce_add_ps(v)
+#define EXP_TILE(s, m, w) _mm512_store_ps((w), muse_exp16(_mm512_sub_ps(_mm512_load_ps(s), _mm512_set1_ps(m))))
 #include "attention_kernels.h"
 #undef SUFFIX
 #undef W
@@ -28,17 +33,13 @@
 #undef VLOAD
 #undef VSTORE
 #undef VFMA
+#undef VADD
+#undef VMUL
 #undef VSET1
-#undef VHSUM
+#undef EXP_TILE
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-static inline float hsum256(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 #define SUFFIX avx2
 #define W 8
 #define VEC __m256
@@ -46,8 +47,11 @@ static inline float hsum256(__m256 v) {
 #define VLOAD(p) _mm256_loadu_ps(p)
 #define VSTORE(p, v) _mm256_storeu_ps((p), (v))
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VSET1(x) _mm256_set1_ps(x)
-#define VHSUM(v) hsum256(v)
+#define EXP_TILE(s, m, w)                                                                       \
+  for (int e = 0; e < 16; e++) (w)[e] = (s)[e] == -INFINITY ? 0 : expf((s)[e] - (m))
 #include "attention_kernels.h"
 #pragma clang attribute pop
 

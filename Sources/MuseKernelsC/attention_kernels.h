@@ -1,54 +1,45 @@
-// The loops of attention.c, included once per instruction-set level. The includer defines
-// SUFFIX, W (floats per vector), VEC, VZERO, VLOAD(p), VSTORE(p, v), VFMA(a, b, c), VSET1(x), VHSUM(v)
-// and wraps the include in a `#pragma clang attribute` that sets the target features.
+// The loop of attention.c, included once per instruction-set level. The includer defines
+// SUFFIX, W (floats per vector, 8 or 16), VEC, VZERO, VLOAD(p), VSTORE(p, v), VFMA(a, b, c),
+// VADD(a, b), VMUL(a, b), VSET1(x) and EXP_TILE(s, m, w) (w[i] = e^(s[i] - m) for the 16 lanes,
+// 0 where s[i] is -inf), and wraps the include in a `#pragma clang attribute` that sets the
+// target features.
 //
-// Both loops keep four independent accumulators (four keys, or four vectors of the head) so
-// that the fma latency overlaps: one chain ran at a quarter of the fma throughput. Each score
-// and each output element still sees the same operations in the same order whatever the tile
-// length, so batched, paged and single-sequence attention stay bit-identical.
+// Bit-identical whatever holds the row: tiles are the 16 positions of an aligned run (blocks
+// hold whole tiles), every lane of a tile sees the same operations whichever other lanes are
+// live, and the value sum and the denominator add a tile's live lanes in position order. So a
+// sequence alone, in a batch, or in a paged or contiguous cache gives the same bits.
 
 #define ACAT2(a, b) a##b
 #define ACAT(a, b) ACAT2(a, b)
+#define TV (16 / W)
 
-static inline float ACAT(score_one_, SUFFIX)(const float *q, const float *key, int dim) {
-  VEC acc = VZERO;
-  int j = 0;
-  for (; j + W <= dim; j += W) acc = VFMA(VLOAD(q + j), VLOAD(key + j), acc);
-  float s = VHSUM(acc);
-  for (; j < dim; j++) s += q[j] * key[j];
-  return s;
-}
-
-void ACAT(muse_attn_scores_, SUFFIX)(const float *q, const float *k, size_t kstride, int n, int dim,
-                                     float scale, float *scores) {
-  int i = 0;
-  if (dim % W == 0) {
-    for (; i + 4 <= n; i += 4) {
-      const float *k0 = k + (size_t)i * kstride, *k1 = k0 + kstride, *k2 = k1 + kstride, *k3 = k2 + kstride;
-      VEC a0 = VZERO, a1 = VZERO, a2 = VZERO, a3 = VZERO;
-      for (int j = 0; j < dim; j += W) {
-        const VEC qv = VLOAD(q + j);
-        a0 = VFMA(qv, VLOAD(k0 + j), a0);
-        a1 = VFMA(qv, VLOAD(k1 + j), a1);
-        a2 = VFMA(qv, VLOAD(k2 + j), a2);
-        a3 = VFMA(qv, VLOAD(k3 + j), a3);
-      }
-      scores[i] = VHSUM(a0) * scale;
-      scores[i + 1] = VHSUM(a1) * scale;
-      scores[i + 2] = VHSUM(a2) * scale;
-      scores[i + 3] = VHSUM(a3) * scale;
+// s[0..15] = scale · q · k for the tile's 16 keys (kt: [dim × 16], position fastest). Four
+// accumulators over d mod 4 so that the fma latency overlaps, joined (a0 + a1) + (a2 + a3).
+static inline void ACAT(tile_scores_, SUFFIX)(const float *q, const float *kt, int dim, float scale,
+                                              float *s) {
+  VEC a[4][TV];
+  for (int k = 0; k < 4; k++)
+    for (int t = 0; t < TV; t++) a[k][t] = VZERO;
+  int d = 0;
+  for (; d + 4 <= dim; d += 4)
+    for (int k = 0; k < 4; k++) {
+      const VEC qd = VSET1(q[d + k]);
+      for (int t = 0; t < TV; t++) a[k][t] = VFMA(qd, VLOAD(kt + (size_t)(d + k) * 16 + t * W), a[k][t]);
     }
-  }
-  for (; i < n; i++) scores[i] = ACAT(score_one_, SUFFIX)(q, k + (size_t)i * kstride, dim) * scale;
+  for (; d < dim; d++)
+    for (int t = 0; t < TV; t++) a[0][t] = VFMA(VSET1(q[d]), VLOAD(kt + (size_t)d * 16 + t * W), a[0][t]);
+  for (int t = 0; t < TV; t++)
+    VSTORE(s + t * W, VMUL(VADD(VADD(a[0][t], a[1][t]), VADD(a[2][t], a[3][t])), VSET1(scale)));
 }
 
-void ACAT(muse_attn_accumulate_, SUFFIX)(float *o, const float *v, size_t vstride, const float *w, int n,
-                                         int dim) {
+// o[j] += Σ_{i = lo...hi} w[i] · v[i · dim + j] for j < dim (vt: [16 × dim], rows in order).
+static inline void ACAT(tile_values_, SUFFIX)(float *o, const float *vt, const float *w, int lo, int hi,
+                                              int dim) {
   int j = 0;
   for (; j + 4 * W <= dim; j += 4 * W) {
     VEC a0 = VLOAD(o + j), a1 = VLOAD(o + j + W), a2 = VLOAD(o + j + 2 * W), a3 = VLOAD(o + j + 3 * W);
-    for (int i = 0; i < n; i++) {
-      const float *row = v + (size_t)i * vstride + j;
+    for (int i = lo; i <= hi; i++) {
+      const float *row = vt + (size_t)i * dim + j;
       const VEC wi = VSET1(w[i]);
       a0 = VFMA(wi, VLOAD(row), a0);
       a1 = VFMA(wi, VLOAD(row + W), a1);
@@ -62,15 +53,67 @@ void ACAT(muse_attn_accumulate_, SUFFIX)(float *o, const float *v, size_t vstrid
   }
   for (; j + W <= dim; j += W) {
     VEC acc = VLOAD(o + j);
-    for (int i = 0; i < n; i++) acc = VFMA(VSET1(w[i]), VLOAD(v + (size_t)i * vstride + j), acc);
+    for (int i = lo; i <= hi; i++) acc = VFMA(VSET1(w[i]), VLOAD(vt + (size_t)i * dim + j), acc);
     VSTORE(o + j, acc);
   }
   for (; j < dim; j++) {
     float acc = o[j];
-    for (int i = 0; i < n; i++) acc += w[i] * v[(size_t)i * vstride + j];
+    for (int i = lo; i <= hi; i++) acc += w[i] * vt[(size_t)i * dim + j];
     o[j] = acc;
   }
 }
 
+void ACAT(muse_attend_, SUFFIX)(const float *q, int heads, int dim, int vdim, const float *const *kblocks,
+                                const float *const *vblocks, size_t koffset, size_t voffset, int block_size,
+                                int first, int last, float scale, const float *sinks, float *out) {
+  float maximum[MUSE_ATTEND_MAX_HEADS], denominator[MUSE_ATTEND_MAX_HEADS];
+  float s[16] __attribute__((aligned(64))), w[16] __attribute__((aligned(64)));
+  for (int h = 0; h < heads; h++) {
+    // Online softmax (Milakov & Gimelshein 2018): one pass over the cache, no score buffer of
+    // the context's length. A sink starts the denominator at e^(sink - max).
+    maximum[h] = sinks ? sinks[h] : -INFINITY;
+    denominator[h] = sinks ? 1 : 0;
+    for (int j = 0; j < vdim; j++) out[(size_t)h * vdim + j] = 0;
+  }
+  for (int p = first & ~15; p <= last; p += 16) {
+    const int offset = p % block_size;
+    const float *kt = kblocks[p / block_size] + koffset + (size_t)offset * dim;
+    const float *vt = vblocks[p / block_size] + voffset + (size_t)offset * vdim;
+    // The next tile loads while this one computes: each is a short run the hardware
+    // prefetcher meets too late to follow.
+    if (p + 16 <= last) {
+      const int nb = (p + 16) / block_size, no = (p + 16) % block_size;
+      muse_prefetch(kblocks[nb] + koffset + (size_t)no * dim, 16 * dim * (long)sizeof(float));
+      muse_prefetch(vblocks[nb] + voffset + (size_t)no * vdim, 16 * vdim * (long)sizeof(float));
+    }
+    const int lo = first > p ? first - p : 0, hi = last - p < 15 ? last - p : 15;
+    for (int h = 0; h < heads; h++) {
+      float *o = out + (size_t)h * vdim;
+      ACAT(tile_scores_, SUFFIX)(q + (size_t)h * dim, kt, dim, scale, s);
+      float tile_max = -INFINITY;
+      for (int i = 0; i < 16; i++) {
+        if (i < lo || i > hi) s[i] = -INFINITY;
+        tile_max = s[i] > tile_max ? s[i] : tile_max;
+      }
+      if (tile_max > maximum[h]) {
+        const float correction = expf(maximum[h] - tile_max);
+        denominator[h] *= correction;
+        for (int j = 0; j < vdim; j++) o[j] *= correction;
+        maximum[h] = tile_max;
+      }
+      EXP_TILE(s, maximum[h], w);
+      float sum = denominator[h];
+      for (int i = lo; i <= hi; i++) sum += w[i];
+      denominator[h] = sum;
+      ACAT(tile_values_, SUFFIX)(o, vt, w, lo, hi, vdim);
+    }
+  }
+  for (int h = 0; h < heads; h++) {
+    const float inverse = 1 / denominator[h];
+    for (int j = 0; j < vdim; j++) out[(size_t)h * vdim + j] *= inverse;
+  }
+}
+
+#undef TV
 #undef ACAT
 #undef ACAT2

@@ -23,6 +23,7 @@ struct BenchEngineCommand: ParsableCommand {
     "\(ProcessInfo.processInfo.activeProcessorCount)"
   @Option(name: .long, help: "Prompt tokens for the prefill test (0 skips it).") var promptTokens = 512
   @Option(name: .long, help: "Generated tokens for the decode test (0 skips it).") var genTokens = 128
+  @Option(name: .long, help: "Positions already cached before each test (llama-bench's -d).") var depth = 0
   @Option(name: .long, help: "Repetitions of each test.") var repetitions = 3
   @Flag(name: .long, help: "Print one JSON object.") var json = false
 
@@ -32,20 +33,30 @@ struct BenchEngineCommand: ParsableCommand {
       guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
         throw ValidationError("--threads takes positive whole numbers separated by commas, e.g. 1,2")
       }
+      guard depth >= 0, promptTokens >= 0, genTokens >= 0, repetitions > 0 else {
+        throw ValidationError(
+          "--depth, --prompt-tokens and --gen-tokens cannot be negative; --repetitions must be positive")
+      }
       let path = try DefaultModel.resolve(model)
       var bar = ProgressBar(
         label: "loading \((path as NSString).lastPathComponent)", enabled: !json && isatty(2) != 0)
       let lm = try LanguageModel(path: path, progress: { bar.update($0) })
       let summary = ModelSummary(file: lm.model.file)
+      let config = lm.model.config
+      // Decode also reads the cached keys and values, at the test's mean context length.
+      let cacheBytes =
+        config.layerCount * (config.keyWidth + config.valueWidth) * MemoryLayout<Float>.size
+        * (depth + genTokens / 2)
       var report = BenchReport(
         model: (path as NSString).lastPathComponent, activeBytesPerToken: summary.activeBytes,
-        promptTokens: promptTokens, generatedTokens: genTokens)
+        cacheBytesPerToken: cacheBytes, depth: depth, promptTokens: promptTokens, generatedTokens: genTokens)
       for t in counts {
         // Shared machines drift by tens of percent between minutes: the mean of a reading
         // before and one after the runs describes the runs better than either alone.
         let before = MemoryBandwidth.measureRead(threads: t)
         let sample = try lm.measureThroughput(
-          threads: t, promptTokens: promptTokens, generatedTokens: genTokens, repetitions: repetitions)
+          threads: t, promptTokens: promptTokens, generatedTokens: genTokens, repetitions: repetitions,
+          depth: depth)
         let after = MemoryBandwidth.measureRead(threads: t)
         report.add(sample, bandwidth: (before + after) / 2)
         if !json { report.printRow(report.rows.last!) }
@@ -84,6 +95,8 @@ struct BenchReport: Encodable {
 
   let model: String
   let activeBytesPerToken: Int
+  let cacheBytesPerToken: Int
+  let depth: Int
   let promptTokens: Int
   let generatedTokens: Int
   var rows: [Row] = []
@@ -92,6 +105,8 @@ struct BenchReport: Encodable {
   enum CodingKeys: String, CodingKey {
     case model
     case activeBytesPerToken = "active_bytes_per_token"
+    case cacheBytesPerToken = "kv_cache_bytes_per_token"
+    case depth
     case promptTokens = "prompt_tokens"
     case generatedTokens = "gen_tokens"
     case rows = "runs"
@@ -105,6 +120,8 @@ struct BenchReport: Encodable {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(model, forKey: .model)
     try c.encode(activeBytesPerToken, forKey: .activeBytesPerToken)
+    try c.encode(cacheBytesPerToken, forKey: .cacheBytesPerToken)
+    try c.encode(depth, forKey: .depth)
     try c.encode(promptTokens, forKey: .promptTokens)
     try c.encode(generatedTokens, forKey: .generatedTokens)
     try c.encode(rows, forKey: .rows)
@@ -113,7 +130,7 @@ struct BenchReport: Encodable {
   }
 
   mutating func add(_ s: ThroughputSample, bandwidth: Double) {
-    let roofline = bandwidth / Double(max(activeBytesPerToken, 1))
+    let roofline = bandwidth / Double(max(activeBytesPerToken + cacheBytesPerToken, 1))
     let decode = Stats(s.decodeTokensPerSecond)
     rows.append(
       Row(
@@ -128,8 +145,9 @@ struct BenchReport: Encodable {
     }
     if r.threads == rows.first?.threads {
       print(
-        "model \(model): \(String(format: "%.1f", Double(activeBytesPerToken) / 1e6)) MB of weights read per token"
-      )
+        "model \(model): \(String(format: "%.1f", Double(activeBytesPerToken) / 1e6)) MB of weights and "
+          + "\(String(format: "%.1f", Double(cacheBytesPerToken) / 1e6)) MB of KV cache read per token"
+          + (depth > 0 ? " (depth \(depth))" : ""))
       print(
         "threads | prefill tok/s (pp\(promptTokens))   | decode tok/s (tg\(generatedTokens))    | read GB/s | roofline tok/s | decode/roofline"
       )

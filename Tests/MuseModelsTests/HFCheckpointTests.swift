@@ -13,14 +13,15 @@ final class TestKeyValueStore: ContiguousKeyValueStore {
 
   init(config: TransformerConfig, capacity: Int) {
     self.capacity = capacity
+    let stored = Self.positionsStored(capacity: capacity)
     keyStorage = (0..<config.layerCount).map { _ in
-      let p = UnsafeMutablePointer<Float>.allocate(capacity: capacity * config.keyWidth)
-      p.initialize(repeating: 0, count: capacity * config.keyWidth)
+      let p = UnsafeMutablePointer<Float>.allocate(capacity: stored * config.keyWidth)
+      p.initialize(repeating: 0, count: stored * config.keyWidth)
       return p
     }
     valueStorage = (0..<config.layerCount).map { _ in
-      let p = UnsafeMutablePointer<Float>.allocate(capacity: capacity * config.valueWidth)
-      p.initialize(repeating: 0, count: capacity * config.valueWidth)
+      let p = UnsafeMutablePointer<Float>.allocate(capacity: stored * config.valueWidth)
+      p.initialize(repeating: 0, count: stored * config.valueWidth)
       return p
     }
   }

@@ -61,15 +61,22 @@ MUSE_IDOT(muse_idot_q8_0_vnni);
 /// SplitActivations' quantiser (`digits` 2 or 3) for one token of `blocks` × 32 floats.
 void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int digits);
 
-// Attention over cached rows (attention.c): scores[i] = scale · q · k[i · kstride], i < n, and
-// o += Σ_i w[i] · v[i · vstride], over `dim` values.
-#define MUSE_ATTN(level)                                                                        \
-  void muse_attn_scores_##level(const float *q, const float *k, size_t kstride, int n, int dim,   \
-                                float scale, float *scores);                                    \
-  void muse_attn_accumulate_##level(float *o, const float *v, size_t vstride, const float *w,    \
-                                    int n, int dim);
-MUSE_ATTN(avx2)
-MUSE_ATTN(vnni)
+/// Most query heads one `muse_attend_*` call takes (the caller splits larger groups).
+#define MUSE_ATTEND_MAX_HEADS 16
+
+// Attention over cached rows (attention.c): `heads` query heads of `dim` values at q (one after
+// another) that share a key/value head, over positions first...last of a sequence whose cache
+// is in blocks of `block_size` positions. Block b's keys of the head start at kblocks[b] +
+// koffset, in tiles of 16 positions each [dim × 16] (position fastest); its values at
+// vblocks[b] + voffset, [block_size × vdim]. sinks: one logit per head that joins the
+// softmax's denominator, or NULL. Writes heads × vdim values to out.
+#define MUSE_ATTEND(level)                                                                      \
+  void muse_attend_##level(const float *q, int heads, int dim, int vdim, const float *const *kblocks, \
+                           const float *const *vblocks, size_t koffset, size_t voffset,          \
+                           int block_size, int first, int last, float scale, const float *sinks, \
+                           float *out);
+MUSE_ATTEND(avx2)
+MUSE_ATTEND(vnni)
 
 /// out[i] = exp(x[i] - shift) for i < n (0 below e^-87), returning Σ out[i] (exp.c, AVX-512F).
 double muse_exp_shifted_vnni(const float *x, float shift, float *out, long n);

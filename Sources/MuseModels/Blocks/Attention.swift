@@ -30,8 +30,8 @@ struct AttentionBlock {
   let config: TransformerConfig
   let layer: Int
   /// Cached positions scored at once, in tiles aligned to multiples of 16 positions so that a
-  /// row's arithmetic is the same whatever store holds it (paged blocks are multiples of 16):
-  /// batched and paged output then equals the single-sequence output bit for bit.
+  /// row's arithmetic is the same whatever store holds it (blocks hold whole tiles): batched
+  /// and paged output then equals the single-sequence output bit for bit.
   static let tile = 16
 
   /// `input`: [rows × d] normalised hidden states, laid out as `segments` say.
@@ -52,16 +52,25 @@ struct AttentionBlock {
     w.value.addBias(v.pointer, tokens: rows)
 
     let rotate = c.usesRoPE(layer: layer)
-    var rowSegment = [Int](repeating: 0, count: rows)
-    // Per segment, the pointers of its blocks for this layer: looked up once, read by every row.
-    var keyBlocks: [[UnsafeMutablePointer<Float>]] = []
-    var valueBlocks: [[UnsafeMutablePointer<Float>]] = []
+    // Per segment, the pointers of its blocks for this layer (keys, then values), looked up
+    // once and read by every row and head of the segment.
+    let blockCounts = segments.map { ($0.start + $0.count + $0.cache.blockSize - 1) / $0.cache.blockSize }
+    let tableSize = 2 * blockCounts.reduce(0, +)
+    let table = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: max(tableSize, 1))
+    defer { table.deallocate() }
+    var tableStart: [Int] = []
+    var next = 0
     for (s, segment) in segments.enumerated() {
-      let cache = segment.cache
-      let blockSize = cache.blockSize
-      let blocks = (segment.start + segment.count + blockSize - 1) / blockSize
-      keyBlocks.append((0..<blocks).map { cache.keys(layer: layer, block: $0) })
-      valueBlocks.append((0..<blocks).map { cache.values(layer: layer, block: $0) })
+      tableStart.append(next)
+      for b in 0..<blockCounts[s] {
+        table[next + b] = UnsafePointer(segment.cache.keys(layer: layer, block: b))
+        table[next + blockCounts[s] + b] = UnsafePointer(segment.cache.values(layer: layer, block: b))
+      }
+      next += 2 * blockCounts[s]
+    }
+    var rowSegment = [Int](repeating: 0, count: rows)
+    for (s, segment) in segments.enumerated() {
+      let blockSize = segment.cache.blockSize
       for i in 0..<segment.count {
         let t = segment.firstRow + i
         rowSegment[t] = s
@@ -76,13 +85,17 @@ struct AttentionBlock {
           c.rope.apply(qt, heads: c.headCount, headDim: c.headDim, cos: cos, sin: sin)
           c.rope.apply(kt, heads: c.kvHeadCount, headDim: c.headDim, cos: cos, sin: sin)
         }
-        let block = position / blockSize
+        let keys = UnsafeMutablePointer(mutating: table[tableStart[s] + position / blockSize]!)
+        let values = UnsafeMutablePointer(
+          mutating: table[tableStart[s] + blockCounts[s] + position / blockSize]!)
         let offset = position % blockSize
         let vt = v.row(t, width: c.valueWidth)
         for head in 0..<c.kvHeadCount {
-          (keyBlocks[s][block] + (head * blockSize + offset) * c.headDim).update(
-            from: kt + head * c.headDim, count: c.headDim)
-          (valueBlocks[s][block] + (head * blockSize + offset) * c.valueHeadDim).update(
+          let key = keys + head * blockSize * c.headDim
+          for d in 0..<c.headDim {
+            key[CachedHead.keyIndex(position: offset, element: d, dim: c.headDim)] = kt[head * c.headDim + d]
+          }
+          (values + (head * blockSize + offset) * c.valueHeadDim).update(
             from: vt + head * c.valueHeadDim, count: c.valueHeadDim)
         }
       }
@@ -93,71 +106,32 @@ struct AttentionBlock {
     let scale = c.attentionScale ?? 1 / Float(c.headDim).squareRoot()
     let group = c.headCount / c.kvHeadCount
     let window = c.isSlidingWindow(layer: layer) ? c.slidingWindow : Int.max
+    // A row's query heads that share a key/value head run together (each tile of keys and
+    // values is read once for all of them), unless that leaves too few items for the pool.
+    let pairs = rows * c.kvHeadCount
+    let split = min(
+      group, max((4 * pool.threadCount + pairs - 1) / pairs, (group + attendMaxHeads - 1) / attendMaxHeads))
+    let perItem = (group + split - 1) / split
     let sinks = w.sinks
-    let tile = Self.tile
-    pool.parallelFor(rows * c.headCount) { item in
-      let t = item / c.headCount
-      let h = item % c.headCount
+    pool.parallelFor(pairs * split) { item in
+      let t = item / (c.kvHeadCount * split)
+      let kvHead = item / split % c.kvHeadCount
+      let firstHead = kvHead * group + item % split * perItem
+      let heads = min(perItem, (kvHead + 1) * group - firstHead)
+      guard heads > 0 else { return }
       let s = rowSegment[t]
       let segment = segments[s]
       let blockSize = segment.cache.blockSize
       let position = segment.start + t - segment.firstRow
-      let query = q.pointer + t * c.queryWidth + h * c.headDim
-      let kvHead = h / group
-      let o = out.pointer + t * outWidth + h * c.valueHeadDim
-      o.update(repeating: 0, count: c.valueHeadDim)
-      // Online softmax (Milakov & Gimelshein 2018): one pass over the cache, no score buffer
-      // of the context's length. A sink starts the denominator at exp(sink - max).
-      var maximum = sinks.map { $0[h] } ?? -Float.infinity
-      var denominator: Float = sinks == nil ? 0 : 1
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { buffer in
-        let scores = buffer.baseAddress!
-        // The tile starting at position p: its keys and values of this head, and its length.
-        func tileAt(_ p: Int) -> (
-          keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, count: Int
-        ) {
-          let block = p / blockSize
-          let offset = p % blockSize
-          return (
-            keyBlocks[s][block] + (kvHead * blockSize + offset) * c.headDim,
-            valueBlocks[s][block] + (kvHead * blockSize + offset) * c.valueHeadDim,
-            min(tile - p % tile, blockSize - offset, position + 1 - p)
-          )
-        }
-        var p = max(0, position - window + 1)
-        var current = tileAt(p)
-        while p <= position {
-          let n = current.count
-          // The next tile's rows load while this one computes: measured 2× on attention
-          // at 8 streams (each tile is one short contiguous run per head).
-          let next = p + n <= position ? tileAt(p + n) : nil
-          if let next {
-            prefetch(next.keys, count: next.count * c.headDim)
-            prefetch(next.values, count: next.count * c.valueHeadDim)
-          }
-          attentionScores(
-            query, keys: current.keys, stride: c.headDim, count: n, dim: c.headDim, scale: scale, into: scores
-          )
-          var tileMax = -Float.infinity
-          for i in 0..<n { tileMax = max(tileMax, scores[i]) }
-          if tileMax > maximum {
-            let correction = expf(maximum - tileMax)
-            denominator *= correction
-            for j in 0..<c.valueHeadDim { o[j] *= correction }
-            maximum = tileMax
-          }
-          for i in 0..<n {
-            scores[i] = expf(scores[i] - maximum)
-            denominator += scores[i]
-          }
-          attentionAccumulate(
-            o, values: current.values, stride: c.valueHeadDim, weights: scores, count: n, dim: c.valueHeadDim)
-          p += n
-          if let next { current = next }
-        }
-      }
-      let inverse = 1 / denominator
-      for j in 0..<c.valueHeadDim { o[j] *= inverse }
+      let head = CachedHead(
+        keyBlocks: table + tableStart[s], valueBlocks: table + tableStart[s] + blockCounts[s],
+        keyOffset: kvHead * blockSize * c.headDim, valueOffset: kvHead * blockSize * c.valueHeadDim,
+        blockSize: blockSize)
+      attend(
+        q.pointer + t * c.queryWidth + firstHead * c.headDim, heads: heads, dim: c.headDim,
+        valueDim: c.valueHeadDim, cache: head, first: max(0, position - window + 1), last: position,
+        scale: scale, sinks: sinks.map { $0.pointer + firstHead },
+        out: out.pointer + t * outWidth + firstHead * c.valueHeadDim)
     }
     if let gate = w.outputGate, let g = scratch.gate {
       gate(input, tokens: rows, output: g.pointer, pool: pool)
