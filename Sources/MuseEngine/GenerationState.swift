@@ -11,6 +11,7 @@ struct GenerationState {
   /// Positions the sequence may use: its prompt and completion, within the context window.
   let capacity: Int
   private let tokenizer: Tokenizer
+  private let ignoresEndOfGeneration: Bool
   private var sampler: Sampler
   private var decoder: StreamingDecoder
   private var matcher: StopSequenceMatcher
@@ -31,6 +32,7 @@ struct GenerationState {
     self.maxTokens = maxTokens
     self.logprobs = logprobs
     self.tokenizer = tokenizer
+    ignoresEndOfGeneration = sampling.ignoreEOS
     capacity = min(contextLength, prompt.count + maxTokens)
     sampler = Sampler(sampling)
     decoder = StreamingDecoder(tokenizer: tokenizer)
@@ -56,9 +58,13 @@ struct GenerationState {
   mutating func choose(_ logits: [Float]) -> Choice? {
     guard result.tokens.count < maxTokens else { return nil }
     let token = sampler.sample(logits, history: history)
-    guard !tokenizer.isEndOfGeneration(token), let logprobs else { return Choice(token: token, logprob: nil) }
+    guard !ends(token), let logprobs else { return Choice(token: token, logprob: nil) }
     let lp = TokenLogprob.compute(logits: logits, chosen: token, top: logprobs) { tokenizer.tokenBytes($0) }
     return Choice(token: token, logprob: lp)
+  }
+
+  private func ends(_ token: Int) -> Bool {
+    !ignoresEndOfGeneration && tokenizer.isEndOfGeneration(token)
   }
 
   struct Choice {
@@ -70,7 +76,7 @@ struct GenerationState {
   mutating func accept(_ choice: Choice?, onPiece: (String, [TokenLogprob]) -> Bool) -> Bool {
     guard let choice else { return false }
     let token = choice.token
-    if tokenizer.isEndOfGeneration(token) {
+    if ends(token) {
       result.finishReason = .stop
       return false
     }

@@ -16,6 +16,9 @@ public struct SamplingParameters: Sendable, Equatable {
   public var repetitionWindow: Int = 64
   /// Same seed, same model, same prompt: same output.
   public var seed: UInt64?
+  /// Keep generating through end-of-turn tokens until `maxTokens` or a stop sequence (vLLM's
+  /// and llama-server's `ignore_eos`): benchmarks use it so every request has the same length.
+  public var ignoreEOS = false
 
   public init(
     temperature: Float = 0.8, topK: Int = 40, topP: Float = 0.95, minP: Float = 0.05,

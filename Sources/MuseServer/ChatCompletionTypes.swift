@@ -68,6 +68,7 @@ struct ChatCompletionRequest: Decodable {
   let user: String?
   let logprobs: Bool?
   let top_logprobs: Int?
+  let ignore_eos: Bool?
   // swiftlint:enable identifier_name
 }
 
@@ -88,6 +89,7 @@ struct CompletionRequest: Decodable {
   let logprobs: Int?
   let n: Int?
   let user: String?
+  let ignore_eos: Bool?
   // swiftlint:enable identifier_name
 }
 

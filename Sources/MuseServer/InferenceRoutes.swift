@@ -12,7 +12,7 @@ extension MuseService {
     let endpoint: String
     let prompt: [Int]
     let maxTokens: Int
-    let sampling: SamplingParameters
+    var sampling: SamplingParameters
     let stop: [String]
     let stream: Bool
     let includeUsage: Bool
@@ -70,6 +70,7 @@ extension MuseService {
         code: "invalid_value")
     }
     job.logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
+    job.sampling.ignoreEOS = body.ignore_eos == true
     return try await run(job, format: ChatFormatter(model: runner.entry.id))
   }
 
@@ -94,6 +95,7 @@ extension MuseService {
         stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false,
         echo: body.echo == true ? text : nil)
       job.logprobs = body.logprobs
+      job.sampling.ignoreEOS = body.ignore_eos == true
       return job
     }
     if jobs.count > 1 {

@@ -37,6 +37,19 @@ struct SmolLM2Tests {
     #expect(result.finishReason == .stop)
   }
 
+  /// `ignore_eos`: the same greedy answer, then on through the end of turn to `maxTokens`.
+  @Test func ignoringEndOfTurnRunsToTheLimit() throws {
+    let lm = try loaded()
+    let prompt = try lm.chatPrompt([ChatMessage(role: "user", content: "What is the capital of France?")])
+    var sampling = SamplingParameters.greedy
+    sampling.ignoreEOS = true
+    let result = try lm.generate(prompt: prompt, maxTokens: 24, sampling: sampling)
+    #expect(result.text.hasPrefix("The capital of France is Paris."))
+    #expect(result.tokens.count == 24)
+    #expect(result.tokens.contains { lm.tokenizer.isEndOfGeneration($0) })
+    #expect(result.finishReason == .length)
+  }
+
   /// Within 1e-3 of the largest reference logit: the reference computes in float64 from the
   /// same dequantized weights; what remains is float32 accumulation over 30 layers.
   @Test func logitsAndGreedyMatchTheReference() throws {
