@@ -71,7 +71,8 @@ public final class BatchScheduler: @unchecked Sendable {
     self.model = model
     self.configuration = configuration
     pool = try KVBlockPool(
-      config: model.model.config, blockSize: configuration.blockSize, bytes: configuration.kvCacheBytes)
+      config: model.model.config, blockSize: configuration.blockSize, bytes: configuration.kvCacheBytes,
+      type: model.kvCacheType)
     waiting = FairQueue(capacity: configuration.maxWaiting)
   }
 

@@ -14,13 +14,15 @@ public struct ThroughputSample: Sendable, Codable {
 
 extension LanguageModel {
   public func measureThroughput(
-    threads: Int, promptTokens: Int, generatedTokens: Int, repetitions: Int, depth: Int = 0
+    threads: Int, promptTokens: Int, generatedTokens: Int, repetitions: Int, depth: Int = 0,
+    kvCacheType: KVCacheType = .f32
   ) throws -> ThroughputSample {
     let pool = ThreadPool(threads: threads)
     let config = model.config
     var generator = SeededGenerator(seed: 1)
     let prompt = (0..<promptTokens).map { _ in Int(generator.next() % UInt64(config.vocabularySize)) }
-    let cache = KVCache(config: config, capacity: depth + max(promptTokens, generatedTokens, 8))
+    let cache = KVCache(
+      config: config, capacity: depth + max(promptTokens, generatedTokens, 8), type: kvCacheType)
     let clock = ContinuousClock()
     var prefill: [Double] = []
     var decode: [Double] = []

@@ -39,6 +39,9 @@ public final class LanguageModel: @unchecked Sendable {
   /// The GGUF file, when the model came from one (for digests and downloads).
   public let gguf: GGUFFile?
   public let pool: ThreadPool
+  /// How `generate` and a `BatchScheduler` over this model store keys and values: f32 (exactly
+  /// what the model computed) unless set; `muse serve` sets f16 (`--kv-cache-type`).
+  public var kvCacheType = KVCacheType.f32
 
   public init(
     path: String, options: ModelOptions = ModelOptions(), threads: Int? = nil,
@@ -112,7 +115,7 @@ public final class LanguageModel: @unchecked Sendable {
     var state = try GenerationState(
       prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs,
       tokenizer: tokenizer, contextLength: model.config.contextLength)
-    let cache = KVCache(config: model.config, capacity: state.capacity)
+    let cache = KVCache(config: model.config, capacity: state.capacity, type: kvCacheType)
     let clock = ContinuousClock()
     let prefillStart = clock.now
     var logits = try model.forward(prompt, start: 0, cache: cache, pool: pool)

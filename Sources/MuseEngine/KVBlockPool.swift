@@ -22,6 +22,7 @@ public final class KVBlockPool: @unchecked Sendable {
 
   public let blockSize: Int
   public let blockCount: Int
+  public let elementType: KVCacheType
   let layers: Int
   let keyWidth: Int
   let valueWidth: Int
@@ -30,10 +31,10 @@ public final class KVBlockPool: @unchecked Sendable {
   /// block's keys and values of every layer together) so that a new block touches at most one
   /// fresh huge page: layer-major, 8 new sequences faulted in (and zeroed) 60 huge pages each.
   private let storage: HugePageMapping
-  private let base: UnsafeMutablePointer<Float>
-  /// Floats per block over all layers, and per layer of a block (keys, then values).
-  private let blockFloats: Int
-  private let layerFloats: Int
+  private let base: UnsafeMutableRawPointer
+  /// Bytes per block over all layers, and per layer of a block (keys, then values).
+  private let blockBytes: Int
+  private let layerBytes: Int
 
   private var free: [Int]
   private var references: [Int]
@@ -46,30 +47,32 @@ public final class KVBlockPool: @unchecked Sendable {
   private var stats: Statistics
 
   /// Bytes one block takes over all layers.
-  public static func bytesPerBlock(config: TransformerConfig, blockSize: Int) -> Int {
-    config.layerCount * blockSize * (config.keyWidth + config.valueWidth) * MemoryLayout<Float>.size
+  public static func bytesPerBlock(config: TransformerConfig, blockSize: Int, type: KVCacheType = .f32) -> Int
+  {
+    config.layerCount * blockSize * (config.keyWidth + config.valueWidth) * type.byteWidth
   }
 
   /// A pool of as many blocks as `bytes` holds. The memory is reserved but only touched, and
   /// so only resident, as sequences write into it.
-  public init(config: TransformerConfig, blockSize: Int = 16, bytes: Int) throws {
+  public init(config: TransformerConfig, blockSize: Int = 16, bytes: Int, type: KVCacheType = .f32) throws {
     let multiple = TransformerModel.blockSizeMultiple
     guard blockSize > 0, blockSize % multiple == 0 else {
       throw KVCacheError.invalidBlockSize(blockSize, multiple: multiple)
     }
-    let perBlock = Self.bytesPerBlock(config: config, blockSize: blockSize)
+    let perBlock = Self.bytesPerBlock(config: config, blockSize: blockSize, type: type)
     guard bytes >= perBlock else {
       throw KVCacheError.budgetTooSmall(bytes: bytes, blockBytes: perBlock)
     }
     self.blockSize = blockSize
+    elementType = type
     blockCount = bytes / perBlock
     layers = config.layerCount
     keyWidth = config.keyWidth
     valueWidth = config.valueWidth
-    layerFloats = blockSize * (keyWidth + valueWidth)
-    blockFloats = layers * layerFloats
-    storage = HugePageMapping(bytes: blockCount * blockFloats * MemoryLayout<Float>.size)
-    base = storage.bound(to: Float.self, count: blockCount * blockFloats)
+    layerBytes = blockSize * (keyWidth + valueWidth) * type.byteWidth
+    blockBytes = layers * layerBytes
+    storage = HugePageMapping(bytes: blockCount * blockBytes)
+    base = UnsafeMutableRawPointer(storage.bound(to: UInt8.self, count: blockCount * blockBytes))
     free = Array((0..<blockCount).reversed())
     references = Array(repeating: 0, count: blockCount)
     keyOfBlock = Array(repeating: nil, count: blockCount)
@@ -79,12 +82,12 @@ public final class KVBlockPool: @unchecked Sendable {
 
   public var statistics: Statistics { statisticsLock.withLock { stats } }
 
-  func keys(layer: Int, block: Int) -> UnsafeMutablePointer<Float> {
-    base + block * blockFloats + layer * layerFloats
+  func keys(layer: Int, block: Int) -> UnsafeMutableRawPointer {
+    base + block * blockBytes + layer * layerBytes
   }
 
-  func values(layer: Int, block: Int) -> UnsafeMutablePointer<Float> {
-    base + block * blockFloats + layer * layerFloats + blockSize * keyWidth
+  func values(layer: Int, block: Int) -> UnsafeMutableRawPointer {
+    base + block * blockBytes + layer * layerBytes + blockSize * keyWidth * elementType.byteWidth
   }
 
   /// Blocks an allocation could get now: free ones and cached ones nobody holds.

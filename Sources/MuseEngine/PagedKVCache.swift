@@ -1,3 +1,4 @@
+import MuseKernels
 import MuseModels
 
 /// One sequence's view of the pool: its block table maps logical blocks to pool blocks.
@@ -12,10 +13,11 @@ final class PagedKVCache: KeyValueStore, @unchecked Sendable {
 
   var capacity: Int { blocks.count * pool.blockSize }
   var blockSize: Int { pool.blockSize }
-  func keys(layer: Int, block: Int) -> UnsafeMutablePointer<Float> {
+  var elementType: KVCacheType { pool.elementType }
+  func keys(layer: Int, block: Int) -> UnsafeMutableRawPointer {
     pool.keys(layer: layer, block: blocks[block])
   }
-  func values(layer: Int, block: Int) -> UnsafeMutablePointer<Float> {
+  func values(layer: Int, block: Int) -> UnsafeMutableRawPointer {
     pool.values(layer: layer, block: blocks[block])
   }
 }

@@ -4,26 +4,36 @@ import MuseKernelsC
 // Attention over cached keys and values: C with AVX2 / AVX-512 where the CPU has them
 // (Sources/MuseKernelsC/attention.c says why, and the layout), Swift loops elsewhere.
 
+/// How a KV cache stores keys and values. f16 (llama.cpp's and vLLM's default) halves the
+/// memory and the bytes attention reads; f32 keeps what the model computed exactly.
+public enum KVCacheType: String, Sendable, CaseIterable {
+  case f32, f16
+
+  public var byteWidth: Int { self == .f32 ? 4 : 2 }
+}
+
 /// The cached keys and values of one key/value head of one sequence, as `attend` reads them.
 public struct CachedHead {
   /// Per logical block, its keys of every head: tiles of 16 positions, each [dim × 16].
-  public var keyBlocks: UnsafePointer<UnsafePointer<Float>?>
+  public var keyBlocks: UnsafePointer<UnsafeRawPointer?>
   /// Per logical block, its values of every head, [blockSize × valueDim] per head.
-  public var valueBlocks: UnsafePointer<UnsafePointer<Float>?>
-  /// Where this head starts within a block, in floats.
+  public var valueBlocks: UnsafePointer<UnsafeRawPointer?>
+  /// Where this head starts within a block, in elements.
   public var keyOffset: Int
   public var valueOffset: Int
   public var blockSize: Int
+  public var type: KVCacheType
 
   public init(
-    keyBlocks: UnsafePointer<UnsafePointer<Float>?>, valueBlocks: UnsafePointer<UnsafePointer<Float>?>,
-    keyOffset: Int, valueOffset: Int, blockSize: Int
+    keyBlocks: UnsafePointer<UnsafeRawPointer?>, valueBlocks: UnsafePointer<UnsafeRawPointer?>,
+    keyOffset: Int, valueOffset: Int, blockSize: Int, type: KVCacheType
   ) {
     self.keyBlocks = keyBlocks
     self.valueBlocks = valueBlocks
     self.keyOffset = keyOffset
     self.valueOffset = valueOffset
     self.blockSize = blockSize
+    self.type = type
   }
 
   /// Where position `p`'s key element `d` lives, for a head of `dim` values.
@@ -51,7 +61,8 @@ public func attend(
       let call = level == .avx512vnni ? muse_attend_vnni : muse_attend_avx2
       return call(
         query, Int32(heads), Int32(dim), Int32(valueDim), cache.keyBlocks, cache.valueBlocks, cache.keyOffset,
-        cache.valueOffset, Int32(cache.blockSize), Int32(first), Int32(last), scale, sinks, out)
+        cache.valueOffset, Int32(cache.blockSize), Int32(first), Int32(last), scale, sinks, out,
+        cache.type == .f16 ? 1 : 0)
     }
   #endif
   portableAttend(
@@ -70,11 +81,20 @@ func portableAttend(
   out.update(repeating: 0, count: heads * valueDim)
   var s = [Float](repeating: 0, count: 16)
   var w = [Float](repeating: 0, count: 16)
+  let width = cache.type.byteWidth
+  let f16 = cache.type == .f16
+  func element(_ base: UnsafeRawPointer, _ i: Int) -> Float {
+    f16
+      ? halfToFloat(base.load(fromByteOffset: i * 2, as: UInt16.self))
+      : base.load(fromByteOffset: i * 4, as: Float.self)
+  }
   var p = first & ~15
   while p <= last {
     let offset = p % cache.blockSize
-    let keys = cache.keyBlocks[p / cache.blockSize]! + cache.keyOffset + offset * dim
-    let values = cache.valueBlocks[p / cache.blockSize]! + cache.valueOffset + offset * valueDim
+    let keyBase = cache.keyBlocks[p / cache.blockSize]! + (cache.keyOffset + offset * dim) * width
+    let valueBase = cache.valueBlocks[p / cache.blockSize]! + (cache.valueOffset + offset * valueDim) * width
+    func keys(_ i: Int) -> Float { element(keyBase, i) }
+    func values(_ i: Int) -> Float { element(valueBase, i) }
     let lo = max(first - p, 0)
     let hi = min(last - p, 15)
     for h in 0..<heads {
@@ -85,14 +105,14 @@ func portableAttend(
         var a: (Float, Float, Float, Float) = (0, 0, 0, 0)
         var d = 0
         while d + 4 <= dim {
-          a.0 = fma(q[d], keys[d * 16 + i], a.0)
-          a.1 = fma(q[d + 1], keys[(d + 1) * 16 + i], a.1)
-          a.2 = fma(q[d + 2], keys[(d + 2) * 16 + i], a.2)
-          a.3 = fma(q[d + 3], keys[(d + 3) * 16 + i], a.3)
+          a.0 = fma(q[d], keys(d * 16 + i), a.0)
+          a.1 = fma(q[d + 1], keys((d + 1) * 16 + i), a.1)
+          a.2 = fma(q[d + 2], keys((d + 2) * 16 + i), a.2)
+          a.3 = fma(q[d + 3], keys((d + 3) * 16 + i), a.3)
           d += 4
         }
         while d < dim {
-          a.0 = fma(q[d], keys[d * 16 + i], a.0)
+          a.0 = fma(q[d], keys(d * 16 + i), a.0)
           d += 1
         }
         s[i] = i < lo || i > hi ? -.infinity : ((a.0 + a.1) + (a.2 + a.3)) * scale
@@ -108,7 +128,7 @@ func portableAttend(
       for i in lo...hi { denominator[h] += w[i] }
       for j in 0..<valueDim {
         var acc = o[j]
-        for i in lo...hi { acc = fma(w[i], values[i * valueDim + j], acc) }
+        for i in lo...hi { acc = fma(w[i], values(i * valueDim + j), acc) }
         o[j] = acc
       }
     }
@@ -117,5 +137,25 @@ func portableAttend(
   for h in 0..<heads {
     let inverse = 1 / denominator[h]
     for j in 0..<valueDim { out[h * valueDim + j] *= inverse }
+  }
+}
+
+/// `count` floats into a KV cache at `destination`, every `stride` elements, as `type`
+/// (f16 rounds to nearest even, at every dispatch level).
+public func storeCached(
+  _ source: UnsafePointer<Float>, to destination: UnsafeMutableRawPointer, count: Int, stride: Int,
+  type: KVCacheType
+) {
+  #if arch(x86_64)
+    if KernelDispatch.current != .portable {
+      return muse_kv_store_f16c(source, destination, Int32(count), stride, type == .f16 ? 1 : 0)
+    }
+  #endif
+  for i in 0..<count {
+    if type == .f16 {
+      destination.storeBytes(of: floatToHalf(source[i]), toByteOffset: i * stride * 2, as: UInt16.self)
+    } else {
+      destination.storeBytes(of: source[i], toByteOffset: i * stride * 4, as: Float.self)
+    }
   }
 }

@@ -4,7 +4,8 @@
 // registers; and why keys in tiles of [dim × 16]: 16 keys' scores are 16 lanes of one vector,
 // so a score is a chain of fmas with no horizontal sum (a 64-wide dot product spent more on its
 // reduction than on its fmas). The loop (attention_kernels.h) is compiled once per level,
-// chosen by KernelDispatch.
+// chosen by KernelDispatch. The cache holds f32 or f16 elements (`muse serve --kv-cache-type`);
+// f16 halves the bytes attention reads, which at 8 streams or a long context is most of its time.
 
 #include "MuseKernelsC.h"
 
@@ -14,7 +15,6 @@
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"))), apply_to = function)
 #include "exp_kernel.h"
-#define SUFFIX vnni
 #define W 16
 #define VEC __m512
 #define VZERO _mm512_setzero_ps()
@@ -25,8 +25,28 @@
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VSET1(x) _mm512_set1_ps(x)
 #define EXP_TILE(s, m, w) _mm512_store_ps((w), muse_exp16(_mm512_sub_ps(_mm512_load_ps(s), _mm512_set1_ps(m))))
+#define SUFFIX vnni_f32
+#define ETYPE float
+#define ELOAD(p) _mm512_loadu_ps(p)
+#define EGET(p) (*(p))
 #include "attention_kernels.h"
 #undef SUFFIX
+#undef ETYPE
+#undef ELOAD
+#undef EGET
+#define SUFFIX vnni_f16
+#define ETYPE uint16_t
+#define ELOAD(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+#define EGET(p) _cvtsh_ss(*(p))
+#include "attention_kernels.h"
+#undef SUFFIX
+#undef ETYPE
+#undef ELOAD
+#undef EGET
+MUSE_ATTEND(vnni) {
+  (f16 ? attend_vnni_f16 : attend_vnni_f32)(q, heads, dim, vdim, kblocks, vblocks, koffset, voffset, block_size,
+                                            first, last, scale, sinks, out);
+}
 #undef W
 #undef VEC
 #undef VZERO
@@ -40,7 +60,6 @@
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#define SUFFIX avx2
 #define W 8
 #define VEC __m256
 #define VZERO _mm256_setzero_ps()
@@ -52,7 +71,42 @@
 #define VSET1(x) _mm256_set1_ps(x)
 #define EXP_TILE(s, m, w)                                                                       \
   for (int e = 0; e < 16; e++) (w)[e] = (s)[e] == -INFINITY ? 0 : expf((s)[e] - (m))
+#define SUFFIX avx2_f32
+#define ETYPE float
+#define ELOAD(p) _mm256_loadu_ps(p)
+#define EGET(p) (*(p))
 #include "attention_kernels.h"
+#undef SUFFIX
+#undef ETYPE
+#undef ELOAD
+#undef EGET
+#define SUFFIX avx2_f16
+#define ETYPE uint16_t
+#define ELOAD(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define EGET(p) _cvtsh_ss(*(p))
+#include "attention_kernels.h"
+MUSE_ATTEND(avx2) {
+  (f16 ? attend_avx2_f16 : attend_avx2_f32)(q, heads, dim, vdim, kblocks, vblocks, koffset, voffset, block_size,
+                                            first, last, scale, sinks, out);
+}
+
+// Keys and values into the cache: n floats from src to dst (element stride `stride`), as f16
+// (round to nearest even, what F16C's conversion does) or f32.
+void muse_kv_store_f16c(const float *src, void *dst, int n, long stride, int f16) {
+  if (!f16) {
+    for (int i = 0; i < n; i++) ((float *)dst)[i * stride] = src[i];
+    return;
+  }
+  uint16_t *h = (uint16_t *)dst;
+  if (stride == 1) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+      _mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) h[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+    return;
+  }
+  for (int i = 0; i < n; i++) h[i * stride] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+}
 #pragma clang attribute pop
 
 #endif

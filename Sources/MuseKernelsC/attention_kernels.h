@@ -1,8 +1,9 @@
-// The loop of attention.c, included once per instruction-set level. The includer defines
-// SUFFIX, W (floats per vector, 8 or 16), VEC, VZERO, VLOAD(p), VSTORE(p, v), VFMA(a, b, c),
-// VADD(a, b), VMUL(a, b), VSET1(x) and EXP_TILE(s, m, w) (w[i] = e^(s[i] - m) for the 16 lanes,
-// 0 where s[i] is -inf), and wraps the include in a `#pragma clang attribute` that sets the
-// target features.
+// The loop of attention.c, included once per instruction-set level and cache element type. The
+// includer defines SUFFIX (level and type), W (floats per vector, 8 or 16), VEC, VZERO, VLOAD(p),
+// VSTORE(p, v), VFMA(a, b, c), VADD(a, b), VMUL(a, b), VSET1(x), EXP_TILE(s, m, w) (w[i] =
+// e^(s[i] - m) for the 16 lanes, 0 where s[i] is -inf), ETYPE (the cached element: float, or
+// uint16_t for f16), ELOAD(p) (W cached elements as floats) and EGET(p) (one), and wraps the
+// include in a `#pragma clang attribute` that sets the target features.
 //
 // Bit-identical whatever holds the row: tiles are the 16 positions of an aligned run (blocks
 // hold whole tiles), every lane of a tile sees the same operations whichever other lanes are
@@ -15,7 +16,7 @@
 
 // s[0..15] = scale · q · k for the tile's 16 keys (kt: [dim × 16], position fastest). Four
 // accumulators over d mod 4 so that the fma latency overlaps, joined (a0 + a1) + (a2 + a3).
-static inline void ACAT(tile_scores_, SUFFIX)(const float *q, const float *kt, int dim, float scale,
+static inline void ACAT(tile_scores_, SUFFIX)(const float *q, const ETYPE *kt, int dim, float scale,
                                               float *s) {
   VEC a[4][TV];
   for (int k = 0; k < 4; k++)
@@ -24,27 +25,27 @@ static inline void ACAT(tile_scores_, SUFFIX)(const float *q, const float *kt, i
   for (; d + 4 <= dim; d += 4)
     for (int k = 0; k < 4; k++) {
       const VEC qd = VSET1(q[d + k]);
-      for (int t = 0; t < TV; t++) a[k][t] = VFMA(qd, VLOAD(kt + (size_t)(d + k) * 16 + t * W), a[k][t]);
+      for (int t = 0; t < TV; t++) a[k][t] = VFMA(qd, ELOAD(kt + (size_t)(d + k) * 16 + t * W), a[k][t]);
     }
   for (; d < dim; d++)
-    for (int t = 0; t < TV; t++) a[0][t] = VFMA(VSET1(q[d]), VLOAD(kt + (size_t)d * 16 + t * W), a[0][t]);
+    for (int t = 0; t < TV; t++) a[0][t] = VFMA(VSET1(q[d]), ELOAD(kt + (size_t)d * 16 + t * W), a[0][t]);
   for (int t = 0; t < TV; t++)
     VSTORE(s + t * W, VMUL(VADD(VADD(a[0][t], a[1][t]), VADD(a[2][t], a[3][t])), VSET1(scale)));
 }
 
 // o[j] += Σ_{i = lo...hi} w[i] · v[i · dim + j] for j < dim (vt: [16 × dim], rows in order).
-static inline void ACAT(tile_values_, SUFFIX)(float *o, const float *vt, const float *w, int lo, int hi,
+static inline void ACAT(tile_values_, SUFFIX)(float *o, const ETYPE *vt, const float *w, int lo, int hi,
                                               int dim) {
   int j = 0;
   for (; j + 4 * W <= dim; j += 4 * W) {
     VEC a0 = VLOAD(o + j), a1 = VLOAD(o + j + W), a2 = VLOAD(o + j + 2 * W), a3 = VLOAD(o + j + 3 * W);
     for (int i = lo; i <= hi; i++) {
-      const float *row = vt + (size_t)i * dim + j;
+      const ETYPE *row = vt + (size_t)i * dim + j;
       const VEC wi = VSET1(w[i]);
-      a0 = VFMA(wi, VLOAD(row), a0);
-      a1 = VFMA(wi, VLOAD(row + W), a1);
-      a2 = VFMA(wi, VLOAD(row + 2 * W), a2);
-      a3 = VFMA(wi, VLOAD(row + 3 * W), a3);
+      a0 = VFMA(wi, ELOAD(row), a0);
+      a1 = VFMA(wi, ELOAD(row + W), a1);
+      a2 = VFMA(wi, ELOAD(row + 2 * W), a2);
+      a3 = VFMA(wi, ELOAD(row + 3 * W), a3);
     }
     VSTORE(o + j, a0);
     VSTORE(o + j + W, a1);
@@ -53,19 +54,19 @@ static inline void ACAT(tile_values_, SUFFIX)(float *o, const float *vt, const f
   }
   for (; j + W <= dim; j += W) {
     VEC acc = VLOAD(o + j);
-    for (int i = lo; i <= hi; i++) acc = VFMA(VSET1(w[i]), VLOAD(vt + (size_t)i * dim + j), acc);
+    for (int i = lo; i <= hi; i++) acc = VFMA(VSET1(w[i]), ELOAD(vt + (size_t)i * dim + j), acc);
     VSTORE(o + j, acc);
   }
   for (; j < dim; j++) {
     float acc = o[j];
-    for (int i = lo; i <= hi; i++) acc += w[i] * vt[(size_t)i * dim + j];
+    for (int i = lo; i <= hi; i++) acc = fmaf(w[i], EGET(vt + (size_t)i * dim + j), acc);
     o[j] = acc;
   }
 }
 
-void ACAT(muse_attend_, SUFFIX)(const float *q, int heads, int dim, int vdim, const float *const *kblocks,
-                                const float *const *vblocks, size_t koffset, size_t voffset, int block_size,
-                                int first, int last, float scale, const float *sinks, float *out) {
+static void ACAT(attend_, SUFFIX)(const float *q, int heads, int dim, int vdim, const void *const *kblocks,
+                                  const void *const *vblocks, size_t koffset, size_t voffset, int block_size,
+                                  int first, int last, float scale, const float *sinks, float *out) {
   float maximum[MUSE_ATTEND_MAX_HEADS], denominator[MUSE_ATTEND_MAX_HEADS];
   float s[16] __attribute__((aligned(64))), w[16] __attribute__((aligned(64)));
   for (int h = 0; h < heads; h++) {
@@ -77,14 +78,14 @@ void ACAT(muse_attend_, SUFFIX)(const float *q, int heads, int dim, int vdim, co
   }
   for (int p = first & ~15; p <= last; p += 16) {
     const int offset = p % block_size;
-    const float *kt = kblocks[p / block_size] + koffset + (size_t)offset * dim;
-    const float *vt = vblocks[p / block_size] + voffset + (size_t)offset * vdim;
+    const ETYPE *kt = (const ETYPE *)kblocks[p / block_size] + koffset + (size_t)offset * dim;
+    const ETYPE *vt = (const ETYPE *)vblocks[p / block_size] + voffset + (size_t)offset * vdim;
     // The next tile loads while this one computes: each is a short run the hardware
     // prefetcher meets too late to follow.
     if (p + 16 <= last) {
       const int nb = (p + 16) / block_size, no = (p + 16) % block_size;
-      muse_prefetch(kblocks[nb] + koffset + (size_t)no * dim, 16 * dim * (long)sizeof(float));
-      muse_prefetch(vblocks[nb] + voffset + (size_t)no * vdim, 16 * vdim * (long)sizeof(float));
+      muse_prefetch((const ETYPE *)kblocks[nb] + koffset + (size_t)no * dim, 16 * dim * (long)sizeof(ETYPE));
+      muse_prefetch((const ETYPE *)vblocks[nb] + voffset + (size_t)no * vdim, 16 * vdim * (long)sizeof(ETYPE));
     }
     const int lo = first > p ? first - p : 0, hi = last - p < 15 ? last - p : 15;
     for (int h = 0; h < heads; h++) {

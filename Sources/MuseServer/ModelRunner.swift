@@ -31,7 +31,7 @@ public final class ModelRunner: @unchecked Sendable {
     self.weightsDigest = weightsDigest
     let config = model.model.config
     let blockSize = 16
-    let blockBytes = KVBlockPool.bytesPerBlock(config: config, blockSize: blockSize)
+    let blockBytes = KVBlockPool.bytesPerBlock(config: config, blockSize: blockSize, type: model.kvCacheType)
     let oneContext = (config.contextLength + blockSize - 1) / blockSize * blockBytes
     let configuration = BatchScheduler.Configuration(
       kvCacheBytes: max(kvCacheBytes, oneContext), blockSize: blockSize, maxWaiting: maxWaiting,

@@ -24,6 +24,8 @@ struct BenchEngineCommand: ParsableCommand {
   @Option(name: .long, help: "Prompt tokens for the prefill test (0 skips it).") var promptTokens = 512
   @Option(name: .long, help: "Generated tokens for the decode test (0 skips it).") var genTokens = 128
   @Option(name: .long, help: "Positions already cached before each test (llama-bench's -d).") var depth = 0
+  @Option(name: .long, help: "KV cache element type: f16 (as muse serve and llama-bench) or f32.")
+  var kvCacheType: KVCacheType = .f16
   @Option(name: .long, help: "Repetitions of each test.") var repetitions = 3
   @Flag(name: .long, help: "Print one JSON object.") var json = false
 
@@ -45,7 +47,7 @@ struct BenchEngineCommand: ParsableCommand {
       let config = lm.model.config
       // Decode also reads the cached keys and values, at the test's mean context length.
       let cacheBytes =
-        config.layerCount * (config.keyWidth + config.valueWidth) * MemoryLayout<Float>.size
+        config.layerCount * (config.keyWidth + config.valueWidth) * kvCacheType.byteWidth
         * (depth + genTokens / 2)
       var report = BenchReport(
         model: (path as NSString).lastPathComponent, activeBytesPerToken: summary.activeBytes,
@@ -56,7 +58,7 @@ struct BenchEngineCommand: ParsableCommand {
         let before = MemoryBandwidth.measureRead(threads: t)
         let sample = try lm.measureThroughput(
           threads: t, promptTokens: promptTokens, generatedTokens: genTokens, repetitions: repetitions,
-          depth: depth)
+          depth: depth, kvCacheType: kvCacheType)
         let after = MemoryBandwidth.measureRead(threads: t)
         report.add(sample, bandwidth: (before + after) / 2)
         if !json { report.printRow(report.rows.last!) }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MuseEngine
+import MuseKernels
 import MuseModels
 import MuseServer
 import MuseStore
@@ -149,8 +150,11 @@ final class LoopbackServer: @unchecked Sendable {
     self.task = task
   }
 
-  static func start(model path: String, threads: Int?) async throws -> LoopbackServer {
+  static func start(model path: String, threads: Int?, kvCacheType: KVCacheType) async throws
+    -> LoopbackServer
+  {
     let lm = try LanguageModel(path: path, threads: threads)
+    lm.kvCacheType = kvCacheType
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muse-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let store = try SQLiteStore(path: dir.appendingPathComponent("muse.sqlite").path)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import MuseEngine
+import MuseKernels
 import MuseModels
 import MuseServer
 import MuseStore
@@ -29,6 +30,8 @@ struct BenchServeCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Approximate prompt tokens per request.") var promptTokens = 128
   @Option(name: .long, help: "Tokens to generate per request.") var genTokens = 64
   @Option(name: .long, help: "Threads for the in-process server (default: all cores).") var threads: Int?
+  @Option(name: .long, help: "KV cache element type of the in-process server: f16 (as muse serve) or f32.")
+  var kvCacheType: KVCacheType = .f16
   @Option(
     name: .long,
     help:
@@ -59,7 +62,7 @@ struct BenchServeCommand: AsyncParsableCommand {
       throw ValidationError("--prompt-tokens and --gen-tokens must be positive")
     }
     if let model {
-      let server = try await LoopbackServer.start(model: model, threads: threads)
+      let server = try await LoopbackServer.start(model: model, threads: threads, kvCacheType: kvCacheType)
       defer { server.stop() }
       let client = StreamingClient(
         baseURL: server.baseURL, key: server.key, model: server.modelID, genTokens: genTokens)

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MuseEngine
+import MuseKernels
 import MuseModels
 import MuseServer
 import MuseStore
@@ -47,6 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
     help:
       "KV cache memory per model in MiB, shared by its concurrent requests (default: 25% of RAM, at most 8192)."
   ) var kvCacheMb: Int?
+  @Option(
+    name: .long,
+    help: "How the KV cache stores keys and values: f16 (half the memory and reads) or f32 (exact).")
+  var kvCacheType: KVCacheType = .f16
 
   func run() async throws {
     do {
@@ -109,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         path: entry.path, options: ModelOptions(contextLength: entry.contextLength),
         threads: threads ?? settings.threads,
         progress: { bar.update($0) })
+      lm.kvCacheType = kvCacheType
       guard let gguf = lm.gguf else {
         throw ValidationError(
           "\(entry.path): muse serve takes GGUF files; turn a checkpoint folder into one with muse convert")
@@ -168,3 +174,5 @@ enum AdminKey {
     return secret
   }
 }
+
+extension KVCacheType: ExpressibleByArgument {}

@@ -47,8 +47,11 @@ struct BatchSchedulerEquivalenceTests {
     #expect(scheduler.pool.statistics.blocksInUse == 0)
   }
 
-  @Test func eightConcurrentRequestsMatchAloneOnSmolLM2() throws {
+  /// With either KV cache type (`muse serve` stores f16): the reference runs alone with the same.
+  @Test(arguments: KVCacheType.allCases)
+  func eightConcurrentRequestsMatchAloneOnSmolLM2(type: KVCacheType) throws {
     let lm = try Self.model(try TestPaths.smolLM2())
+    lm.kvCacheType = type
     let questions = [
       "Name a fruit.", "What is 2+2?", "Say hi.", "Describe the sea in one sentence.", "Who wrote Hamlet?",
       "Count to five.", "What colour is the sky?", "Give me a word that rhymes with cat.",

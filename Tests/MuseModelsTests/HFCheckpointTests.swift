@@ -8,6 +8,7 @@ import Testing
 /// A plain key/value store for model tests (the engine's `KVCache` lives in MuseEngine).
 final class TestKeyValueStore: ContiguousKeyValueStore {
   let capacity: Int
+  let elementType = KVCacheType.f32
   private let keyStorage: [UnsafeMutablePointer<Float>]
   private let valueStorage: [UnsafeMutablePointer<Float>]
 
@@ -26,8 +27,8 @@ final class TestKeyValueStore: ContiguousKeyValueStore {
     }
   }
   deinit { (keyStorage + valueStorage).forEach { $0.deallocate() } }
-  func keys(layer: Int) -> UnsafeMutablePointer<Float> { keyStorage[layer] }
-  func values(layer: Int) -> UnsafeMutablePointer<Float> { valueStorage[layer] }
+  func keys(layer: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(keyStorage[layer]) }
+  func values(layer: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(valueStorage[layer]) }
 }
 
 /// Golden outputs of a fixture folder, computed by transformers (Scripts/hf_fixtures.py).

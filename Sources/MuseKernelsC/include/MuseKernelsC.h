@@ -66,17 +66,21 @@ void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int di
 
 // Attention over cached rows (attention.c): `heads` query heads of `dim` values at q (one after
 // another) that share a key/value head, over positions first...last of a sequence whose cache
-// is in blocks of `block_size` positions. Block b's keys of the head start at kblocks[b] +
-// koffset, in tiles of 16 positions each [dim × 16] (position fastest); its values at
-// vblocks[b] + voffset, [block_size × vdim]. sinks: one logit per head that joins the
-// softmax's denominator, or NULL. Writes heads × vdim values to out.
+// is in blocks of `block_size` positions of f32 or (f16 ≠ 0) f16 elements. Block b's keys of the
+// head start `koffset` elements into kblocks[b], in tiles of 16 positions each [dim × 16]
+// (position fastest); its values `voffset` elements into vblocks[b], [block_size × vdim].
+// sinks: one logit per head that joins the softmax's denominator, or NULL. Writes heads × vdim
+// floats to out.
 #define MUSE_ATTEND(level)                                                                      \
-  void muse_attend_##level(const float *q, int heads, int dim, int vdim, const float *const *kblocks, \
-                           const float *const *vblocks, size_t koffset, size_t voffset,          \
+  void muse_attend_##level(const float *q, int heads, int dim, int vdim, const void *const *kblocks, \
+                           const void *const *vblocks, size_t koffset, size_t voffset,           \
                            int block_size, int first, int last, float scale, const float *sinks, \
-                           float *out);
-MUSE_ATTEND(avx2)
-MUSE_ATTEND(vnni)
+                           float *out, int f16)
+MUSE_ATTEND(avx2);
+MUSE_ATTEND(vnni);
+/// n floats from src into a KV cache at dst, every `stride` elements, as f16 (f16 ≠ 0, round
+/// to nearest even) or f32. Needs F16C (the AVX2 level).
+void muse_kv_store_f16c(const float *src, void *dst, int n, long stride, int f16);
 
 /// out[i] = exp(x[i] - shift) for i < n (0 below e^-87), returning Σ out[i] (exp.c, AVX-512F).
 double muse_exp_shifted_vnni(const float *x, float shift, float *out, long n);

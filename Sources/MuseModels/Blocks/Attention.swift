@@ -56,21 +56,22 @@ struct AttentionBlock {
     // once and read by every row and head of the segment.
     let blockCounts = segments.map { ($0.start + $0.count + $0.cache.blockSize - 1) / $0.cache.blockSize }
     let tableSize = 2 * blockCounts.reduce(0, +)
-    let table = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: max(tableSize, 1))
+    let table = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: max(tableSize, 1))
     defer { table.deallocate() }
     var tableStart: [Int] = []
     var next = 0
     for (s, segment) in segments.enumerated() {
       tableStart.append(next)
       for b in 0..<blockCounts[s] {
-        table[next + b] = UnsafePointer(segment.cache.keys(layer: layer, block: b))
-        table[next + blockCounts[s] + b] = UnsafePointer(segment.cache.values(layer: layer, block: b))
+        table[next + b] = UnsafeRawPointer(segment.cache.keys(layer: layer, block: b))
+        table[next + blockCounts[s] + b] = UnsafeRawPointer(segment.cache.values(layer: layer, block: b))
       }
       next += 2 * blockCounts[s]
     }
     var rowSegment = [Int](repeating: 0, count: rows)
     for (s, segment) in segments.enumerated() {
       let blockSize = segment.cache.blockSize
+      let type = segment.cache.elementType
       for i in 0..<segment.count {
         let t = segment.firstRow + i
         rowSegment[t] = s
@@ -85,18 +86,20 @@ struct AttentionBlock {
           c.rope.apply(qt, heads: c.headCount, headDim: c.headDim, cos: cos, sin: sin)
           c.rope.apply(kt, heads: c.kvHeadCount, headDim: c.headDim, cos: cos, sin: sin)
         }
-        let keys = UnsafeMutablePointer(mutating: table[tableStart[s] + position / blockSize]!)
-        let values = UnsafeMutablePointer(
+        let keys = UnsafeMutableRawPointer(mutating: table[tableStart[s] + position / blockSize]!)
+        let values = UnsafeMutableRawPointer(
           mutating: table[tableStart[s] + blockCounts[s] + position / blockSize]!)
         let offset = position % blockSize
         let vt = v.row(t, width: c.valueWidth)
         for head in 0..<c.kvHeadCount {
-          let key = keys + head * blockSize * c.headDim
-          for d in 0..<c.headDim {
-            key[CachedHead.keyIndex(position: offset, element: d, dim: c.headDim)] = kt[head * c.headDim + d]
-          }
-          (values + (head * blockSize + offset) * c.valueHeadDim).update(
-            from: vt + head * c.valueHeadDim, count: c.valueHeadDim)
+          let key =
+            head * blockSize * c.headDim + CachedHead.keyIndex(position: offset, element: 0, dim: c.headDim)
+          storeCached(
+            kt + head * c.headDim, to: keys + key * type.byteWidth, count: c.headDim, stride: 16, type: type)
+          let value = (head * blockSize + offset) * c.valueHeadDim
+          storeCached(
+            vt + head * c.valueHeadDim, to: values + value * type.byteWidth, count: c.valueHeadDim, stride: 1,
+            type: type)
         }
       }
     }
@@ -126,7 +129,7 @@ struct AttentionBlock {
       let head = CachedHead(
         keyBlocks: table + tableStart[s], valueBlocks: table + tableStart[s] + blockCounts[s],
         keyOffset: kvHead * blockSize * c.headDim, valueOffset: kvHead * blockSize * c.valueHeadDim,
-        blockSize: blockSize)
+        blockSize: blockSize, type: segment.cache.elementType)
       attend(
         q.pointer + t * c.queryWidth + firstHead * c.headDim, heads: heads, dim: c.headDim,
         valueDim: c.valueHeadDim, cache: head, first: max(0, position - window + 1), last: position,
