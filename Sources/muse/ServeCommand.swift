@@ -132,11 +132,21 @@ struct ServeCommand: AsyncParsableCommand {
     let adminPassword = try FirstAppUser.ensure(in: store)
     let url = "http://\(settings.host):\(settings.port)"
     let ids = (runners.map(\.entry.id) + embedders.map(\.entry.id)).joined(separator: ", ")
+    let cacheLines = runners.map { runner in
+      let pool = runner.scheduler.pool
+      let bytes =
+        pool.blockCount
+        * KVBlockPool.bytesPerBlock(
+          config: runner.model.model.config, blockSize: pool.blockSize, type: pool.elementType)
+      return "KV cache of \(runner.entry.id): \(bytes >> 20) MiB (\(pool.elementType)), "
+        + "\(pool.blockCount * pool.blockSize) positions shared by its requests"
+    }
     let app = Application(
       router: MuseRouter.make(service),
       configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "muse"),
       onServerRunning: { _ in
         print("Muse is serving \(ids) at \(url)/v1")
+        for line in cacheLines { print(line) }
         if let adminSecret {
           print("Admin key (shown once, keep it safe): \(adminSecret)")
         }
