@@ -70,7 +70,8 @@ public func attend(
     sinks: sinks, out: out)
 }
 
-/// attention_kernels.h's loop in Swift: the same tiles, lanes and order of additions.
+/// attention_kernels.h's loop in Swift: the same tiles and lanes (a tile's weights summed in lane
+/// order, where the C levels add them as a tree).
 func portableAttend(
   _ query: UnsafePointer<Float>, heads: Int, dim: Int, valueDim: Int, cache: CachedHead, first: Int,
   last: Int,

@@ -25,6 +25,14 @@
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VSET1(x) _mm512_set1_ps(x)
 #define EXP_TILE(s, m, w) _mm512_store_ps((w), muse_exp16(_mm512_sub_ps(_mm512_load_ps(s), _mm512_set1_ps(m))))
+static inline float mask_max_vnni(float *s, int lo, int hi) {
+  const __mmask16 live = (__mmask16)((0xFFFFu >> (15 - hi)) & (0xFFFFu << lo));
+  const __m512 v = _mm512_mask_blend_ps(live, _mm512_set1_ps(-INFINITY), _mm512_load_ps(s));
+  _mm512_store_ps(s, v);
+  return _mm512_reduce_max_ps(v);
+}
+#define MASK_MAX(s, lo, hi) mask_max_vnni((s), (lo), (hi))
+#define TILE_SUM(w) _mm512_reduce_add_ps(_mm512_load_ps(w))
 #define SUFFIX vnni_f32
 #define ETYPE float
 #define ELOAD(p) _mm512_loadu_ps(p)
@@ -57,6 +65,8 @@ MUSE_ATTEND(vnni) {
 #undef VMUL
 #undef VSET1
 #undef EXP_TILE
+#undef MASK_MAX
+#undef TILE_SUM
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
@@ -71,6 +81,22 @@ MUSE_ATTEND(vnni) {
 #define VSET1(x) _mm256_set1_ps(x)
 #define EXP_TILE(s, m, w)                                                                       \
   for (int e = 0; e < 16; e++) (w)[e] = (s)[e] == -INFINITY ? 0 : expf((s)[e] - (m))
+static inline float mask_max_avx2(float *s, int lo, int hi) {
+  float m = -INFINITY;
+  for (int i = 0; i < 16; i++) {
+    if (i < lo || i > hi) s[i] = -INFINITY;
+    m = s[i] > m ? s[i] : m;
+  }
+  return m;
+}
+static inline float tile_sum_avx2(const float *w) {
+  const __m256 v = _mm256_add_ps(_mm256_load_ps(w), _mm256_load_ps(w + 8));
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  return _mm_cvtss_f32(_mm_add_ss(x, _mm_movehdup_ps(x)));
+}
+#define MASK_MAX(s, lo, hi) mask_max_avx2((s), (lo), (hi))
+#define TILE_SUM(w) tile_sum_avx2(w)
 #define SUFFIX avx2_f32
 #define ETYPE float
 #define ELOAD(p) _mm256_loadu_ps(p)

@@ -1,7 +1,9 @@
 // The loop of attention.c, included once per instruction-set level and cache element type. The
 // includer defines SUFFIX (level and type), W (floats per vector, 8 or 16), VEC, VZERO, VLOAD(p),
 // VSTORE(p, v), VFMA(a, b, c), VADD(a, b), VMUL(a, b), VSET1(x), EXP_TILE(s, m, w) (w[i] =
-// e^(s[i] - m) for the 16 lanes, 0 where s[i] is -inf), ETYPE (the cached element: float, or
+// e^(s[i] - m) for the 16 lanes, 0 where s[i] is -inf), MASK_MAX(s, lo, hi) (sets the lanes
+// outside lo...hi to -inf and returns the largest), TILE_SUM(w) (the 16 lanes' sum in a fixed
+// order: a chain of 16 scalar adds had been an eighth of the loop's time), ETYPE (the cached element: float, or
 // uint16_t for f16), ELOAD(p) (W cached elements as floats) and EGET(p) (one), and wraps the
 // include in a `#pragma clang attribute` that sets the target features.
 //
@@ -91,11 +93,7 @@ static void ACAT(attend_, SUFFIX)(const float *q, int heads, int dim, int vdim, 
     for (int h = 0; h < heads; h++) {
       float *o = out + (size_t)h * vdim;
       ACAT(tile_scores_, SUFFIX)(q + (size_t)h * dim, kt, dim, scale, s);
-      float tile_max = -INFINITY;
-      for (int i = 0; i < 16; i++) {
-        if (i < lo || i > hi) s[i] = -INFINITY;
-        tile_max = s[i] > tile_max ? s[i] : tile_max;
-      }
+      const float tile_max = MASK_MAX(s, lo, hi);
       if (tile_max > maximum[h]) {
         const float correction = expf(maximum[h] - tile_max);
         denominator[h] *= correction;
@@ -103,9 +101,7 @@ static void ACAT(attend_, SUFFIX)(const float *q, int heads, int dim, int vdim, 
         maximum[h] = tile_max;
       }
       EXP_TILE(s, maximum[h], w);
-      float sum = denominator[h];
-      for (int i = lo; i <= hi; i++) sum += w[i];
-      denominator[h] = sum;
+      denominator[h] += TILE_SUM(w);
       ACAT(tile_values_, SUFFIX)(o, vt, w, lo, hi, vdim);
     }
   }
