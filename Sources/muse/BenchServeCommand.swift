@@ -86,9 +86,13 @@ struct BenchServeCommand: AsyncParsableCommand {
     // One short request first, so the levels do not measure page-in of the weights.
     _ = try await client.complete(prompt: BenchPrompt.text(tokens: 8, variant: 0), maxTokens: 2)
     var results: [ServeBenchResult] = []
-    for level in levels {
+    // Prompts differ per run and per level: a level sent again, or a second run against the same
+    // server, must not find its prompts in the prefix cache.
+    let run = Int.random(in: 100...999)
+    for (index, level) in levels.enumerated() {
       let result = try await ServeBenchResult.measure(
-        client: client, concurrency: level, promptTokens: promptTokens)
+        client: client, concurrency: level, promptTokens: promptTokens,
+        firstVariant: run * 1_000_000 + index * 10_000)
       results.append(result)
       if !json { print(result.row) }
     }
@@ -151,15 +155,15 @@ struct ServeBenchResult: Encodable {
 
   /// C requests at once; aggregate = all output tokens / wall time of the level; per stream =
   /// mean over requests of tokens after the first / time from first to last token.
-  static func measure(client: StreamingClient, concurrency: Int, promptTokens: Int) async throws
-    -> ServeBenchResult
+  static func measure(client: StreamingClient, concurrency: Int, promptTokens: Int, firstVariant: Int)
+    async throws -> ServeBenchResult
   {
     let started = Date()
     let outcomes = try await withThrowingTaskGroup(of: StreamOutcome.self) { group in
       for i in 0..<concurrency {
         group.addTask {
           try await client.complete(
-            prompt: BenchPrompt.text(tokens: promptTokens, variant: concurrency * 1000 + i),
+            prompt: BenchPrompt.text(tokens: promptTokens, variant: firstVariant + i),
             maxTokens: client.genTokens)
         }
       }
