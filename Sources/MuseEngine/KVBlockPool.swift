@@ -23,9 +23,7 @@ public final class KVBlockPool: @unchecked Sendable {
   public let blockSize: Int
   public let blockCount: Int
   public let elementType: KVCacheType
-  let layers: Int
   let keyWidth: Int
-  let valueWidth: Int
   /// Huge pages: a step reads blocks of every layer of every running sequence, scattered over
   /// the pool, and 4 KB pages made that a TLB miss per block per layer. Block-major (each
   /// block's keys and values of every layer together) so that a new block touches at most one
@@ -49,7 +47,7 @@ public final class KVBlockPool: @unchecked Sendable {
   /// Bytes one block takes over all layers.
   public static func bytesPerBlock(config: TransformerConfig, blockSize: Int, type: KVCacheType = .f32) -> Int
   {
-    config.layerCount * blockSize * (config.keyWidth + config.valueWidth) * type.byteWidth
+    blockSize * config.cacheBytesPerPosition(type)
   }
 
   /// A pool of as many blocks as `bytes` holds. The memory is reserved but only touched, and
@@ -66,11 +64,9 @@ public final class KVBlockPool: @unchecked Sendable {
     self.blockSize = blockSize
     elementType = type
     blockCount = bytes / perBlock
-    layers = config.layerCount
     keyWidth = config.keyWidth
-    valueWidth = config.valueWidth
-    layerBytes = blockSize * (keyWidth + valueWidth) * type.byteWidth
-    blockBytes = layers * layerBytes
+    blockBytes = perBlock
+    layerBytes = perBlock / config.layerCount
     storage = HugePageMapping(bytes: blockCount * blockBytes)
     base = UnsafeMutableRawPointer(storage.bound(to: UInt8.self, count: blockCount * blockBytes))
     free = Array((0..<blockCount).reversed())
@@ -81,6 +77,9 @@ public final class KVBlockPool: @unchecked Sendable {
   }
 
   public var statistics: Statistics { statisticsLock.withLock { stats } }
+
+  /// Bytes the pool holds (all blocks).
+  public var byteCount: Int { blockCount * blockBytes }
 
   func keys(layer: Int, block: Int) -> UnsafeMutableRawPointer {
     base + block * blockBytes + layer * layerBytes

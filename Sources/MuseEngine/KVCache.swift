@@ -8,6 +8,8 @@ public final class KVCache: ContiguousKeyValueStore, @unchecked Sendable {
   public let capacity: Int
   public let elementType: KVCacheType
   public let layers: Int
+  /// Bytes held, for reporting.
+  public let byteCount: Int
   /// Positions laid out per layer: `capacity` in whole tiles.
   private let stored: Int
   let keyWidth: Int
@@ -27,8 +29,9 @@ public final class KVCache: ContiguousKeyValueStore, @unchecked Sendable {
     valueWidth = config.valueWidth
     let keyCount = layers * stored * keyWidth
     let count = keyCount + layers * stored * valueWidth
-    storage = HugePageMapping(bytes: count * type.byteWidth)
-    keyStorage = UnsafeMutableRawPointer(storage.bound(to: UInt8.self, count: count * type.byteWidth))
+    byteCount = count * type.byteWidth
+    storage = HugePageMapping(bytes: byteCount)
+    keyStorage = UnsafeMutableRawPointer(storage.bound(to: UInt8.self, count: byteCount))
     valueStorage = keyStorage + keyCount * type.byteWidth
   }
 
@@ -39,6 +42,4 @@ public final class KVCache: ContiguousKeyValueStore, @unchecked Sendable {
     valueStorage + layer * stored * valueWidth * elementType.byteWidth
   }
 
-  /// Bytes held, for reporting.
-  public var byteCount: Int { layers * stored * (keyWidth + valueWidth) * elementType.byteWidth }
 }

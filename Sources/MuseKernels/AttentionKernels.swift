@@ -43,6 +43,9 @@ public struct CachedHead {
   }
 }
 
+/// Positions per tile of the cache layout `attend` reads: blocks hold whole tiles.
+public let attendTile = 16
+
 /// Most query heads one `attend` call takes.
 public let attendMaxHeads = Int(MUSE_ATTEND_MAX_HEADS)
 

@@ -9,7 +9,7 @@
 //
 // Bit-identical whatever holds the row: tiles are the 16 positions of an aligned run (blocks
 // hold whole tiles), every lane of a tile sees the same operations whichever other lanes are
-// live, and the value sum and the denominator add a tile's live lanes in position order. So a
+// live, and the value sum and the denominator add a tile's live lanes in a fixed order. So a
 // sequence alone, in a batch, or in a paged or contiguous cache gives the same bits.
 
 #define ACAT2(a, b) a##b

@@ -46,9 +46,7 @@ struct BenchEngineCommand: ParsableCommand {
       let summary = ModelSummary(file: lm.model.file)
       let config = lm.model.config
       // Decode also reads the cached keys and values, at the test's mean context length.
-      let cacheBytes =
-        config.layerCount * (config.keyWidth + config.valueWidth) * kvCacheType.byteWidth
-        * (depth + genTokens / 2)
+      let cacheBytes = config.cacheBytesPerPosition(kvCacheType) * (depth + genTokens / 2)
       var report = BenchReport(
         model: (path as NSString).lastPathComponent, activeBytesPerToken: summary.activeBytes,
         cacheBytesPerToken: cacheBytes, depth: depth, promptTokens: promptTokens, generatedTokens: genTokens)

@@ -134,11 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
     let ids = (runners.map(\.entry.id) + embedders.map(\.entry.id)).joined(separator: ", ")
     let cacheLines = runners.map { runner in
       let pool = runner.scheduler.pool
-      let bytes =
-        pool.blockCount
-        * KVBlockPool.bytesPerBlock(
-          config: runner.model.model.config, blockSize: pool.blockSize, type: pool.elementType)
-      return "KV cache of \(runner.entry.id): \(bytes >> 20) MiB (\(pool.elementType)), "
+      return "KV cache of \(runner.entry.id): \(pool.byteCount >> 20) MiB (\(pool.elementType)), "
         + "\(pool.blockCount * pool.blockSize) positions shared by its requests"
     }
     let app = Application(

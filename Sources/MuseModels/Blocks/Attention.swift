@@ -32,7 +32,7 @@ struct AttentionBlock {
   /// Cached positions scored at once, in tiles aligned to multiples of 16 positions so that a
   /// row's arithmetic is the same whatever store holds it (blocks hold whole tiles): batched
   /// and paged output then equals the single-sequence output bit for bit.
-  static let tile = 16
+  static let tile = attendTile
 
   /// `input`: [rows × d] normalised hidden states, laid out as `segments` say.
   /// Writes the projected attention output, [rows × d], to `output`.

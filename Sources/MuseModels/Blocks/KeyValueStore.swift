@@ -35,7 +35,9 @@ public protocol ContiguousKeyValueStore: KeyValueStore {
 extension ContiguousKeyValueStore {
   public var blockSize: Int { Self.positionsStored(capacity: capacity) }
   /// Positions a contiguous store of `capacity` lays out per layer: whole tiles of 16.
-  public static func positionsStored(capacity: Int) -> Int { (max(capacity, 1) + 15) & ~15 }
+  public static func positionsStored(capacity: Int) -> Int {
+    (max(capacity, 1) + attendTile - 1) / attendTile * attendTile
+  }
   public func keys(layer: Int, block: Int) -> UnsafeMutableRawPointer { keys(layer: layer) }
   public func values(layer: Int, block: Int) -> UnsafeMutableRawPointer { values(layer: layer) }
 }

@@ -1,3 +1,5 @@
+import MuseKernels
+
 /// Where a model normalises queries and keys before RoPE, if at all.
 public enum QKNorm: Sendable {
   case none
@@ -91,6 +93,10 @@ public struct TransformerConfig: Sendable {
   public var queryWidth: Int { headCount * headDim }
   public var keyWidth: Int { kvHeadCount * headDim }
   public var valueWidth: Int { kvHeadCount * valueHeadDim }
+  /// Bytes one cached position takes over all layers, keys and values, stored as `type`.
+  public func cacheBytesPerPosition(_ type: KVCacheType) -> Int {
+    layerCount * (keyWidth + valueWidth) * type.byteWidth
+  }
 }
 
 /// Choices made when loading a model, overriding what the file says.
