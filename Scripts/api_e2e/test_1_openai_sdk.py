@@ -68,6 +68,21 @@ def test_chat_completion_stream(e2e):
     assert last.usage.total_tokens == plain.usage.total_tokens
 
 
+def test_ignore_eos_runs_to_max_tokens(e2e):
+    """vLLM's and llama-server's `ignore_eos`: the same answer, then on past the end of turn."""
+    resp = e2e.client(e2e.inference_key).chat.completions.create(
+        model=e2e.closed_id,
+        messages=QUESTION,
+        temperature=0,
+        max_tokens=24,
+        extra_body={"ignore_eos": True},
+    )
+    choice = resp.choices[0]
+    assert choice.message.content.startswith(ANSWER)
+    assert choice.finish_reason == "length"
+    assert resp.usage.completion_tokens == 24
+
+
 def test_completion(e2e):
     client = e2e.client(e2e.inference_key)
     resp = client.completions.create(
