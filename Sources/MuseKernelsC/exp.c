@@ -30,6 +30,20 @@ double muse_exp_shifted_vnni(const float *x, float shift, float *out, long n) {
   return total;
 }
 
+// gate[i] = gate[i] / (1 + e^-gate[i]) · up[i], the SwiGLU activation: expf per element had been
+// ~6 % of a single-threaded step at 8 streams. The tail goes through the same vector code under a
+// mask, so an element's result does not depend on where it falls (batch invariance).
+void muse_swiglu_vnni(float *gate, const float *up, long n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (long i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+    const __m512 u = _mm512_maskz_loadu_ps(m, up + i);
+    const __m512 e = muse_exp16_unbounded(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(one, e)), u));
+  }
+}
+
 #pragma clang attribute pop
 
 #endif

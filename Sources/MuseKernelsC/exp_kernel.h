@@ -25,4 +25,12 @@ static inline __attribute__((always_inline)) __m512 muse_exp16(__m512 d) {
   return _mm512_maskz_mov_ps(live, _mm512_scalef_ps(p, k));
 }
 
+// e^d for any d: as muse_exp16 down to -87 (0 below), and +inf above ~88.7 (scalef
+// overflows), where muse_exp16 is meant for d <= 0.
+static inline __attribute__((always_inline)) __m512 muse_exp16_unbounded(__m512 d) {
+  const __m512 hi = _mm512_set1_ps(89.0f);
+  const __mmask16 over = _mm512_cmp_ps_mask(d, hi, _CMP_GT_OQ);
+  return _mm512_mask_mov_ps(muse_exp16(_mm512_min_ps(d, hi)), over, _mm512_set1_ps(INFINITY));
+}
+
 #endif
