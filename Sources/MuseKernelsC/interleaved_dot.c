@@ -172,12 +172,15 @@ AI void iq8_0(const uint8_t *w, int blocks, const int8_t *x, size_t xstride, int
 // baseline x86-64 packs int32 lanes to bytes with long shuffle sequences.
 void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int digits) {
   const double levels = digits == 3 ? 8323072.0 : 32512.0;
+  const int32_t top_place = digits == 3 ? 65536 : 256;
   uint8_t *tail = (uint8_t *)dst + (size_t)blocks * 32 * digits;
   for (int b = 0; b < blocks; b++) {
     const __m512 v[2] = {_mm512_loadu_ps(x + 32 * b), _mm512_loadu_ps(x + 32 * b + 16)};
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v[0]), _mm512_abs_ps(v[1])));
     const double scale = amax == 0 ? 0 : levels / (double)amax;
-    int32_t sum_top = 0, sum_rest = 0, sum = 0;
+    // Both halves' codes and top digits summed as vectors, then one reduction each: the lower
+    // digits' value is q less the top digit's, so its sum needs no third.
+    __m512i q_sum = _mm512_setzero_si512(), top_sum = _mm512_setzero_si512();
     for (int half = 0; half < 2; half++) {
       __m512i q;
       if (digits == 2) {
@@ -189,21 +192,19 @@ void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int di
             _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[half]), 1))), sd));
         q = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
       }
-      __m512i rest = q, lower = _mm512_setzero_si512();
-      int32_t place = 1;
+      __m512i rest = q;
       for (int j = digits - 1; j > 0; j--) {
         const __m512i up = _mm512_srai_epi32(_mm512_add_epi32(rest, _mm512_set1_epi32(128)), 8);
         const __m512i digit = _mm512_sub_epi32(rest, _mm512_slli_epi32(up, 8));
         _mm_storeu_si128((__m128i *)(dst + ((size_t)j * blocks + b) * 32 + 16 * half), _mm512_cvtepi32_epi8(digit));
-        lower = _mm512_add_epi32(lower, _mm512_mullo_epi32(digit, _mm512_set1_epi32(place)));
-        place <<= 8;
         rest = up;
       }
       _mm_storeu_si128((__m128i *)(dst + (size_t)b * 32 + 16 * half), _mm512_cvtepi32_epi8(rest));
-      sum_top += _mm512_reduce_add_epi32(rest);
-      sum_rest += _mm512_reduce_add_epi32(lower);
-      sum += _mm512_reduce_add_epi32(q);
+      q_sum = _mm512_add_epi32(q_sum, q);
+      top_sum = _mm512_add_epi32(top_sum, rest);
     }
+    const int32_t sum = _mm512_reduce_add_epi32(q_sum), sum_top = _mm512_reduce_add_epi32(top_sum);
+    const int32_t sum_rest = sum - top_place * sum_top;
     const float d = (float)((double)amax / levels);
     const float xsum = (float)((double)sum * (double)d);
     memcpy(tail + 4 * b, &d, 4);
