@@ -1,5 +1,5 @@
-"""Bad command-line values: the CLI names the option and what it takes, exits non-zero, and
-starts nothing."""
+"""The CLI outside the server: bad values are refused naming the option and what it takes (exit
+non-zero, nothing started); `muse bench --batch` reports each batch size."""
 
 import subprocess
 
@@ -19,3 +19,27 @@ def test_negative_bench_depth(e2e):
     done = run(e2e, "bench", "--model", e2e.open_path, "--depth=-1")
     assert done.returncode != 0
     assert "--depth" in done.stderr and "negative" in done.stderr, done.stderr
+
+
+def test_zero_bench_batch(e2e):
+    done = run(e2e, "bench", "--model", e2e.open_path, "--batch", "1,0")
+    assert done.returncode != 0
+    assert "--batch" in done.stderr and "positive" in done.stderr, done.stderr
+
+
+def test_batched_bench_reports_each_batch_size(e2e):
+    """The batched engine benchmark's JSON: one run per batch size, the aggregate rates and a
+    roofline that counts each sequence's cache reads (so it grows with the batch)."""
+    import json
+
+    done = run(
+        e2e, "bench", "--model", e2e.open_path, "--threads", "1", "--batch", "1,3", "--prompt-tokens", "4",
+        "--gen-tokens", "4", "--repetitions", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    runs = {r["batch"]: r for r in report["runs"]}
+    assert sorted(runs) == [1, 3]
+    for r in runs.values():
+        assert r["threads"] == 1 and r["decode"]["median"] > 0 and r["prefill"]["median"] > 0
+    assert runs[3]["rooflineTokensPerSecond"] > runs[1]["rooflineTokensPerSecond"]
+    assert report["decode_tps"] == runs[1]["decode"]["median"]

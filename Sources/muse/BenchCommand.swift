@@ -26,6 +26,11 @@ struct BenchEngineCommand: ParsableCommand {
   @Option(name: .long, help: "Positions already cached before each test (llama-bench's -d).") var depth = 0
   @Option(name: .long, help: "KV cache element type: f16 (as muse serve and llama-bench) or f32.")
   var kvCacheType: KVCacheType = .f16
+  @Option(
+    name: .long,
+    help:
+      "Sequences decoded together, comma-separated (llama-batched-bench's -npl): each batch size is prefilled in one pass and decoded in lockstep, one batched pass per token."
+  ) var batch = "1"
   @Option(name: .long, help: "Repetitions of each test.") var repetitions = 3
   @Flag(name: .long, help: "Print one JSON object.") var json = false
 
@@ -34,6 +39,10 @@ struct BenchEngineCommand: ParsableCommand {
       let counts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
       guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
         throw ValidationError("--threads takes positive whole numbers separated by commas, e.g. 1,2")
+      }
+      let batches = batch.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+      guard !batches.isEmpty, batches.allSatisfy({ ($0 ?? 0) > 0 }) else {
+        throw ValidationError("--batch takes positive whole numbers separated by commas, e.g. 1,8")
       }
       guard depth >= 0, promptTokens >= 0, genTokens >= 0, repetitions > 0 else {
         throw ValidationError(
@@ -51,15 +60,17 @@ struct BenchEngineCommand: ParsableCommand {
         model: (path as NSString).lastPathComponent, activeBytesPerToken: summary.activeBytes,
         cacheBytesPerToken: cacheBytes, depth: depth, promptTokens: promptTokens, generatedTokens: genTokens)
       for t in counts {
-        // Shared machines drift by tens of percent between minutes: the mean of a reading
-        // before and one after the runs describes the runs better than either alone.
-        let before = MemoryBandwidth.measureRead(threads: t)
-        let sample = try lm.measureThroughput(
-          threads: t, promptTokens: promptTokens, generatedTokens: genTokens, repetitions: repetitions,
-          depth: depth, kvCacheType: kvCacheType)
-        let after = MemoryBandwidth.measureRead(threads: t)
-        report.add(sample, bandwidth: (before + after) / 2)
-        if !json { report.printRow(report.rows.last!) }
+        for b in batches.compactMap({ $0 }) {
+          // Shared machines drift by tens of percent between minutes: the mean of a reading
+          // before and one after the runs describes the runs better than either alone.
+          let before = MemoryBandwidth.measureRead(threads: t)
+          let sample = try lm.measureThroughput(
+            threads: t, promptTokens: promptTokens, generatedTokens: genTokens, repetitions: repetitions,
+            depth: depth, kvCacheType: kvCacheType, batch: b)
+          let after = MemoryBandwidth.measureRead(threads: t)
+          report.add(sample, bandwidth: (before + after) / 2)
+          if !json { report.printRow(report.rows.last!) }
+        }
       }
       if json {
         let encoder = JSONEncoder()
@@ -73,6 +84,7 @@ struct BenchEngineCommand: ParsableCommand {
 struct BenchReport: Encodable {
   struct Row: Encodable {
     let threads: Int
+    let batch: Int
     let prefill: Stats?
     let decode: Stats?
     let bandwidthGBs: Double
@@ -113,8 +125,8 @@ struct BenchReport: Encodable {
     case prefill_tps, decode_tps
   }
 
-  /// Medians at the largest thread count, the numbers scripts compare.
-  var headline: Row? { rows.max { $0.threads < $1.threads } }
+  /// Medians at the largest thread count and the first batch size, the numbers scripts compare.
+  var headline: Row? { rows.filter { $0.batch == rows.first?.batch }.max { $0.threads < $1.threads } }
 
   func encode(to encoder: Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
@@ -130,11 +142,13 @@ struct BenchReport: Encodable {
   }
 
   mutating func add(_ s: ThroughputSample, bandwidth: Double) {
-    let roofline = bandwidth / Double(max(activeBytesPerToken + cacheBytesPerToken, 1))
+    // A batched pass reads the weights once and each sequence's cache: B tokens per pass.
+    let roofline =
+      Double(s.batch) * bandwidth / Double(max(activeBytesPerToken + s.batch * cacheBytesPerToken, 1))
     let decode = Stats(s.decodeTokensPerSecond)
     rows.append(
       Row(
-        threads: s.threads, prefill: Stats(s.prefillTokensPerSecond), decode: decode,
+        threads: s.threads, batch: s.batch, prefill: Stats(s.prefillTokensPerSecond), decode: decode,
         bandwidthGBs: bandwidth / 1e9,
         rooflineTokensPerSecond: roofline, rooflineFraction: decode.map { $0.median / roofline }))
   }
@@ -143,18 +157,19 @@ struct BenchReport: Encodable {
     func f(_ s: Stats?) -> String {
       s.map { String(format: "%8.2f (%.2f–%.2f)", $0.median, $0.min, $0.max) } ?? "       –"
     }
-    if r.threads == rows.first?.threads {
+    if rows.count == 1 {
       print(
         "model \(model): \(String(format: "%.1f", Double(activeBytesPerToken) / 1e6)) MB of weights and "
           + "\(String(format: "%.1f", Double(cacheBytesPerToken) / 1e6)) MB of KV cache read per token"
           + (depth > 0 ? " (depth \(depth))" : ""))
       print(
-        "threads | prefill tok/s (pp\(promptTokens))   | decode tok/s (tg\(generatedTokens))    | read GB/s | roofline tok/s | decode/roofline"
+        "threads | batch | prefill tok/s (pp\(promptTokens))   | decode tok/s (tg\(generatedTokens))    | read GB/s | roofline tok/s | decode/roofline"
       )
     }
     print(
       String(
-        format: "%7d | %@ | %@ | %9.2f | %14.2f | %.0f%%", r.threads, f(r.prefill), f(r.decode),
+        format: "%7d | %5d | %@ | %@ | %9.2f | %14.2f | %.0f%%", r.threads, r.batch, f(r.prefill),
+        f(r.decode),
         r.bandwidthGBs,
         r.rooflineTokensPerSecond, (r.rooflineFraction ?? 0) * 100))
   }
