@@ -26,8 +26,12 @@ public enum SchedulerError: Error, CustomStringConvertible, Equatable {
 /// thread runs steps, each a single batched forward over the next token of every running
 /// sequence plus chunks of waiting prompts, within a token budget so streams keep flowing while
 /// a long prompt prefills. Sequences join and leave between steps. A request is admitted when
-/// the block pool can hold its whole prompt and completion (so a running sequence never has to
-/// be failed for a new one); until then it waits, round-robin by owner, in a bounded queue.
+/// the block pool can hold its prompt (with a block of headroom per running sequence); until
+/// then it waits, round-robin by owner, in a bounded queue. Blocks for generated tokens are
+/// taken as sequences grow, so a request costs the memory it uses, not its `max_tokens`. When
+/// the pool runs dry, the latest arrival gives its blocks back and later re-prefills what it
+/// had (recompute preemption; its full blocks usually come back from the prefix cache): no
+/// running request is ever failed for another, and the oldest always makes progress.
 public final class BatchScheduler: @unchecked Sendable {
   public struct Configuration: Sendable {
     /// Key/value memory shared by all sequences.
@@ -62,6 +66,9 @@ public final class BatchScheduler: @unchecked Sendable {
   public let configuration: Configuration
   private let lock = NSLock()
   private var waiting: FairQueue<ScheduledSequence>
+  /// Preempted sequences, oldest arrival first: admitted again before anything new.
+  private var preempted: [ScheduledSequence] = []
+  private var arrivals = 0
   private var running: [ScheduledSequence] = []
   private var runningCount = 0
   private var threadActive = false
@@ -76,7 +83,7 @@ public final class BatchScheduler: @unchecked Sendable {
     waiting = FairQueue(capacity: configuration.maxWaiting)
   }
 
-  public var waitingCount: Int { lock.withLock { waiting.count } }
+  public var waitingCount: Int { lock.withLock { waiting.count + preempted.count } }
   public var runningSequences: Int { lock.withLock { runningCount } }
 
   /// Queues a request. `onPiece` gets each piece of text (return false to stop) and `onFinish`
@@ -92,14 +99,18 @@ public final class BatchScheduler: @unchecked Sendable {
       prompt: request.prompt, maxTokens: request.maxTokens, sampling: request.sampling, stop: request.stop,
       logprobs: request.logprobs, tokenizer: model.tokenizer, contextLength: model.model.config.contextLength)
     let cachePositions = pool.blockCount * pool.blockSize
-    guard blocksNeeded(state) <= pool.blockCount else {
+    guard blocks(for: state.capacity) <= pool.blockCount else {
       throw SchedulerError.tooLarge(positions: state.capacity, cachePositions: cachePositions)
     }
-    let sequence = ScheduledSequence(request: request, state: state, onPiece: onPiece, onFinish: onFinish)
+    var ticket: GenerationTicket?
     let start: Bool = try lock.withLock {
+      let sequence = ScheduledSequence(
+        request: request, arrival: arrivals, state: state, onPiece: onPiece, onFinish: onFinish)
       guard waiting.push(sequence, owner: request.owner) else {
         throw SchedulerError.overloaded(waiting: waiting.count)
       }
+      arrivals += 1
+      ticket = sequence.ticket
       defer { threadActive = true }
       return !threadActive
     }
@@ -109,11 +120,11 @@ public final class BatchScheduler: @unchecked Sendable {
       thread.stackSize = 8 << 20
       thread.start()
     }
-    return sequence.ticket
+    return ticket!
   }
 
-  private func blocksNeeded(_ state: GenerationState) -> Int {
-    (state.capacity + pool.blockSize - 1) / pool.blockSize
+  private func blocks(for positions: Int) -> Int {
+    (positions + pool.blockSize - 1) / pool.blockSize
   }
 
   /// The scheduler thread: steps until no sequence runs or waits, then ends (the next submit
@@ -124,12 +135,14 @@ public final class BatchScheduler: @unchecked Sendable {
       var stuck: ScheduledSequence?
       let idle: Bool = lock.withLock {
         cancelled = waiting.removeAll { $0.ticket.isCancelled }
+        cancelled += preempted.filter { $0.ticket.isCancelled }
+        preempted.removeAll { $0.ticket.isCancelled }
         admitWaiting()
         if running.isEmpty {
           // Nothing runs, so the whole pool is free: a waiting request that still does not
           // fit never will (submit checks this; kept as a guard against a stuck queue).
-          stuck = waiting.pop()
-          threadActive = !waiting.isEmpty
+          stuck = preempted.isEmpty ? waiting.pop() : preempted.removeFirst()
+          threadActive = !waiting.isEmpty || !preempted.isEmpty
           return !threadActive
         }
         return false
@@ -150,35 +163,67 @@ public final class BatchScheduler: @unchecked Sendable {
     }
   }
 
-  /// Moves waiting requests into the running set while the pool has room. Caller holds `lock`.
+  /// Moves preempted, then waiting, requests into the running set while the pool has room.
+  /// Caller holds `lock`.
   private func admitWaiting() {
-    while running.count < configuration.maxSequences, let sequence = waiting.next {
+    while running.count < configuration.maxSequences, let sequence = preempted.first ?? waiting.next {
       guard reserve(sequence) else { break }
-      _ = waiting.pop()
-      sequence.admitted = clock.now
+      if preempted.first === sequence { preempted.removeFirst() } else { _ = waiting.pop() }
+      if sequence.admitted == nil { sequence.admitted = clock.now }
       running.append(sequence)
     }
     runningCount = running.count
   }
 
-  /// Gives `sequence` blocks for its whole prompt and completion, reusing the longest cached
-  /// prefix of its prompt. At least one prompt token is always prefilled: its logits choose the
-  /// first generated token.
+  /// Gives `sequence` blocks for what it must prefill and the first position it decodes,
+  /// reusing the longest cached prefix. At least one pending token is always prefilled: for a
+  /// new request its logits choose the first generated token. Leaves a block per running
+  /// sequence free, so that admitting one does not at once preempt another.
   private func reserve(_ sequence: ScheduledSequence) -> Bool {
     let size = pool.blockSize
-    let prompt = sequence.request.prompt
-    let keys = PrefixKey.chain(of: prompt, blockSize: size, limit: (prompt.count - 1) / size)
+    let pending = sequence.pending
+    let keys = PrefixKey.chain(of: pending, blockSize: size, limit: (pending.count - 1) / size)
     let reused = pool.retainPrefix(keys)
-    guard let fresh = pool.allocate(blocksNeeded(sequence.state) - reused.count) else {
+    let fresh = blocks(for: min(sequence.positionsNeeded, sequence.state.capacity)) - reused.count
+    guard fresh + (running.isEmpty ? 0 : running.count) <= pool.available, let new = pool.allocate(fresh)
+    else {
       pool.release(reused)
       return false
     }
-    sequence.cache = PagedKVCache(pool: pool, blocks: reused + fresh)
+    sequence.cache = PagedKVCache(pool: pool, blocks: reused + new)
     sequence.filled = reused.count * size
     sequence.registeredBlocks = reused.count
     sequence.chain = reused.isEmpty ? 0 : keys[reused.count - 1].chain
-    pool.recordPrefix(hitTokens: sequence.filled, missTokens: prompt.count - sequence.filled)
+    pool.recordPrefix(hitTokens: sequence.filled, missTokens: pending.count - sequence.filled)
     return true
+  }
+
+  /// Gives every decoding sequence, oldest first, a block for the position it decodes next,
+  /// preempting the latest arrivals while the pool has none free.
+  private func growCaches() {
+    for sequence in running.sorted(by: { $0.arrival < $1.arrival }) where !sequence.isPrefilling {
+      guard let cache = sequence.cache else { continue }
+      while cache.capacity < sequence.positionsNeeded {
+        if let block = pool.allocate(1)?.first {
+          cache.append(block)
+          continue
+        }
+        let victim = running.max { $0.arrival < $1.arrival }!
+        preempt(victim)
+        if victim === sequence { break }
+      }
+    }
+  }
+
+  private func preempt(_ sequence: ScheduledSequence) {
+    sequence.preempt(releasingTo: pool)
+    pool.recordPreemption()
+    lock.withLock {
+      running.removeAll { $0 === sequence }
+      runningCount = running.count
+      let at = preempted.firstIndex { $0.arrival > sequence.arrival } ?? preempted.count
+      preempted.insert(sequence, at: at)
+    }
   }
 
   /// One batched forward over every running sequence, then sampling and streaming per sequence.
@@ -187,6 +232,7 @@ public final class BatchScheduler: @unchecked Sendable {
       sequence.state.cancel()
       retire(sequence)
     }
+    growCaches()
     var budget = max(configuration.tokenBudget, running.count)
     var members: [ScheduledSequence] = []
     var segments: [BatchSegment] = []

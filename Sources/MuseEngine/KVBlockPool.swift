@@ -18,6 +18,8 @@ public final class KVBlockPool: @unchecked Sendable {
     public var prefixHitTokens: Int
     /// Prompt tokens that were prefilled.
     public var prefixMissTokens: Int
+    /// Running sequences that gave their blocks back for older ones to grow (and re-prefill).
+    public var preemptions = 0
   }
 
   public let blockSize: Int
@@ -149,6 +151,10 @@ public final class KVBlockPool: @unchecked Sendable {
       }
     }
     updateInUse(by: -released)
+  }
+
+  func recordPreemption() {
+    statisticsLock.withLock { stats.preemptions += 1 }
   }
 
   func recordPrefix(hitTokens: Int, missTokens: Int) {

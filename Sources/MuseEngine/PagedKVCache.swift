@@ -12,6 +12,9 @@ final class PagedKVCache: KeyValueStore, @unchecked Sendable {
   }
 
   var capacity: Int { blocks.count * pool.blockSize }
+
+  /// One more block at the end, as the sequence grows.
+  func append(_ block: Int) { blocks.append(block) }
   var blockSize: Int { pool.blockSize }
   var elementType: KVCacheType { pool.elementType }
   func keys(layer: Int, block: Int) -> UnsafeMutableRawPointer {

@@ -41,11 +41,19 @@ final class ScheduledSequence {
   typealias FinishHandler = @Sendable (Result<GenerationResult, Error>) -> Void
 
   let request: GenerationRequest
+  /// Submission order: when the pool runs dry the latest arrival gives its blocks back first.
+  let arrival: Int
   let ticket = GenerationTicket()
   let onPiece: PieceHandler
   let onFinish: FinishHandler
   var state: GenerationState
   var cache: PagedKVCache?
+  /// Tokens whose keys and values must be cached before the next token can be decoded: the
+  /// prompt, or after a preemption every position already decided.
+  private(set) var pending: [Int]
+  /// Set by a preemption after tokens were chosen: re-prefilling `pending` only restores the
+  /// cache (the next token is already chosen), so its last chunk wants no logits.
+  private(set) var resuming = false
   /// Positions whose keys and values are in the cache.
   var filled = 0
   /// Full blocks offered to the prefix cache, and the chain value the next one starts from.
@@ -55,30 +63,51 @@ final class ScheduledSequence {
   var firstLogits: ContinuousClock.Instant?
 
   init(
-    request: GenerationRequest, state: GenerationState, onPiece: @escaping PieceHandler,
+    request: GenerationRequest, arrival: Int, state: GenerationState, onPiece: @escaping PieceHandler,
     onFinish: @escaping FinishHandler
   ) {
     self.request = request
+    self.arrival = arrival
     self.state = state
     self.onPiece = onPiece
     self.onFinish = onFinish
+    pending = request.prompt
   }
 
-  var isPrefilling: Bool { filled < request.prompt.count }
+  var isPrefilling: Bool { filled < pending.count }
 
-  /// This sequence's part of the next step: its whole pending prompt up to `budget` tokens,
-  /// or the one token it chose last.
+  /// Positions the cache must hold before the next step: what is pending and, once that is
+  /// cached, the position of the token to decode.
+  var positionsNeeded: Int { isPrefilling ? pending.count + 1 : state.nextPosition + 1 }
+
+  /// This sequence's part of the next step: its pending tokens up to `budget`, or the one
+  /// token it chose last.
   func segment(budget: Int) -> BatchSegment? {
     guard let cache else { return nil }
     if isPrefilling {
-      let count = min(budget, request.prompt.count - filled)
+      let count = min(budget, pending.count - filled)
       guard count > 0 else { return nil }
       let end = filled + count
       return BatchSegment(
-        tokens: Array(request.prompt[filled..<end]), start: filled, cache: cache,
-        logits: end == request.prompt.count ? .last : .none)
+        tokens: Array(pending[filled..<end]), start: filled, cache: cache,
+        logits: end == pending.count && !resuming ? .last : .none)
     }
     return BatchSegment(tokens: [state.lastToken], start: state.nextPosition, cache: cache, logits: .last)
+  }
+
+  /// Gives the cache's blocks back (its full ones stay in the prefix cache) so that older
+  /// sequences can grow; the sequence re-prefills what it had when it is admitted again
+  /// (vLLM's recompute preemption). Its stream and sampler state carry on untouched.
+  func preempt(releasingTo pool: KVBlockPool) {
+    if let cache { pool.release(cache.blocks) }
+    cache = nil
+    if state.history.count > request.prompt.count {
+      pending = Array(state.history.dropLast())
+      resuming = true
+    }
+    filled = 0
+    registeredBlocks = 0
+    chain = 0
   }
 
   /// Offers every block filled since the last call to the prefix cache.

@@ -11,6 +11,7 @@ public final class ServerMetrics: @unchecked Sendable {
   /// Prefix-cache totals already added to the counters, per model (the pool keeps running
   /// totals; Prometheus counters only go up by increments).
   private var reportedPrefix: [String: (hits: Int, misses: Int)] = [:]
+  private var reportedPreemptions: [String: Int] = [:]
 
   public init() {}
   private static let latencyBuckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
@@ -72,11 +73,21 @@ public final class ServerMetrics: @unchecked Sendable {
     registry.makeGauge(
       descriptor: name("kv_cache_blocks", "total", "KV cache blocks in the pool."), labels: [("model", model)]
     ).set(Double(s.blocksTotal))
-    let (hits, misses): (Int, Int) = lock.withLock {
+    let (hits, misses, preemptions): (Int, Int, Int) = lock.withLock {
       let last = reportedPrefix[model] ?? (0, 0)
       reportedPrefix[model] = (s.prefixHitTokens, s.prefixMissTokens)
-      return (s.prefixHitTokens - last.hits, s.prefixMissTokens - last.misses)
+      let lastPreemptions = reportedPreemptions[model] ?? 0
+      reportedPreemptions[model] = s.preemptions
+      return (
+        s.prefixHitTokens - last.hits, s.prefixMissTokens - last.misses, s.preemptions - lastPreemptions
+      )
     }
+    registry.makeCounter(
+      descriptor: name(
+        "kv_cache_preemptions", "total",
+        "Running sequences that gave their KV blocks back for older ones to grow."),
+      labels: [("model", model)]
+    ).increment(by: Int64(max(preemptions, 0)))
     registry.makeCounter(
       descriptor: name("prefix_cache_hits", "total", "Prompt tokens whose KV came from the prefix cache."),
       labels: [("model", model)]
