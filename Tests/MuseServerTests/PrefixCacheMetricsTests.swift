@@ -3,6 +3,7 @@ import HummingbirdTesting
 import MuseTestSupport
 import Testing
 
+@testable import MuseEngine
 @testable import MuseServer
 
 /// The same long prompt twice: the second request's full prompt blocks come from the prefix
@@ -31,6 +32,22 @@ struct PrefixCacheMetricsTests {
       #expect(Self.value(of: #"muse_kv_cache_blocks_total{model="tiny"}"#, in: metrics) ?? 0 > 0)
       #expect(Self.value(of: #"muse_kv_cache_blocks_in_use_blocks{model="tiny"}"#, in: metrics) == 0)
     }
+  }
+
+  /// Preemptions are a running total in the pool; the counter goes up by what is new at each
+  /// scrape, per model.
+  @Test func preemptionsAreCountedPerModel() {
+    let metrics = ServerMetrics()
+    var statistics = KVBlockPool.Statistics(
+      blocksTotal: 8, blocksInUse: 2, prefixHitTokens: 0, prefixMissTokens: 0, preemptions: 2)
+    metrics.kvCache(model: "a", statistics: statistics)
+    statistics.preemptions = 5
+    metrics.kvCache(model: "a", statistics: statistics)
+    metrics.kvCache(
+      model: "b", statistics: .init(blocksTotal: 8, blocksInUse: 0, prefixHitTokens: 0, prefixMissTokens: 0))
+    let text = metrics.render()
+    #expect(Self.value(of: #"muse_kv_cache_preemptions_total{model="a"}"#, in: text) == 5)
+    #expect(Self.value(of: #"muse_kv_cache_preemptions_total{model="b"}"#, in: text) == 0)
   }
 
   static func value(of series: String, in text: String) -> Double? {
