@@ -35,6 +35,7 @@ struct BenchEngineCommand: ParsableCommand {
   @Flag(name: .long, help: "Print one JSON object.") var json = false
 
   func run() throws {
+    ProcessMemory.keepFreedMemory()
     try reportingErrors {
       let counts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
       guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {

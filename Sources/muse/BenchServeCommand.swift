@@ -40,6 +40,7 @@ struct BenchServeCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Print one JSON object.") var json = false
 
   func run() async throws {
+    ProcessMemory.keepFreedMemory()
     do {
       try await benchmark()
     } catch let error as ExitCode {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MuseEngine
+import MuseKernels
 import MuseModels
 
 struct RunCommand: ParsableCommand {
@@ -30,6 +31,7 @@ struct RunCommand: ParsableCommand {
   var variables: [String] = []
 
   func run() throws {
+    ProcessMemory.keepFreedMemory()
     try reportingErrors {
       let path = try DefaultModel.resolve(model)
       var bar = ProgressBar(label: "loading \((path as NSString).lastPathComponent)")

@@ -54,6 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
   var kvCacheType: KVCacheType = .f16
 
   func run() async throws {
+    ProcessMemory.keepFreedMemory()
     do {
       try await serve()
     } catch let error as ExitCode {

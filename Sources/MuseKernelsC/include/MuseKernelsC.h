@@ -84,6 +84,9 @@ void muse_kv_store_f16c(const float *src, void *dst, int n, long stride, int f16
 
 /// out[i] = exp(x[i] - shift) for i < n (0 below e^-87), returning Σ out[i] (exp.c, AVX-512F).
 double muse_exp_shifted_vnni(const float *x, float shift, float *out, long n);
+
+// process_memory.c: keep freed memory in the process instead of giving it back each step.
+void muse_keep_freed_memory(void);
 void muse_swiglu_vnni(float *gate, const float *up, long n);
 
 /// Asks for `bytes` bytes at `p` to be brought into cache ahead of use: attention's next tile
