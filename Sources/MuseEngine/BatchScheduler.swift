@@ -102,17 +102,15 @@ public final class BatchScheduler: @unchecked Sendable {
     guard blocks(for: state.capacity) <= pool.blockCount else {
       throw SchedulerError.tooLarge(positions: state.capacity, cachePositions: cachePositions)
     }
-    var ticket: GenerationTicket?
-    let start: Bool = try lock.withLock {
+    let (sequence, start): (ScheduledSequence, Bool) = try lock.withLock {
       let sequence = ScheduledSequence(
         request: request, arrival: arrivals, state: state, onPiece: onPiece, onFinish: onFinish)
       guard waiting.push(sequence, owner: request.owner) else {
         throw SchedulerError.overloaded(waiting: waiting.count)
       }
       arrivals += 1
-      ticket = sequence.ticket
       defer { threadActive = true }
-      return !threadActive
+      return (sequence, !threadActive)
     }
     if start {
       let thread = Thread { [self] in runSteps() }
@@ -120,7 +118,7 @@ public final class BatchScheduler: @unchecked Sendable {
       thread.stackSize = 8 << 20
       thread.start()
     }
-    return ticket!
+    return sequence.ticket
   }
 
   private func blocks(for positions: Int) -> Int {

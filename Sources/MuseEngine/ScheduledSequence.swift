@@ -51,9 +51,6 @@ final class ScheduledSequence {
   /// Tokens whose keys and values must be cached before the next token can be decoded: the
   /// prompt, or after a preemption every position already decided.
   private(set) var pending: [Int]
-  /// Set by a preemption after tokens were chosen: re-prefilling `pending` only restores the
-  /// cache (the next token is already chosen), so its last chunk wants no logits.
-  private(set) var resuming = false
   /// Positions whose keys and values are in the cache.
   var filled = 0
   /// Full blocks offered to the prefix cache, and the chain value the next one starts from.
@@ -75,6 +72,10 @@ final class ScheduledSequence {
   }
 
   var isPrefilling: Bool { filled < pending.count }
+
+  /// Whether the token after `pending` is already chosen (a preempted sequence re-prefilling):
+  /// then the prefill only restores the cache and its last chunk wants no logits.
+  private var resuming: Bool { state.history.count > pending.count }
 
   /// Positions the cache must hold before the next step: what is pending and, once that is
   /// cached, the position of the token to decode.
@@ -103,7 +104,6 @@ final class ScheduledSequence {
     cache = nil
     if state.history.count > request.prompt.count {
       pending = Array(state.history.dropLast())
-      resuming = true
     }
     filled = 0
     registeredBlocks = 0
