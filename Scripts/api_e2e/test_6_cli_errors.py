@@ -27,6 +27,16 @@ def test_zero_bench_batch(e2e):
     assert "--batch" in done.stderr and "positive" in done.stderr, done.stderr
 
 
+def test_non_numbers_in_bench_lists(e2e):
+    """A word in a list is refused, not skipped."""
+    done = run(e2e, "bench", "--model", e2e.open_path, "--threads", "1,two")
+    assert done.returncode != 0
+    assert "--threads" in done.stderr and "positive" in done.stderr, done.stderr
+    done = run(e2e, "bench", "serve", "--model", e2e.open_path, "--concurrency", "1,x")
+    assert done.returncode != 0
+    assert "--concurrency" in done.stderr and "positive" in done.stderr, done.stderr
+
+
 def test_batched_bench_reports_each_batch_size(e2e):
     """The batched engine benchmark's JSON: one run per batch size, the aggregate rates and a
     roofline that counts each sequence's cache reads (so it grows with the batch)."""

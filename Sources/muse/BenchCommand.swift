@@ -37,14 +37,8 @@ struct BenchEngineCommand: ParsableCommand {
   func run() throws {
     ProcessMemory.keepFreedMemory()
     try reportingErrors {
-      let counts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-      guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
-        throw ValidationError("--threads takes positive whole numbers separated by commas, e.g. 1,2")
-      }
-      let batches = batch.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-      guard !batches.isEmpty, batches.allSatisfy({ ($0 ?? 0) > 0 }) else {
-        throw ValidationError("--batch takes positive whole numbers separated by commas, e.g. 1,8")
-      }
+      let counts = try positiveIntegers(threads, option: "--threads", example: "1,2")
+      let batches = try positiveIntegers(batch, option: "--batch", example: "1,8")
       guard depth >= 0, promptTokens >= 0, genTokens >= 0, repetitions > 0 else {
         throw ValidationError(
           "--depth, --prompt-tokens and --gen-tokens cannot be negative; --repetitions must be positive")
@@ -61,7 +55,7 @@ struct BenchEngineCommand: ParsableCommand {
         model: (path as NSString).lastPathComponent, activeBytesPerToken: summary.activeBytes,
         cacheBytesPerToken: cacheBytes, depth: depth, promptTokens: promptTokens, generatedTokens: genTokens)
       for t in counts {
-        for b in batches.compactMap({ $0 }) {
+        for b in batches {
           // Shared machines drift by tens of percent between minutes: the mean of a reading
           // before and one after the runs describes the runs better than either alone.
           let before = MemoryBandwidth.measureRead(threads: t)

@@ -52,10 +52,7 @@ struct BenchServeCommand: AsyncParsableCommand {
   }
 
   private func benchmark() async throws {
-    let levels = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !levels.isEmpty, levels.allSatisfy({ $0 > 0 }) else {
-      throw ValidationError("--concurrency takes positive whole numbers separated by commas, e.g. 1,4,8")
-    }
+    let levels = try positiveIntegers(concurrency, option: "--concurrency", example: "1,4,8")
     guard (model == nil) != (url == nil) else {
       throw ValidationError("give either --model FILE (in-process server) or --url URL --key KEY")
     }

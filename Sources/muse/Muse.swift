@@ -30,3 +30,13 @@ func reportingErrors(_ body: () throws -> Void) throws {
 func printError(_ message: String) {
   FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// The values of an option that takes a comma-separated list of positive whole numbers
+/// (`--threads 1,2`); anything else in the list is refused with a message naming the option.
+func positiveIntegers(_ text: String, option: String, example: String) throws -> [Int] {
+  let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+  guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+    throw ValidationError("\(option) takes positive whole numbers separated by commas, e.g. \(example)")
+  }
+  return values.compactMap { $0 }
+}
