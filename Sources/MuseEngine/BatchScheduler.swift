@@ -274,6 +274,8 @@ public final class BatchScheduler: @unchecked Sendable {
       if sequence.firstLogits == nil { sequence.firstLogits = now }
       let ticket = sequence.ticket
       let onPiece = sequence.onPiece
+      // accept appends the chosen token before it hands over the piece it completes.
+      sequence.request.progress?.set(sequence.state.result.tokens.count + 1)
       let more = sequence.state.accept(choices[index]) { piece, logprobs in
         !ticket.isCancelled && onPiece(piece, logprobs)
       }
@@ -300,6 +302,8 @@ public final class BatchScheduler: @unchecked Sendable {
     let start = sequence.admitted ?? clock.now
     let first = sequence.firstLogits ?? start
     let now = clock.now
+    // What finish flushes completes every token generated.
+    sequence.request.progress?.set(sequence.state.result.tokens.count)
     let result = sequence.state.finish(
       prefillSeconds: (first - start).seconds,
       decodeSeconds: sequence.firstLogits == nil ? 0 : (now - first).seconds,

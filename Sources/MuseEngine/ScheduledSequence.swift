@@ -11,6 +11,9 @@ public struct GenerationRequest: Sendable {
   public var logprobs: Int?
   /// Whose request this is (an API key id): waiting requests are served round-robin by owner.
   public var owner: String
+  /// Where the scheduler counts the tokens generated so far, updated before each piece of text
+  /// is handed over, so a caller knows how many tokens the text it delivered holds.
+  public var progress: GenerationProgress?
 
   public init(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String] = [],
@@ -23,6 +26,15 @@ public struct GenerationRequest: Sendable {
     self.logprobs = logprobs
     self.owner = owner
   }
+}
+
+/// Tokens a generation has produced, as of the piece of text being handed over.
+public final class GenerationProgress: @unchecked Sendable {
+  private let lock = NSLock()
+  private var count = 0
+  public init() {}
+  public var generatedTokens: Int { lock.withLock { count } }
+  func set(_ value: Int) { lock.withLock { count = value } }
 }
 
 /// A submitted request's handle: cancelling it frees its slot and blocks at the next step.

@@ -13,11 +13,34 @@ struct OneOrMany: Decodable {
   }
 }
 
-/// Message content: a string, or a list of parts of which Muse reads the text ones.
+/// A JSON number as the client sent it, kept until it is range-checked under its field's name,
+/// so that `max_tokens: 2^64`, `seed: -1` or `temperature: 1e39` get a 400 naming the field and
+/// its range rather than a decoding failure.
+struct JSONNumber: Decodable, Sendable {
+  let value: Double
+  /// The number when it is a whole number that fits 64 bits, signed or not.
+  let integer: Int64?
+  let unsigned: UInt64?
+
+  init(from decoder: Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    if let i = try? c.decode(Int64.self) {
+      (value, integer, unsigned) = (Double(i), i, i >= 0 ? UInt64(i) : nil)
+    } else if let u = try? c.decode(UInt64.self) {
+      (value, integer, unsigned) = (Double(u), nil, u)
+    } else {
+      value = try c.decode(Double.self)
+      (integer, unsigned) = (nil, nil)
+    }
+  }
+}
+
+/// Message content: a string, or a list of parts of which Muse reads the text ones (a part
+/// without a `type` is read as text, as the spec allows).
 struct MessageContent: Decodable {
   let text: String
   struct Part: Decodable {
-    let type: String
+    let type: String?
     let text: String?
   }
   init(from decoder: Decoder) throws {
@@ -28,7 +51,7 @@ struct MessageContent: Decodable {
       text = s
     } else {
       let parts = try c.decode([Part].self)
-      guard parts.allSatisfy({ $0.type == "text" }) else {
+      guard parts.allSatisfy({ ($0.type ?? "text") == "text" }) else {
         throw DecodingError.dataCorruptedError(
           in: c, debugDescription: "only text content parts are supported by this model")
       }
@@ -54,20 +77,20 @@ struct ChatCompletionRequest: Decodable {
   let stream: Bool?
   // swiftlint:disable identifier_name
   let stream_options: StreamOptions?
-  let max_tokens: Int?
-  let max_completion_tokens: Int?
-  let temperature: Float?
-  let top_p: Float?
-  let top_k: Int?
-  let min_p: Float?
-  let frequency_penalty: Float?
-  let repetition_penalty: Float?
+  let max_tokens: JSONNumber?
+  let max_completion_tokens: JSONNumber?
+  let temperature: JSONNumber?
+  let top_p: JSONNumber?
+  let top_k: JSONNumber?
+  let min_p: JSONNumber?
+  let frequency_penalty: JSONNumber?
+  let repetition_penalty: JSONNumber?
   let stop: OneOrMany?
-  let seed: UInt64?
-  let n: Int?
+  let seed: JSONNumber?
+  let n: JSONNumber?
   let user: String?
   let logprobs: Bool?
-  let top_logprobs: Int?
+  let top_logprobs: JSONNumber?
   let ignore_eos: Bool?
   // swiftlint:enable identifier_name
 }
@@ -78,16 +101,17 @@ struct CompletionRequest: Decodable {
   let stream: Bool?
   // swiftlint:disable identifier_name
   let stream_options: ChatCompletionRequest.StreamOptions?
-  let max_tokens: Int?
-  let temperature: Float?
-  let top_p: Float?
-  let top_k: Int?
-  let min_p: Float?
+  let max_tokens: JSONNumber?
+  let temperature: JSONNumber?
+  let top_p: JSONNumber?
+  let top_k: JSONNumber?
+  let min_p: JSONNumber?
+  let repetition_penalty: JSONNumber?
   let stop: OneOrMany?
-  let seed: UInt64?
+  let seed: JSONNumber?
   let echo: Bool?
-  let logprobs: Int?
-  let n: Int?
+  let logprobs: JSONNumber?
+  let n: JSONNumber?
   let user: String?
   let ignore_eos: Bool?
   // swiftlint:enable identifier_name

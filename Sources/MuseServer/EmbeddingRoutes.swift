@@ -32,8 +32,8 @@ extension MuseService {
     }
   }
 
-  func embeddings(_ request: Request) async throws -> Response {
-    let key = try authenticate(request, scope: .inference)
+  func embeddings(_ request: Request, context: MuseRequestContext) async throws -> Response {
+    let key = try context.requireKey(.inference)
     let body = try await decode(EmbeddingRequest.self, from: request)
     guard let runner = embedders[body.model] else {
       if models[body.model] != nil, key.allows(model: body.model) {

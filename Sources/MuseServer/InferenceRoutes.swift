@@ -4,25 +4,19 @@ import MuseEngine
 import MuseModels
 import MuseStore
 
-/// `POST /v1/chat/completions` and `POST /v1/completions`.
+/// `POST /v1/chat/completions`, `POST /v1/completions` and `POST /v1/embeddings`: decode and
+/// check the request, build its `GenerationJob`, and hand it to `MeteredGeneration`.
 extension MuseService {
-  struct Job {
-    let key: APIKey
-    let runner: ModelRunner
-    let endpoint: String
-    let prompt: [Int]
-    let maxTokens: Int
-    var sampling: SamplingParameters
-    let stop: [String]
-    let stream: Bool
-    let includeUsage: Bool
-    let echo: String?
-    /// Alternatives per token when log-probabilities are asked for.
-    var logprobs: Int?
+  func registerInferenceRoutes(on v1: RouterGroup<MuseRequestContext>) {
+    v1.post("/chat/completions") { request, context in
+      try await self.chatCompletions(request, context: context)
+    }
+    v1.post("/completions") { request, context in try await self.completions(request, context: context) }
+    v1.post("/embeddings") { request, context in try await self.embeddings(request, context: context) }
   }
 
-  func chatCompletions(_ request: Request) async throws -> Response {
-    let key = try authenticate(request, scope: .inference)
+  func chatCompletions(_ request: Request, context: MuseRequestContext) async throws -> Response {
+    let key = try context.requireKey(.inference)
     let (body, raw) = try await decodeWithBody(ChatCompletionRequest.self, from: request)
     let runner = try model(body.model, for: key)
     guard !body.messages.isEmpty else {
@@ -44,11 +38,15 @@ extension MuseService {
     guard case .array(let messages)? = json["messages"] else {
       throw OpenAIError.invalid("'messages' must be an array.", param: "messages", code: "invalid_type")
     }
-    var tools: [JinjaValue]?
-    if case .array(let t)? = json["tools"] { tools = t }
+    let tools = try ToolFields.check(tools: json["tools"], choice: json["tool_choice"])
     var extra: [String: JinjaValue] = [:]
-    if case .dict(let kwargs)? = json["chat_template_kwargs"] {
-      for (k, v) in kwargs { extra[k.stringValue] = v }
+    switch json["chat_template_kwargs"] {
+    case nil, .none?: break
+    case .dict(let kwargs)?: for (k, v) in kwargs { extra[k.stringValue] = v }
+    default:
+      throw OpenAIError.invalid(
+        "Invalid type for 'chat_template_kwargs': expected an object.", param: "chat_template_kwargs",
+        code: "invalid_type")
     }
     if case .string(let effort)? = json["reasoning_effort"] { extra["reasoning_effort"] = .string(effort) }
     let prompt: [Int]
@@ -58,45 +56,43 @@ extension MuseService {
       throw OpenAIError.invalid(
         "The model's chat template rejected these messages: \(error)", code: "invalid_messages")
     }
-    var job = try makeJob(
-      key: key, runner: runner, endpoint: "chat.completions", prompt: prompt,
-      maxTokens: body.max_completion_tokens ?? body.max_tokens, n: body.n, temperature: body.temperature,
-      topP: body.top_p, topK: body.top_k, minP: body.min_p,
-      repetitionPenalty: body.repetition_penalty, seed: body.seed, stop: body.stop?.values ?? [],
-      stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false, echo: nil)
-    if let top = body.top_logprobs, !(0...20).contains(top) || body.logprobs != true {
+    let fields = SamplingFields(
+      maxTokens: body.max_completion_tokens ?? body.max_tokens,
+      maxTokensField: body.max_completion_tokens == nil ? "max_tokens" : "max_completion_tokens",
+      temperature: body.temperature, topP: body.top_p, topK: body.top_k, minP: body.min_p,
+      repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n, stop: body.stop?.values ?? [],
+      ignoreEOS: body.ignore_eos == true)
+    var job = try fields.job(key: key, runner: runner, endpoint: "chat.completions", prompt: prompt)
+    let top = try RequestChecks.integer(body.top_logprobs, "top_logprobs", 0...20)
+    if top != nil && body.logprobs != true {
       throw OpenAIError.invalid(
-        "'top_logprobs' must be between 0 and 20, and needs 'logprobs': true.", param: "top_logprobs",
-        code: "invalid_value")
+        "'top_logprobs' needs 'logprobs': true.", param: "top_logprobs", code: "invalid_value")
     }
-    job.logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
-    job.sampling.ignoreEOS = body.ignore_eos == true
-    return try await run(job, format: ChatFormatter(model: runner.entry.id))
+    job.logprobs = body.logprobs == true ? (top ?? 0) : nil
+    let reply = Reply(
+      stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false, echo: nil,
+      wantsLogprobs: job.logprobs != nil)
+    return try await respond(job, reply, format: ChatFormatter(model: runner.entry.id), context: context)
   }
 
-  func completions(_ request: Request) async throws -> Response {
-    let key = try authenticate(request, scope: .inference)
+  func completions(_ request: Request, context: MuseRequestContext) async throws -> Response {
+    let key = try context.requireKey(.inference)
     let body = try await decode(CompletionRequest.self, from: request)
     let runner = try model(body.model, for: key)
     guard !body.prompt.values.isEmpty else {
       throw OpenAIError.invalid("'prompt' must not be an empty list.", param: "prompt", code: "invalid_value")
     }
-    if let n = body.logprobs, !(0...20).contains(n) {
-      throw OpenAIError.invalid(
-        "'logprobs' must be between 0 and 20.", param: "logprobs", code: "invalid_value")
-    }
+    let logprobs = try RequestChecks.integer(body.logprobs, "logprobs", 0...20)
+    let fields = SamplingFields(
+      maxTokens: body.max_tokens, temperature: body.temperature, topP: body.top_p, topK: body.top_k,
+      minP: body.min_p, repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n,
+      stop: body.stop?.values ?? [], ignoreEOS: body.ignore_eos == true, routeDefaultMaxTokens: 16)
+    let format = CompletionFormatter(model: runner.entry.id)
     let jobs = try body.prompt.values.map { text in
-      var job = try makeJob(
-        key: key, runner: runner, endpoint: "completions",
-        prompt: runner.model.tokenizer.encode(text, addSpecial: true, parseSpecial: false),
-        maxTokens: body.max_tokens ?? 16, n: body.n, temperature: body.temperature, topP: body.top_p,
-        topK: body.top_k, minP: body.min_p, repetitionPenalty: nil, seed: body.seed,
-        stop: body.stop?.values ?? [],
-        stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false,
-        echo: body.echo == true ? text : nil)
-      job.logprobs = body.logprobs
-      job.sampling.ignoreEOS = body.ignore_eos == true
-      return job
+      let prompt = runner.model.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
+      var job = try fields.job(key: key, runner: runner, endpoint: "completions", prompt: prompt)
+      job.logprobs = logprobs
+      return (job, text)
     }
     if jobs.count > 1 {
       guard body.stream != true else {
@@ -104,173 +100,102 @@ extension MuseService {
           "Streaming takes one prompt; send a list of prompts without 'stream'.", param: "prompt",
           code: "unsupported_value")
       }
-      return try await completeEach(jobs, format: CompletionFormatter(model: runner.entry.id))
+      return try await completeEach(jobs.map(\.0), format: format, context: context)
     }
-    let job = jobs[0]
-    return try await run(job, format: CompletionFormatter(model: runner.entry.id))
-  }
-
-  // swiftlint:disable:next function_parameter_count
-  private func makeJob(
-    key: APIKey, runner: ModelRunner, endpoint: String, prompt: [Int], maxTokens: Int?, n: Int?,
-    temperature: Float?,
-    topP: Float?, topK: Int?, minP: Float?, repetitionPenalty: Float?, seed: UInt64?, stop: [String],
-    stream: Bool,
-    includeUsage: Bool, echo: String?
-  ) throws -> Job {
-    let entry = runner.entry
-    let context = runner.model.model.config.contextLength
-    if let n, n != 1 {
-      throw OpenAIError.invalid("Only n = 1 is supported.", param: "n", code: "unsupported_value")
-    }
-    if let t = temperature, !(0...2).contains(t) {
-      throw OpenAIError.invalid(
-        "'temperature' must be between 0 and 2.", param: "temperature", code: "invalid_value")
-    }
-    if let p = topP, !(p > 0 && p <= 1) {
-      throw OpenAIError.invalid("'top_p' must be in (0, 1].", param: "top_p", code: "invalid_value")
-    }
-    if let m = maxTokens, m < 1 {
-      throw OpenAIError.invalid(
-        "'max_tokens' must be at least 1.", param: "max_tokens", code: "invalid_value")
-    }
-    guard stop.count <= 4 else {
-      throw OpenAIError.invalid("'stop' takes at most 4 sequences.", param: "stop", code: "invalid_value")
-    }
-    let limit = maxTokens ?? entry.defaultMaxTokens ?? (context - prompt.count)
-    guard prompt.count + limit <= context, prompt.count < context else {
-      throw OpenAIError.invalid(
-        "This model's maximum context length is \(context) tokens. However, you requested "
-          + "\(prompt.count + limit) tokens (\(prompt.count) in the messages, \(limit) in the completion). "
-          + "Please reduce the length of the messages or completion.",
-        param: "messages", code: "context_length_exceeded")
-    }
-    let sampling = SamplingParameters(
-      temperature: temperature ?? entry.defaultTemperature ?? 1, topK: topK ?? 0,
-      topP: topP ?? entry.defaultTopP ?? 1, minP: minP ?? 0, repetitionPenalty: repetitionPenalty ?? 1,
-      seed: seed)
-    return Job(
-      key: key, runner: runner, endpoint: endpoint, prompt: prompt, maxTokens: limit, sampling: sampling,
-      stop: stop,
-      stream: stream, includeUsage: includeUsage, echo: echo)
-  }
-
-  private func run(_ job: Job, format: some ResponseFormatter) async throws -> Response {
-    let entry = job.runner.entry
-    let reservation = try await admission.admit(
-      key: job.key, tokens: job.prompt.count + job.maxTokens,
-      microdollars: entry.cost(promptTokens: job.prompt.count, completionTokens: job.maxTokens))
-    let started = ContinuousClock.now
-    metrics.queue(model: entry.id, depth: job.runner.queueDepth + 1, active: job.runner.activeSequences)
-    let events = try await startGeneration(job, reservation: reservation)
-    let meter = Meter(service: self, job: job, reservation: reservation, started: started)
-    guard job.stream else {
-      let (text, result) = try await collect(events, job: job, meter: meter, started: started)
-      return try jsonResponse(
-        format.complete(text: text, result: result, logprobs: job.logprobs == nil ? nil : result.logprobs))
-    }
-    let body = ResponseBody { writer in
-      var firstToken: Duration?
-      var metered = false
-      do {
-        try await writer.write(ByteBuffer(string: sse(format.start(echo: job.echo))))
-        for try await event in events {
-          switch event {
-          case .text(let piece, let logprobs):
-            if firstToken == nil { firstToken = ContinuousClock.now - started }
-            let lp = job.logprobs == nil ? nil : logprobs
-            try await writer.write(ByteBuffer(string: sse(format.delta(piece, logprobs: lp))))
-          case .finished(let result):
-            // Metered before the client sees the end, so a reply it has is a reply billed.
-            await meter.finish(result, status: 200, firstToken: firstToken)
-            metered = true
-            try await writer.write(ByteBuffer(string: sse(format.end(result: result))))
-            if job.includeUsage {
-              try await writer.write(ByteBuffer(string: sse(format.usage(result: result))))
-            }
-            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
-          }
-        }
-        try await writer.finish(nil)
-      } catch {
-        // The client went away (or the model failed): generation has stopped with the stream.
-      }
-      if !metered { await meter.fail(status: 499) }
-    }
-    return Response(
-      status: .ok,
-      headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    let reply = Reply(
+      stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false,
+      echo: body.echo == true ? jobs[0].1 : nil, wantsLogprobs: logprobs != nil)
+    return try await respond(jobs[0].0, reply, format: format, context: context)
   }
 }
 
-extension MuseService {
-  /// Hands a job to its model's scheduler, round-robin by key. A scheduler at capacity answers
-  /// 503 with Retry-After (running generations are never failed for new ones); the budget
-  /// reservation is returned unused.
-  fileprivate func startGeneration(
-    _ job: Job, reservation: Admission.Reservation
-  ) async throws -> AsyncThrowingStream<ModelRunner.Event, Error> {
-    do {
-      return try job.runner.start(
-        prompt: job.prompt, maxTokens: job.maxTokens, sampling: job.sampling, stop: job.stop,
-        logprobs: job.logprobs, owner: String(describing: job.key.id))
-    } catch let error as SchedulerError {
-      await admission.settle(reservation, tokensUsed: 0)
-      switch error {
-      case .overloaded:
-        metrics.request(model: job.runner.entry.id, endpoint: job.endpoint, status: 503)
-        throw OpenAIError(
-          .serviceUnavailable, "The model is at capacity. Please retry shortly.", type: "server_error",
-          code: "model_overloaded", retryAfter: 1)
-      case .tooLarge:
-        throw OpenAIError.invalid("\(error)", param: "max_tokens", code: "context_length_exceeded")
-      case .emptyPrompt:
-        throw OpenAIError.invalid("The prompt has no tokens.", param: "prompt", code: "invalid_value")
-      }
-    }
-  }
+/// How a generation's reply is shaped.
+struct Reply {
+  let stream: Bool
+  let includeUsage: Bool
+  /// The prompt, when `echo` asked for it in front of the completion.
+  let echo: String?
+  let wantsLogprobs: Bool
+}
 
-  /// Runs a job to the end and meters it: the non-streaming path.
-  fileprivate func collect(
-    _ events: AsyncThrowingStream<ModelRunner.Event, Error>, job: Job, meter: Meter,
-    started: ContinuousClock.Instant
-  ) async throws -> (String, GenerationResult) {
-    var text = job.echo ?? ""
-    var firstToken: Duration?
-    do {
-      for try await event in events {
-        switch event {
-        case .text(let piece, _):
-          if firstToken == nil { firstToken = ContinuousClock.now - started }
-          text += piece
-        case .finished(let result):
-          await meter.finish(result, status: 200, firstToken: firstToken)
-          return (text, result)
+extension MuseService {
+  /// Runs a job through `MeteredGeneration` and answers with one JSON reply or a stream of
+  /// server-sent events. Either way a client that goes away stops the generation at its next
+  /// step and is billed for what it received.
+  fileprivate func respond(
+    _ job: GenerationJob, _ reply: Reply, format: some ResponseFormatter, context: MuseRequestContext
+  ) async throws -> Response {
+    let generation = try await MeteredGeneration.start(job, service: self)
+    guard reply.stream else {
+      let watch = await context.watchClient { generation.cancel() }
+      defer { watch?.stop() }
+      let (text, result) = try await collect(generation, echo: reply.echo)
+      return try jsonResponse(
+        format.complete(text: text, result: result, logprobs: reply.wantsLogprobs ? result.logprobs : nil))
+    }
+    let watch = await context.watchClient { generation.cancel() }
+    let body = ResponseBody { writer in
+      defer { watch?.stop() }
+      func send(_ text: String) async throws {
+        do {
+          try await writer.write(ByteBuffer(string: text))
+        } catch {
+          throw MeteredGeneration.ClientGone()
         }
       }
-    } catch {
-      await meter.fail(status: 500)
-      throw OpenAIError(.internalServerError, "The model failed: \(error)", type: "server_error")
+      do {
+        try await send(sse(format.start(echo: reply.echo)))
+      } catch {
+        generation.cancel()
+      }
+      await generation.run(piecesReachClient: true) { event in
+        switch event {
+        case .text(let piece, let logprobs):
+          try await send(sse(format.delta(piece, logprobs: reply.wantsLogprobs ? logprobs : nil)))
+        case .finished(let result):
+          try await send(sse(format.end(result: result)))
+          if reply.includeUsage { try await send(sse(format.usage(result: result))) }
+          try await send("data: [DONE]\n\n")
+        }
+      }
+      try? await writer.finish(nil)
     }
-    await meter.fail(status: 500)
-    throw OpenAIError(.internalServerError, "The generation ended without a result.", type: "server_error")
+    return Response(
+      status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+  }
+
+  /// Runs a generation to its end for a single JSON reply.
+  fileprivate func collect(_ generation: MeteredGeneration, echo: String?) async throws -> (
+    String, GenerationResult
+  ) {
+    var text = echo ?? ""
+    let outcome = await generation.run(piecesReachClient: false) { event in
+      if case .text(let piece, _) = event { text += piece }
+    }
+    switch outcome {
+    case .completed(let result): return (text, result)
+    case .abandoned:
+      throw OpenAIError(.init(code: 499), "The client closed the request.", type: "server_error")
+    case .failed:
+      throw OpenAIError(.internalServerError, "The model failed to generate a reply.", type: "server_error")
+    }
   }
 
   /// Several prompts in one completions request: each is admitted, generated and metered on
   /// its own, and the reply holds one choice per prompt (OpenAI's `index`), usage summed.
-  func completeEach(_ jobs: [Job], format: CompletionFormatter) async throws -> Response {
+  fileprivate func completeEach(
+    _ jobs: [GenerationJob], format: CompletionFormatter, context: MuseRequestContext
+  )
+    async throws -> Response
+  {
     var choices: [CompletionFormatter.Choice] = []
     var promptTokens = 0
     var completionTokens = 0
     for (index, job) in jobs.enumerated() {
-      let entry = job.runner.entry
-      let reservation = try await admission.admit(
-        key: job.key, tokens: job.prompt.count + job.maxTokens,
-        microdollars: entry.cost(promptTokens: job.prompt.count, completionTokens: job.maxTokens))
-      let started = ContinuousClock.now
-      let events = try await startGeneration(job, reservation: reservation)
-      let meter = Meter(service: self, job: job, reservation: reservation, started: started)
-      let (text, result) = try await collect(events, job: job, meter: meter, started: started)
+      let generation = try await MeteredGeneration.start(job, service: self)
+      let watch = await context.watchClient { generation.cancel() }
+      defer { watch?.stop() }
+      let (text, result) = try await collect(generation, echo: nil)
       let one = format.complete(
         text: text, result: result, logprobs: job.logprobs == nil ? nil : result.logprobs)
       choices += one.choices.map {
@@ -292,50 +217,4 @@ func sse<T: Encodable>(_ value: T) -> String {
   encoder.outputFormatting = [.withoutEscapingSlashes]
   let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
   return "data: " + String(decoding: data, as: UTF8.self) + "\n\n"
-}
-
-/// Writes the ledger entry, metrics and the budget settlement of one request, once.
-struct Meter {
-  let service: MuseService
-  let job: MuseService.Job
-  let reservation: Admission.Reservation
-  let started: ContinuousClock.Instant
-
-  func finish(_ result: GenerationResult, status: Int, firstToken: Duration?) async {
-    await record(
-      completion: result.tokens.count, status: status,
-      finishReason: result.finishReason == .cancelled ? "cancelled" : result.finishReason.rawValue,
-      firstToken: firstToken)
-  }
-
-  func fail(status: Int) async {
-    await record(completion: 0, status: status, finishReason: nil, firstToken: nil)
-  }
-
-  func record(completion: Int, status: Int, finishReason: String?, firstToken: Duration?) async {
-    let entry = job.runner.entry
-    let elapsed = ContinuousClock.now - started
-    let usage = UsageRecord(
-      keyID: job.key.id, model: entry.id, endpoint: job.endpoint, promptTokens: job.prompt.count,
-      completionTokens: completion,
-      costMicrodollars: entry.cost(promptTokens: job.prompt.count, completionTokens: completion),
-      latencyMilliseconds: Int(elapsed.seconds * 1000),
-      timeToFirstTokenMilliseconds: firstToken.map { Int($0.seconds * 1000) },
-      status: status, finishReason: finishReason)
-    do {
-      try service.store.record(usage)
-    } catch {
-      service.logger.error("could not record usage for key \(job.key.prefix)…: \(error)")
-    }
-    await service.admission.settle(reservation, tokensUsed: job.prompt.count + completion)
-    service.metrics.request(model: entry.id, endpoint: job.endpoint, status: status)
-    service.metrics.tokens(model: entry.id, prompt: job.prompt.count, completion: completion)
-    service.metrics.latency(model: entry.id, seconds: elapsed.seconds, timeToFirstToken: firstToken?.seconds)
-    service.metrics.queue(model: entry.id, depth: job.runner.queueDepth, active: job.runner.activeSequences)
-    service.metrics.kvCache(model: entry.id, statistics: job.runner.scheduler.pool.statistics)
-  }
-}
-
-extension Duration {
-  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

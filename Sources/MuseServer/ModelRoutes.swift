@@ -7,6 +7,16 @@ import MuseStore
 /// `GET /v1/models`, `GET /v1/models/{id}` (with a model card) and
 /// `GET /v1/models/{id}/weights` (open models only).
 extension MuseService {
+  func registerModelRoutes(on v1: RouterGroup<MuseRequestContext>) {
+    v1.get("/models") { request, context in try self.listModels(request, context: context) }
+    v1.get("/models/{id}") { request, context in
+      try self.modelCard(request, context: context, id: try context.parameters.require("id"))
+    }
+    v1.get("/models/{id}/weights") { request, context in
+      try self.weights(request, context: context, id: try context.parameters.require("id"))
+    }
+  }
+
   // swiftlint:disable identifier_name
   struct ModelObject: Encodable {
     let id: String
@@ -39,8 +49,8 @@ extension MuseService {
     modelOrder.compactMap { models[$0]?.entry ?? embedders[$0]?.entry }.filter { key.allows(model: $0.id) }
   }
 
-  func listModels(_ request: Request) throws -> Response {
-    let key = try authenticate(request, scope: .inference)
+  func listModels(_ request: Request, context: MuseRequestContext) throws -> Response {
+    let key = try context.requireKey(.inference)
     struct List: Encodable {
       let object = "list"
       let data: [ModelObject]
@@ -52,8 +62,8 @@ extension MuseService {
         }))
   }
 
-  func modelCard(_ request: Request, id: String) throws -> Response {
-    let key = try authenticate(request, scope: .inference)
+  func modelCard(_ request: Request, context: MuseRequestContext, id: String) throws -> Response {
+    let key = try context.requireKey(.inference)
     if let embedder = embedders[id], key.allows(model: id) {
       struct EmbeddingCard: Encodable {
         let id: String
@@ -97,8 +107,8 @@ extension MuseService {
 
   /// Streams an open model's GGUF file (with Range and an ETag of its SHA-256). For a closed
   /// model the route answers exactly as for a model that does not exist.
-  func weights(_ request: Request, id: String) throws -> Response {
-    let key = try authenticate(request, scope: .weights)
+  func weights(_ request: Request, context: MuseRequestContext, id: String) throws -> Response {
+    let key = try context.requireKey(.weights)
     guard let runner = models[id], runner.entry.visibility == .open, key.allows(model: id),
       let file = runner.model.gguf
     else {

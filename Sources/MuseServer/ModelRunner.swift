@@ -6,8 +6,18 @@ import MuseModels
 /// thread of their own, off the HTTP event loops.
 public final class ModelRunner: @unchecked Sendable {
   public enum Event: Sendable {
-    case text(String, [TokenLogprob])
+    /// A piece of text, its tokens' log-probabilities (when asked for) and how many tokens
+    /// had been generated once it was complete.
+    case text(String, [TokenLogprob], tokens: Int)
     case finished(GenerationResult)
+  }
+
+  /// A generation handed to the scheduler: its events, and a way to stop it from outside the
+  /// stream (a client that went away); either way it leaves the batch at the next step.
+  public struct Running: Sendable {
+    public let events: AsyncThrowingStream<Event, Error>
+    let ticket: GenerationTicket
+    public func cancel() { ticket.cancel() }
   }
 
   public let entry: ModelEntry
@@ -41,6 +51,8 @@ public final class ModelRunner: @unchecked Sendable {
     scheduler = try! BatchScheduler(model: model, configuration: configuration)
   }
 
+  /// Positions a request's prompt and completion may use together.
+  public var contextLength: Int { model.model.config.contextLength }
   public var queueDepth: Int { scheduler.waitingCount }
   public var activeSequences: Int { scheduler.runningSequences }
   /// For each generation stopped by its consumer going away: pieces of text produced after it
@@ -57,7 +69,7 @@ public final class ModelRunner: @unchecked Sendable {
     do {
       return try start(
         prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs, owner: owner
-      )
+      ).events
     } catch {
       return AsyncThrowingStream { $0.finish(throwing: error) }
     }
@@ -68,17 +80,19 @@ public final class ModelRunner: @unchecked Sendable {
   public func start(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int? = nil,
     owner: String = ""
-  ) throws -> AsyncThrowingStream<Event, Error> {
+  ) throws -> Running {
     let (stream, continuation) = AsyncThrowingStream<Event, Error>.makeStream()
     let cancelled = CancellationFlag()
-    let request = GenerationRequest(
+    let progress = GenerationProgress()
+    var request = GenerationRequest(
       prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs, owner: owner)
+    request.progress = progress
     let ticket = try scheduler.submit(
       request,
       onPiece: { piece, logprobs in
         if cancelled.isSet { return false }
         cancelled.countPiece()
-        continuation.yield(.text(piece, logprobs))
+        continuation.yield(.text(piece, logprobs, tokens: progress.generatedTokens))
         return !cancelled.isSet
       },
       onFinish: { [self] outcome in
@@ -99,7 +113,7 @@ public final class ModelRunner: @unchecked Sendable {
       cancelled.set()
       ticket.cancel()
     }
-    return stream
+    return Running(events: stream, ticket: ticket)
   }
 }
 

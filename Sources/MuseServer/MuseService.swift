@@ -16,11 +16,15 @@ public final class MuseService: Sendable {
   public let logger: Logger
   public let maxBodyBytes: Int
   public let app: AppSettings
+  public let loginThrottle: LoginThrottle
+  /// Run in order on every billed generation (`MeteredGeneration`).
+  public let stages: [any GenerationStage]
 
   public init(
     runners: [ModelRunner], embedders: [EmbeddingRunner] = [], store: Store,
     metrics: ServerMetrics = ServerMetrics(),
-    logger: Logger = Logger(label: "muse"), maxBodyBytes: Int = 4 << 20, app: AppSettings = AppSettings()
+    logger: Logger = Logger(label: "muse"), maxBodyBytes: Int = 4 << 20, app: AppSettings = AppSettings(),
+    loginThrottle: LoginThrottle = LoginThrottle(), stages: [any GenerationStage] = []
   ) {
     models = Dictionary(runners.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
     self.embedders = Dictionary(embedders.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -31,23 +35,8 @@ public final class MuseService: Sendable {
     self.logger = logger
     self.maxBodyBytes = maxBodyBytes
     self.app = app
-  }
-
-  /// The key a request presents, which must be active and hold `scope`.
-  func authenticate(_ request: Request, scope: KeyScope) throws -> APIKey {
-    guard let header = request.headers[.authorization] else { throw OpenAIError.missingKey }
-    let parts = header.split(separator: " ", maxSplits: 1)
-    guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw OpenAIError.missingKey }
-    let secret = parts[1].trimmingCharacters(in: .whitespaces)
-    guard let key = try store.key(hash: APIKey.hashSecret(secret)), key.isActive() else {
-      throw OpenAIError.invalidKey
-    }
-    guard key.scopes.contains(scope) || key.scopes.contains(.admin) && scope != .weights else {
-      throw OpenAIError(
-        .forbidden, "This key does not have the '\(scope.rawValue)' scope.", type: "invalid_request_error",
-        code: "insufficient_permissions")
-    }
-    return key
+    self.loginThrottle = loginThrottle
+    self.stages = stages
   }
 
   /// The model a key asked for, if it exists and the key may use it. A model the key may not
@@ -80,6 +69,10 @@ public final class MuseService: Sendable {
         .contentTooLarge, "The request body is larger than \(maxBodyBytes) bytes.", code: "request_too_large")
     }
     let data = Data(buffer: buffer)
+    guard String(data: data, encoding: .utf8) != nil else {
+      throw OpenAIError.invalid(
+        "We could not parse the JSON body of your request: it is not valid UTF-8.", code: "invalid_json")
+    }
     do {
       return (try JSONDecoder().decode(T.self, from: data), data)
     } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
@@ -113,7 +106,8 @@ public final class MuseService: Sendable {
   private static func name(of type: Any.Type) -> String {
     switch type {
     case is String.Type: "a string"
-    case is Int.Type, is UInt64.Type: "an integer"
+    case is Int.Type, is UInt64.Type, is Int64.Type: "an integer"
+    case is JSONNumber.Type: "a number"
     case is Float.Type, is Double.Type: "a number"
     case is Bool.Type: "a boolean"
     default: "\(type)".contains("Array") ? "an array" : "an object"
@@ -131,6 +125,8 @@ extension Data {
 func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+  // Unix seconds, the API's one time convention.
+  encoder.dateEncodingStrategy = .secondsSince1970
   let data = try encoder.encode(value)
   return Response(
     status: status, headers: [.contentType: "application/json"],

@@ -10,6 +10,8 @@ public struct OpenAIError: HTTPResponseError, Equatable {
   public let param: String?
   public let code: String?
   public var retryAfter: Int?
+  /// The methods a path takes, for a 405.
+  public var allow: String?
 
   public init(
     _ status: HTTPResponse.Status, _ message: String, type: String = "invalid_request_error",
@@ -51,6 +53,7 @@ public struct OpenAIError: HTTPResponseError, Equatable {
   public func response(from request: Request, context: some RequestContext) throws -> Response {
     var headers: HTTPFields = [.contentType: "application/json"]
     if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+    if let allow { headers[.allow] = allow }
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
   }
 

@@ -7,6 +7,8 @@ public struct ServerConfiguration: Codable, Sendable {
   public var port: Int
   public var dataDirectory: String?
   public var threads: Int?
+  /// Seconds a connection may take to send a request's headers (default 30).
+  public var headerTimeoutSeconds: Int?
   public var models: [ModelEntry]
 
   public init(
@@ -23,6 +25,7 @@ public struct ServerConfiguration: Codable, Sendable {
   enum CodingKeys: String, CodingKey {
     case host, port, threads, models
     case dataDirectory = "data_dir"
+    case headerTimeoutSeconds = "header_timeout_seconds"
   }
 
   public init(from decoder: Decoder) throws {
@@ -31,6 +34,12 @@ public struct ServerConfiguration: Codable, Sendable {
     port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 8080
     dataDirectory = try c.decodeIfPresent(String.self, forKey: .dataDirectory)
     threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+    headerTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .headerTimeoutSeconds)
+    if let t = headerTimeoutSeconds, !(1...3600).contains(t) {
+      throw DecodingError.dataCorruptedError(
+        forKey: .headerTimeoutSeconds, in: c,
+        debugDescription: "header_timeout_seconds must be from 1 to 3600")
+    }
     models = try c.decodeIfPresent([ModelEntry].self, forKey: .models) ?? []
   }
 }

@@ -10,6 +10,8 @@ public enum KeyScope: String, Codable, Sendable, CaseIterable {
 }
 
 /// Per-key limits; nil means unlimited.
+/// Encoded in snake_case, as the API spells it; older stored rows in camelCase still decode.
+/// Every field is optional when decoding (`budget_period` defaults to a month).
 public struct KeyLimits: Codable, Sendable, Equatable {
   public var requestsPerMinute: Int?
   public var tokensPerMinute: Int?
@@ -28,6 +30,77 @@ public struct KeyLimits: Codable, Sendable, Equatable {
     self.budgetTokens = budgetTokens
     self.budgetMicrodollars = budgetMicrodollars
     self.budgetPeriod = budgetPeriod
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case requestsPerMinute = "requests_per_minute"
+    case tokensPerMinute = "tokens_per_minute"
+    case budgetTokens = "budget_tokens"
+    case budgetMicrodollars = "budget_microdollars"
+    case budgetPeriod = "budget_period"
+  }
+
+  /// The spelling rows written before the API settled on snake_case used.
+  enum StoredKeys: String, CodingKey {
+    case requestsPerMinute, tokensPerMinute, budgetTokens, budgetMicrodollars, budgetPeriod
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let old = try decoder.container(keyedBy: StoredKeys.self)
+    requestsPerMinute =
+      try c.decodeIfPresent(Int.self, forKey: .requestsPerMinute)
+      ?? old.decodeIfPresent(Int.self, forKey: .requestsPerMinute)
+    tokensPerMinute =
+      try c.decodeIfPresent(Int.self, forKey: .tokensPerMinute)
+      ?? old.decodeIfPresent(Int.self, forKey: .tokensPerMinute)
+    budgetTokens =
+      try c.decodeIfPresent(Int.self, forKey: .budgetTokens)
+      ?? old.decodeIfPresent(Int.self, forKey: .budgetTokens)
+    budgetMicrodollars =
+      try c.decodeIfPresent(Int.self, forKey: .budgetMicrodollars)
+      ?? old.decodeIfPresent(Int.self, forKey: .budgetMicrodollars)
+    budgetPeriod =
+      try c.decodeIfPresent(BudgetPeriod.self, forKey: .budgetPeriod)
+      ?? old.decodeIfPresent(BudgetPeriod.self, forKey: .budgetPeriod) ?? .month
+  }
+}
+
+/// A key field out of its range, named as the client or the CLI spelled it.
+public struct KeyFieldError: Error, CustomStringConvertible, Equatable {
+  public let field: String
+  public let message: String
+  public init(field: String, message: String) {
+    self.field = field
+    self.message = message
+  }
+  public var description: String { "'\(field)' \(message)" }
+}
+
+extension KeyLimits {
+  /// The largest value any limit may take (a trillion tokens, or a million dollars).
+  public static let maximum = 1_000_000_000_000
+
+  /// Micro-dollars for a budget given in US dollars, from 0 to a million dollars.
+  public static func microdollars(usd: Double, field: String) throws -> Int {
+    guard usd.isFinite, usd >= 0, usd * 1e6 <= Double(maximum) else {
+      throw KeyFieldError(field: field, message: "must be between 0 and \(maximum / 1_000_000) dollars")
+    }
+    return Int((usd * 1e6).rounded())
+  }
+
+  /// Checks every limit is a whole number from 0 to `maximum`; `fields` names them as the
+  /// caller spelled them (API field or CLI option).
+  public func validate(fields: (requests: String, tokens: String, budgetTokens: String, budgetMoney: String))
+    throws
+  {
+    let checks = [
+      (requestsPerMinute, fields.requests), (tokensPerMinute, fields.tokens),
+      (budgetTokens, fields.budgetTokens), (budgetMicrodollars, fields.budgetMoney),
+    ]
+    for case let (value?, field) in checks where !(0...Self.maximum).contains(value) {
+      throw KeyFieldError(field: field, message: "must be between 0 and \(Self.maximum)")
+    }
   }
 }
 
@@ -64,6 +137,23 @@ public struct APIKey: Codable, Sendable, Equatable, Identifiable {
   }
 
   public func allows(model: String) -> Bool { models.isEmpty || models.contains(model) }
+
+  /// The latest expiry a key may have, 9999-12-31T23:59:59Z: the store's date format has four
+  /// year digits, so a later date could be written but never read back.
+  public static let latestExpiry = Date(timeIntervalSince1970: 253_402_300_799)
+
+  /// The expiry `days` days after `now`, or an error naming the allowed range (1 day up to the
+  /// end of year 9999).
+  public static let maxExpiryDays = 2_900_000
+
+  public static func expiry(days: Int, field: String, now: Date = Date()) throws -> Date {
+    let most = min(maxExpiryDays, Int(latestExpiry.timeIntervalSince(now) / 86_400))
+    guard days >= 1, days <= most else {
+      throw KeyFieldError(
+        field: field, message: "must be a whole number of days from 1 to \(most) (year 9999)")
+    }
+    return now.addingTimeInterval(Double(days) * 86_400)
+  }
 
   /// A new random secret (`muse-` + 32 base62 characters ≈ 190 bits) and its record.
   public static func generate(

@@ -2,11 +2,13 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-  private static func conversation(from row: Row) -> Conversation {
-    Conversation(
-      id: row["id"], userID: row["user_id"], title: row["title"], model: row["model"],
-      systemPrompt: row["system_prompt"], temperature: row["temperature"], thinking: row["thinking"],
-      createdAt: row["created_at"], updatedAt: row["updated_at"])
+  private static func conversation(from row: Row) throws -> Conversation {
+    try Conversation(
+      id: row.decode(forColumn: "id"), userID: row.decode(forColumn: "user_id"),
+      title: row.decode(forColumn: "title"), model: row.decode(forColumn: "model"),
+      systemPrompt: row.decode(forColumn: "system_prompt"), temperature: row.decode(forColumn: "temperature"),
+      thinking: row.decode(forColumn: "thinking"),
+      createdAt: row.decode(forColumn: "created_at"), updatedAt: row.decode(forColumn: "updated_at"))
   }
 
   public func insert(_ c: Conversation) throws {
@@ -49,7 +51,9 @@ extension SQLiteStore {
         args += [pattern, pattern]
       }
       sql += " ORDER BY c.updated_at DESC, c.rowid DESC"
-      return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(Self.conversation(from:))
+      return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap {
+        Self.decodeRow($0, table: "conversation", Self.conversation(from:))
+      }
     }
   }
 
@@ -80,10 +84,14 @@ extension SQLiteStore {
     try db.read { db in
       try Row.fetchAll(
         db, sql: "SELECT * FROM message WHERE conversation_id = ? ORDER BY seq", arguments: [conversationID]
-      ).map {
-        ConversationMessage(
-          id: $0["id"], conversationID: $0["conversation_id"], role: $0["role"], content: $0["content"],
-          reasoning: $0["reasoning"], finishReason: $0["finish_reason"], createdAt: $0["created_at"])
+      ).compactMap { row in
+        Self.decodeRow(row, table: "message") {
+          try ConversationMessage(
+            id: $0.decode(forColumn: "id"), conversationID: $0.decode(forColumn: "conversation_id"),
+            role: $0.decode(forColumn: "role"), content: $0.decode(forColumn: "content"),
+            reasoning: $0.decode(forColumn: "reasoning"), finishReason: $0.decode(forColumn: "finish_reason"),
+            createdAt: $0.decode(forColumn: "created_at"))
+        }
       }
     }
   }

@@ -2,10 +2,12 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-  private static func user(from row: Row) -> User {
-    User(
-      id: row["id"], username: row["username"], passwordHash: row["password_hash"], isAdmin: row["is_admin"],
-      disabled: row["disabled"], createdAt: row["created_at"], keyID: row["key_id"])
+  private static func user(from row: Row) throws -> User {
+    try User(
+      id: row.decode(forColumn: "id"), username: row.decode(forColumn: "username"),
+      passwordHash: row.decode(forColumn: "password_hash"), isAdmin: row.decode(forColumn: "is_admin"),
+      disabled: row.decode(forColumn: "disabled"), createdAt: row.decode(forColumn: "created_at"),
+      keyID: row.decode(forColumn: "key_id"))
   }
 
   public func insert(_ user: User) throws {
@@ -42,7 +44,9 @@ extension SQLiteStore {
 
   public func users() throws -> [User] {
     try db.read { db in
-      try Row.fetchAll(db, sql: "SELECT * FROM app_user ORDER BY created_at, username").map(Self.user(from:))
+      try Row.fetchAll(db, sql: "SELECT * FROM app_user ORDER BY created_at, username").compactMap {
+        Self.decodeRow($0, table: "app_user", Self.user(from:))
+      }
     }
   }
 

@@ -56,15 +56,34 @@ public final class SQLiteStore: Store {
   }
 
   private static func key(from row: Row) throws -> APIKey {
-    APIKey(
-      id: row["id"], name: row["name"], prefix: row["prefix"], hash: row["hash"],
-      scopes: try decode(row["scopes"], as: [KeyScope].self),
-      models: try decode(row["models"], as: [String].self),
-      limits: try decode(row["limits"], as: KeyLimits.self), createdAt: row["created_at"],
-      expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
+    try APIKey(
+      id: row.decode(forColumn: "id"), name: row.decode(forColumn: "name"),
+      prefix: row.decode(forColumn: "prefix"), hash: row.decode(forColumn: "hash"),
+      scopes: decode(row.decode(forColumn: "scopes"), as: [KeyScope].self),
+      models: decode(row.decode(forColumn: "models"), as: [String].self),
+      limits: decode(row.decode(forColumn: "limits"), as: KeyLimits.self),
+      createdAt: row.decode(forColumn: "created_at"), expiresAt: row.decode(forColumn: "expires_at"),
+      revokedAt: row.decode(forColumn: "revoked_at"))
+  }
+
+  /// Decodes one stored row; a row that cannot be read (a value written by an older or broken
+  /// version, edited by hand) is reported on standard error and skipped, so one bad row never
+  /// stops the server from starting or a list from loading.
+  static func decodeRow<T>(_ row: Row, table: String, _ decode: (Row) throws -> T) -> T? {
+    do {
+      return try decode(row)
+    } catch {
+      let id = (try? row.decode(String.self, forColumn: "id")) ?? "?"
+      FileHandle.standardError.write(
+        Data("muse: skipped an unreadable \(table) row (id \(id)): \(error)\n".utf8))
+      return nil
+    }
   }
 
   public func insert(_ key: APIKey) throws {
+    if let expiry = key.expiresAt, expiry > APIKey.latestExpiry {
+      throw KeyFieldError(field: "expires_at", message: "must not be later than 9999-12-31")
+    }
     try db.write { db in
       try db.execute(
         sql: """
@@ -80,20 +99,25 @@ public final class SQLiteStore: Store {
 
   public func key(hash: String) throws -> APIKey? {
     try db.read { db in
-      try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE hash = ?", arguments: [hash]).map(
-        Self.key(from:))
+      try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE hash = ?", arguments: [hash]).flatMap {
+        Self.decodeRow($0, table: "api_key", Self.key(from:))
+      }
     }
   }
 
   public func key(id: String) throws -> APIKey? {
     try db.read { db in
-      try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE id = ?", arguments: [id]).map(Self.key(from:))
+      try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE id = ?", arguments: [id]).flatMap {
+        Self.decodeRow($0, table: "api_key", Self.key(from:))
+      }
     }
   }
 
   public func keys() throws -> [APIKey] {
     try db.read { db in
-      try Row.fetchAll(db, sql: "SELECT * FROM api_key ORDER BY created_at").map(Self.key(from:))
+      try Row.fetchAll(db, sql: "SELECT * FROM api_key ORDER BY created_at").compactMap {
+        Self.decodeRow($0, table: "api_key", Self.key(from:))
+      }
     }
   }
 
@@ -112,6 +136,9 @@ public final class SQLiteStore: Store {
           INSERT INTO usage (id, key_id, model, endpoint, prompt_tokens, completion_tokens, cost_microdollars,
             latency_ms, ttft_ms, status, finish_reason, created_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT(id) DO UPDATE SET completion_tokens = excluded.completion_tokens,
+            cost_microdollars = excluded.cost_microdollars, latency_ms = excluded.latency_ms,
+            ttft_ms = excluded.ttft_ms, status = excluded.status, finish_reason = excluded.finish_reason
           """,
         arguments: [
           u.id, u.keyID, u.model, u.endpoint, u.promptTokens, u.completionTokens, u.costMicrodollars,
@@ -134,14 +161,32 @@ public final class SQLiteStore: Store {
       }
       sql += " ORDER BY created_at DESC LIMIT ?"
       args.append(limit)
-      return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { r in
-        UsageRecord(
-          id: r["id"], keyID: r["key_id"], model: r["model"], endpoint: r["endpoint"],
-          promptTokens: r["prompt_tokens"], completionTokens: r["completion_tokens"],
-          costMicrodollars: r["cost_microdollars"], latencyMilliseconds: r["latency_ms"],
-          timeToFirstTokenMilliseconds: r["ttft_ms"], status: r["status"], finishReason: r["finish_reason"],
-          createdAt: r["created_at"])
+      return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap { row in
+        Self.decodeRow(row, table: "usage") { r in
+          try UsageRecord(
+            id: r.decode(forColumn: "id"), keyID: r.decode(forColumn: "key_id"),
+            model: r.decode(forColumn: "model"),
+            endpoint: r.decode(forColumn: "endpoint"), promptTokens: r.decode(forColumn: "prompt_tokens"),
+            completionTokens: r.decode(forColumn: "completion_tokens"),
+            costMicrodollars: r.decode(forColumn: "cost_microdollars"),
+            latencyMilliseconds: r.decode(forColumn: "latency_ms"),
+            timeToFirstTokenMilliseconds: r.decode(forColumn: "ttft_ms"),
+            status: r.decode(forColumn: "status"),
+            finishReason: r.decode(forColumn: "finish_reason"), createdAt: r.decode(forColumn: "created_at"))
+        }
       }
+    }
+  }
+
+  /// Marks the ledger rows of generations that were still running when the server stopped
+  /// (killed, crashed) as interrupted: they keep the tokens last checkpointed, which count.
+  @discardableResult
+  public func closeInterruptedUsage() throws -> Int {
+    try db.write { db in
+      try db.execute(
+        sql: "UPDATE usage SET status = ?, finish_reason = 'interrupted' WHERE status = ?",
+        arguments: [UsageRecord.interruptedStatus, UsageRecord.inProgressStatus])
+      return db.changesCount
     }
   }
 
@@ -170,15 +215,18 @@ public final class SQLiteStore: Store {
       sql += " GROUP BY " + groupBy.joined(separator: ", ") + " ORDER BY " + groupBy.joined(separator: ", ")
     }
     return try db.read { db in
-      try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap { r in
-        let requests: Int = r["requests"]
-        guard requests > 0 else { return nil }
-        return UsageTotal(
-          keyID: grouping.contains(.key) ? r["key_id"] : nil,
-          model: grouping.contains(.model) ? r["model"] : nil,
-          day: grouping.contains(.day) ? r["day"] : nil, requests: requests,
-          promptTokens: r["prompt_tokens"] ?? 0, completionTokens: r["completion_tokens"] ?? 0,
-          costMicrodollars: r["cost"] ?? 0)
+      try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap { row in
+        Self.decodeRow(row, table: "usage totals") { r -> UsageTotal? in
+          let requests: Int = try r.decode(forColumn: "requests")
+          guard requests > 0 else { return nil }
+          return UsageTotal(
+            keyID: grouping.contains(.key) ? try r.decode(forColumn: "key_id") : nil,
+            model: grouping.contains(.model) ? try r.decode(forColumn: "model") : nil,
+            day: grouping.contains(.day) ? try r.decode(forColumn: "day") : nil, requests: requests,
+            promptTokens: try r.decode(Int?.self, forColumn: "prompt_tokens") ?? 0,
+            completionTokens: try r.decode(Int?.self, forColumn: "completion_tokens") ?? 0,
+            costMicrodollars: try r.decode(Int?.self, forColumn: "cost") ?? 0)
+        } ?? nil
       }
     }
   }

@@ -1,7 +1,14 @@
 import Foundation
 
-/// One request as the ledger keeps it.
+/// One request as the ledger keeps it. A generation's row is written when it starts (status
+/// `inProgressStatus`), updated with the tokens delivered as it streams, and completed at its
+/// end, so a crash loses at most what was delivered since the last checkpoint.
 public struct UsageRecord: Codable, Sendable, Equatable {
+  /// Status of a row whose generation is still running.
+  public static let inProgressStatus = 0
+  /// Status given at start-up to rows a stopped server left in progress.
+  public static let interruptedStatus = 499
+
   public var id: String
   public var keyID: String
   public var model: String
@@ -35,6 +42,18 @@ public struct UsageRecord: Codable, Sendable, Equatable {
     self.finishReason = finishReason
     self.createdAt = createdAt
   }
+
+  enum CodingKeys: String, CodingKey {
+    case id, model, endpoint, status
+    case keyID = "key_id"
+    case promptTokens = "prompt_tokens"
+    case completionTokens = "completion_tokens"
+    case costMicrodollars = "cost_microdollars"
+    case latencyMilliseconds = "latency_ms"
+    case timeToFirstTokenMilliseconds = "ttft_ms"
+    case finishReason = "finish_reason"
+    case createdAt = "created_at"
+  }
 }
 
 /// Usage summed over a group (a key, a model, a day).
@@ -46,6 +65,14 @@ public struct UsageTotal: Codable, Sendable, Equatable {
   public var promptTokens: Int
   public var completionTokens: Int
   public var costMicrodollars: Int
+
+  enum CodingKeys: String, CodingKey {
+    case model, day, requests
+    case keyID = "key_id"
+    case promptTokens = "prompt_tokens"
+    case completionTokens = "completion_tokens"
+    case costMicrodollars = "cost_microdollars"
+  }
 }
 
 /// How usage totals are grouped.

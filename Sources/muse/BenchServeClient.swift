@@ -164,15 +164,13 @@ final class LoopbackServer: @unchecked Sendable {
     let id = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
     let runner = ModelRunner(
       entry: ModelEntry(id: id, path: path, visibility: .closed), model: lm, weightsDigest: "bench")
-    let service = MuseService(runners: [runner], store: store)
-    let port = try freeLoopbackPort()
     // The benchmark reports what goes wrong itself; the server's own lines (its start, and the
     // cancellation errors of stopping it on purpose) would only interleave with the results.
     var logger = Logger(label: "muse-bench-server")
     logger.logLevel = .critical
-    let app = Application(
-      router: MuseRouter.make(service),
-      configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "muse"), logger: logger)
+    let service = MuseService(runners: [runner], store: store, logger: logger)
+    let port = try freeLoopbackPort()
+    let app = buildApplication(service: service, http: HTTPSettings(host: "127.0.0.1", port: port))
     let task = Task { try await app.runService() }
     let server = LoopbackServer(baseURL: "http://127.0.0.1:\(port)", key: secret, modelID: id, task: task)
     for _ in 0..<600 {

@@ -9,8 +9,7 @@ enum DefaultModel {
   static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
   static var cacheDirectory: String {
-    ProcessInfo.processInfo.environment["MUSE_CACHE_DIR"]
-      ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/muse").path
+    CacheDirectory.resolve(ProcessInfo.processInfo.environment)
   }
 
   static var path: String { cacheDirectory + "/models/" + fileName }
@@ -51,5 +50,16 @@ enum DefaultModel {
         "could not fetch the default model: `\(arguments.joined(separator: " "))` exited with \(process.terminationStatus);"
           + " pass --model FILE.gguf, or run Scripts/fetch-smollm2.sh")
     }
+  }
+}
+
+/// Where downloaded models are cached: `$MUSE_CACHE_DIR`, else `$XDG_CACHE_HOME/muse`, else
+/// `$HOME/.cache/muse` (the environment's HOME, as the README promises, not the account's).
+enum CacheDirectory {
+  static func resolve(_ environment: [String: String]) -> String {
+    if let dir = environment["MUSE_CACHE_DIR"], !dir.isEmpty { return dir }
+    if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/muse" }
+    let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+    return home + "/.cache/muse"
   }
 }

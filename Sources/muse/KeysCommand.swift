@@ -38,10 +38,15 @@ struct KeysCommand: ParsableCommand {
         }
         let limits = KeyLimits(
           requestsPerMinute: rpm, tokensPerMinute: tpm, budgetTokens: budgetTokens,
-          budgetMicrodollars: budgetUsd.map { Int(($0 * 1e6).rounded()) }, budgetPeriod: budgetPeriod)
+          budgetMicrodollars: try budgetUsd.map {
+            try KeyLimits.microdollars(usd: $0, field: "--budget-usd")
+          },
+          budgetPeriod: budgetPeriod)
+        try limits.validate(fields: ("--rpm", "--tpm", "--budget-tokens", "--budget-usd"))
         let (secret, key) = APIKey.generate(
           name: name, scopes: parsed, models: models.map { $0.split(separator: ",").map(String.init) } ?? [],
-          limits: limits, expiresAt: expiresDays.map { Date().addingTimeInterval(Double($0) * 86_400) })
+          limits: limits,
+          expiresAt: try expiresDays.map { try APIKey.expiry(days: $0, field: "--expires-days") })
         try DataDirectory.store(common.dataDir).insert(key)
         print(secret)
         printError("created \(key.id) (\(key.prefix)…); the secret above is shown only once")

@@ -93,7 +93,11 @@ struct ServeCommand: AsyncParsableCommand {
       settings.models = [
         ModelEntry(
           id: "smollm2-135m-instruct", path: try DefaultModel.resolve(nil), visibility: .closed,
-          displayName: "SmolLM2 135M Instruct", description: "Hugging Face's small chat model (Apache-2.0).")
+          displayName: "SmolLM2 135M Instruct", description: "Hugging Face's small chat model (Apache-2.0).",
+          // Greedy: a 135M model samples nonsense at temperature 1 and loops at its card's 0.2 /
+          // top_p 0.9; greedy answers the README's question right every time. The cap keeps a
+          // loop from holding a slot for the whole 8,192-token context.
+          defaultTemperature: 0, defaultMaxTokens: 512)
       ]
     }
     settings.host = host ?? settings.host
@@ -101,6 +105,8 @@ struct ServeCommand: AsyncParsableCommand {
     let dataDirectory = dataDir ?? settings.dataDirectory ?? DataDirectory.default
     try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
     let store = try SQLiteStore(path: dataDirectory + "/muse.sqlite")
+    // Generations a stopped server left running keep their last checkpoint, marked as such.
+    let interrupted = try store.closeInterruptedUsage()
 
     var runners: [ModelRunner] = []
     var embedders: [EmbeddingRunner] = []
@@ -138,10 +144,16 @@ struct ServeCommand: AsyncParsableCommand {
       return "KV cache of \(runner.entry.id): \(pool.byteCount >> 20) MiB (\(pool.elementType)), "
         + "\(pool.blockCount * pool.blockSize) positions shared by its requests"
     }
-    let app = Application(
-      router: MuseRouter.make(service),
-      configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "muse"),
+    let http = HTTPSettings(
+      host: settings.host, port: settings.port, headerTimeout: .seconds(settings.headerTimeoutSeconds ?? 30))
+    let app = buildApplication(
+      service: service, http: http,
       onServerRunning: { _ in
+        if interrupted > 0 {
+          print(
+            "\(interrupted) generation(s) were still running when the server last stopped; billed as delivered"
+          )
+        }
         print("Muse is serving \(ids) at \(url)/v1")
         for line in cacheLines { print(line) }
         if let adminSecret {
@@ -151,8 +163,7 @@ struct ServeCommand: AsyncParsableCommand {
           print("Chat app: open \(url)/ and sign in as admin / \(adminPassword) (shown once)")
         }
         fflush(stdout)
-      },
-      logger: logger)
+      })
     try await app.runService()
   }
 }

@@ -32,7 +32,12 @@ struct UsersCommand: ParsableCommand {
         }
         let limits = KeyLimits(
           requestsPerMinute: requestsPerMinute, tokensPerMinute: tokensPerMinute, budgetTokens: budgetTokens,
-          budgetMicrodollars: budgetUsd.map { Int(($0 * 1e6).rounded()) }, budgetPeriod: budgetPeriod)
+          budgetMicrodollars: try budgetUsd.map {
+            try KeyLimits.microdollars(usd: $0, field: "--budget-usd")
+          },
+          budgetPeriod: budgetPeriod)
+        try limits.validate(
+          fields: ("--requests-per-minute", "--tokens-per-minute", "--budget-tokens", "--budget-usd"))
         let password = passwordStdin ? try readPassword() : UserAccounts.generatePassword()
         let accounts = UserAccounts(store: try DataDirectory.store(common.dataDir))
         let user = try accounts.create(

@@ -134,7 +134,7 @@ struct AdmissionTests {
     let (_, key) = APIKey.generate(name: "k", scopes: [.inference], limits: KeyLimits(budgetTokens: 100))
     let admission = Admission(store: store)
     let first = try await admission.admit(key: key, tokens: 60, microdollars: 0)
-    await #expect(throws: OpenAIError.self) {
+    await #expect(throws: AdmissionError.self) {
       try await admission.admit(key: key, tokens: 60, microdollars: 0)
     }
     await admission.settle(first, tokensUsed: 0)
@@ -148,7 +148,7 @@ struct AdmissionTests {
       name: "k", scopes: [.inference], limits: KeyLimits(budgetMicrodollars: 1000))
     let admission = Admission(store: store)
     _ = try await admission.admit(key: key, tokens: 1, microdollars: 900)
-    await #expect(throws: OpenAIError.self) {
+    await #expect(throws: AdmissionError.self) {
       try await admission.admit(key: key, tokens: 1, microdollars: 200)
     }
   }

@@ -165,18 +165,20 @@ struct AppChatTests {
     let key = try #require(try h.store.key(id: h.alice.keyID))
     let prompt = try smol.chatPrompt([ChatMessage(role: "user", content: "Write a long story about the sea.")]
     )
-    let job = MuseService.Job(
+    let job = GenerationJob(
       key: key, runner: runner, endpoint: "app.chat", prompt: prompt, maxTokens: 4000,
-      sampling: SamplingParameters(temperature: 0.8, seed: 1), stop: [], stream: true, includeUsage: false,
-      echo: nil)
-    let reservation = try await h.service.admission.admit(key: key, tokens: 4000, microdollars: 0)
+      sampling: SamplingParameters(temperature: 0.8, seed: 1))
+    let generation = try await MeteredGeneration.start(job, service: h.service)
     let turn = AppChatTurn(
-      service: h.service, job: job, reservation: reservation, conversationID: conversation.id,
-      splitsReasoning: false, startsInReasoning: false, started: .now)
+      service: h.service, generation: generation, conversationID: conversation.id,
+      splitsReasoning: false, startsInReasoning: false)
     var received: [String] = []
     let stored = await turn.run { event in
-      if case .delta(let text) = event { received.append(text) }
-      if received.count == 3 { throw AppChatTurn.ClientGone() }
+      // The fourth write fails: the client has the first three pieces.
+      if case .delta(let text) = event {
+        if received.count == 3 { throw MeteredGeneration.ClientGone() }
+        received.append(text)
+      }
     }
     let message = try #require(stored)
     #expect(message.finishReason == "cancelled" && message.role == "assistant")

@@ -80,7 +80,7 @@ struct AppHarness {
   }
 
   func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-    let app = Application(router: MuseRouter.make(service), logger: logger)
+    let app = buildApplication(service: service)
     try await app.test(.router, body)
   }
 }

@@ -29,8 +29,7 @@ struct AppStopTests {
     let conversation = Conversation(userID: user.id, title: "Story", model: "smol")
     try store.insert(conversation)
 
-    let app = Application(
-      router: MuseRouter.make(service), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    let app = buildApplication(service: service, http: HTTPSettings(host: "127.0.0.1", port: 0))
     try await app.test(.live) { client in
       let port = try #require(client.port)
       var request = HTTPClientRequest(

@@ -74,12 +74,15 @@ struct ModelAndAccountTests {
       #expect(try await c.call("/v1/chat/completions", method: .post, key: h.user, json: body).status == .ok)
       let own = try await c.call("/v1/usage", key: h.user).json
       let period = own["period"] as? [String: Any]
-      #expect(period?["requests"] as? Int == 1 && period?["promptTokens"] as? Int == 37)
-      #expect(period?["completionTokens"] as? Int == 7)
+      #expect(period?["requests"] as? Int == 1 && period?["prompt_tokens"] as? Int == 37)
+      #expect(period?["completion_tokens"] as? Int == 7)
       // 37 prompt tokens at $1/token and 7 completion tokens at $2/token (the harness's prices).
-      #expect(period?["costMicrodollars"] as? Int == 37_000_000 + 14_000_000)
+      #expect(period?["cost_microdollars"] as? Int == 37_000_000 + 14_000_000)
       let recent = (own["recent"] as? [[String: Any]])?.first
-      #expect(recent?["finishReason"] as? String == "stop" && recent?["status"] as? Int == 200)
+      #expect(recent?["finish_reason"] as? String == "stop" && recent?["status"] as? Int == 200)
+      // Unix seconds, as everywhere in the API.
+      let when = try #require(recent?["created_at"] as? Double)
+      #expect(abs(when - Date().timeIntervalSince1970) < 600)
 
       let created = try await c.call(
         "/v1/admin/keys", method: .post, key: h.admin, json: #"{"name": "partner", "scopes": ["inference"]}"#)

@@ -40,7 +40,7 @@ struct OverloadTests {
       GenerationRequest(prompt: prompt, maxTokens: 3, sampling: .greedy, owner: "other"),
       onPiece: { _, _ in true }, onFinish: { _ in done.signal() })
 
-    let app = Application(router: MuseRouter.make(service))
+    let app = buildApplication(service: service)
     let body = #"{"model": "tiny", "prompt": "Hello", "max_tokens": 2}"#
     try await app.test(.router) { c in
       let refused = try await c.call("/v1/completions", method: .post, key: secret, json: body)

@@ -61,7 +61,7 @@ struct ServerHarness {
   }
 
   func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-    let app = Application(router: MuseRouter.make(service))
+    let app = buildApplication(service: service)
     try await app.test(.router, body)
   }
 }

@@ -9,21 +9,40 @@ extension MuseService {
     let password: String
   }
 
-  func appLogin(_ request: Request) async throws -> Response {
+  func appLogin(_ request: Request, context: MuseRequestContext) async throws -> Response {
     try requireAppHeader(request)
     let body = try await decode(AppLoginRequest.self, from: request)
     let now = Date()
+    let address = context.clientAddress
+    if let wait = await loginThrottle.retryAfter(account: body.username, address: address) {
+      throw OpenAIError(
+        .tooManyRequests, "Too many failed sign-ins. Try again in \(wait)s.", code: "too_many_attempts",
+        retryAfter: wait)
+    }
     try store.purgeSessions(expiredBefore: now)
-    guard let user = try store.user(username: body.username) else {
-      // As slow as a real check, so the answer's timing does not say which usernames exist.
-      app.passwordHasher.verifyNothing(body.password)
-      logger.info("app sign-in refused", metadata: ["reason": "unknown user"])
+    let found = try store.user(username: body.username)
+    let hasher = app.passwordHasher
+    let password = body.password
+    // An unknown username costs as much as a real check, so timing does not say which exist.
+    let verified = await loginThrottle.hashing {
+      guard let hash = found?.passwordHash else {
+        hasher.verifyNothing(password)
+        return false
+      }
+      return hasher.verify(password, against: hash)
+    }
+    guard let verified else {
+      throw OpenAIError(
+        .tooManyRequests, "Too many sign-ins at once. Try again in a few seconds.", code: "too_many_attempts",
+        retryAfter: 2)
+    }
+    guard verified, let user = found else {
+      await loginThrottle.failed(account: body.username, address: address)
+      logger.info(
+        "app sign-in refused", metadata: ["reason": found == nil ? "unknown user" : "wrong password"])
       throw AppErrors.invalidCredentials
     }
-    guard app.passwordHasher.verify(body.password, against: user.passwordHash) else {
-      logger.info("app sign-in refused", metadata: ["user": "\(user.username)", "reason": "wrong password"])
-      throw AppErrors.invalidCredentials
-    }
+    await loginThrottle.succeeded(account: body.username, address: address)
     guard !user.disabled else {
       throw OpenAIError(
         .forbidden, "This account is disabled. Ask an administrator to restore it.", code: "account_disabled")
@@ -37,7 +56,7 @@ extension MuseService {
     return response
   }
 
-  func appLogout(_ request: Request) throws -> Response {
+  func appLogout(_ request: Request, context: MuseRequestContext) throws -> Response {
     try requireAppHeader(request)
     if let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty {
       try store.deleteSession(tokenHash: AppSession.hashToken(token))
@@ -77,8 +96,8 @@ extension MuseService {
   }
   // swiftlint:enable identifier_name
 
-  func appMe(_ request: Request) throws -> Response {
-    let caller = try appCaller(request)
+  func appMe(_ request: Request, context: MuseRequestContext) throws -> Response {
+    let caller = try context.requireAppCaller()
     let chatModels = modelOrder.compactMap { models[$0] }
     let views = chatModels.map { runner in
       let entry = runner.entry
@@ -103,8 +122,8 @@ extension MuseService {
     return response
   }
 
-  func appUsage(_ request: Request) throws -> Response {
-    let caller = try appCaller(request)
+  func appUsage(_ request: Request, context: MuseRequestContext) throws -> Response {
+    let caller = try context.requireAppCaller()
     let limits = caller.key.limits
     let now = Date()
     let monthStart = BudgetPeriod.month.start(of: now)

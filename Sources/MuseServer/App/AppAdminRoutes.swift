@@ -23,8 +23,8 @@ extension MuseService {
   }
   // swiftlint:enable identifier_name
 
-  func appAdminUsers(_ request: Request) throws -> Response {
-    let caller = try appCaller(request)
+  func appAdminUsers(_ request: Request, context: MuseRequestContext) throws -> Response {
+    let caller = try context.requireAppCaller()
     guard caller.user.isAdmin else { throw AppErrors.adminRequired }
     let monthStart = BudgetPeriod.month.start(of: Date())
     let usage = Dictionary(

@@ -40,86 +40,70 @@ struct AppChatTurn {
     enum Keys: String, CodingKey { case type, message, text, usage, error }
   }
 
-  /// Thrown by `emit` when the client is gone.
-  struct ClientGone: Error {}
-
   let service: MuseService
-  let job: MuseService.Job
-  let reservation: Admission.Reservation
+  let generation: MeteredGeneration
   let conversationID: String
   let splitsReasoning: Bool
   let startsInReasoning: Bool
-  let started: ContinuousClock.Instant
 
   /// Runs the turn to its end; returns the stored assistant message (nil when the model failed).
+  /// `emit` throws `MeteredGeneration.ClientGone` when the client has left.
   @discardableResult
   func run(prelude: Event? = nil, emit: (Event) async throws -> Void) async -> ConversationMessage? {
-    let meter = Meter(service: service, job: job, reservation: reservation, started: started)
     if let prelude {
       do {
         try await emit(prelude)
       } catch {
-        await meter.fail(status: 499)
-        return nil
+        generation.cancel()
       }
     }
     var splitter = ReasoningSplitter(startsInReasoning: startsInReasoning)
-    var pieces = 0
     var content = ""
     var reasoning = ""
     var result: GenerationResult?
-    var firstToken: Duration?
-    var clientGone = false
-    var failure: Error?
 
     func send(_ parts: [ReasoningSplitter.Part]) async throws {
       for part in parts {
         switch part {
         case .content(let text):
-          content += text
           try await emit(.delta(text))
+          content += text
         case .reasoning(let text):
-          reasoning += text
           try await emit(.reasoningDelta(text))
+          reasoning += text
         }
       }
     }
 
-    let events = job.runner.generate(
-      prompt: job.prompt, maxTokens: job.maxTokens, sampling: job.sampling, stop: job.stop)
-    do {
-      for try await event in events {
-        switch event {
-        case .text(let piece, _):
-          if firstToken == nil { firstToken = ContinuousClock.now - started }
-          pieces += 1
-          try await send(splitsReasoning ? splitter.feed(piece) : [.content(piece)])
-        case .finished(let r):
-          result = r
+    let outcome = await generation.run(piecesReachClient: true) { event in
+      switch event {
+      case .text(let piece, _):
+        try await send(splitsReasoning ? splitter.feed(piece) : [.content(piece)])
+      case .finished(let r):
+        result = r
+      }
+    }
+    // What the splitter still holds is the end of a completed reply; a client that left
+    // keeps only what it was sent.
+    if case .completed = outcome {
+      for part in splitter.finish() {
+        switch part {
+        case .content(let text): content += text
+        case .reasoning(let text): reasoning += text
         }
       }
-    } catch is ClientGone {
-      clientGone = true
-    } catch {
-      failure = error
     }
-    // Leaving the loop early dropped the stream, which stopped the generation.
-    for part in splitter.finish() {
-      switch part {
-      case .content(let text): content += text
-      case .reasoning(let text): reasoning += text
-      }
-    }
-    if let failure {
-      await meter.fail(status: 500)
-      service.logger.error("app generation failed: \(failure)")
-      try? await emit(.error(message: "The model failed: \(failure)", code: "model_error"))
+    let completionTokens: Int
+    switch outcome {
+    case .failed:
+      try? await emit(.error(message: "The model failed to generate a reply.", code: "model_error"))
       return nil
+    case .completed(let r):
+      completionTokens = r.tokens.count
+    case .abandoned(let delivered):
+      completionTokens = delivered
     }
     let finishReason = result?.finishReason.rawValue ?? "cancelled"
-    // Stopped by the client before the end: bill the tokens it got. Each piece is one token,
-    // except where several tokens made up one UTF-8 character, so this never overcharges.
-    let completionTokens = result?.tokens.count ?? pieces
     let message = ConversationMessage(
       conversationID: conversationID, role: "assistant", content: content,
       reasoning: reasoning.isEmpty ? nil : reasoning, finishReason: finishReason)
@@ -128,12 +112,11 @@ struct AppChatTurn {
     } catch {
       service.logger.error("could not store an app reply: \(error)")
     }
-    await meter.record(
-      completion: completionTokens, status: result == nil ? 499 : 200, finishReason: finishReason,
-      firstToken: firstToken)
-    if !clientGone, result != nil {
+    if case .completed = outcome {
       try? await emit(
-        .done(AppMessageView(message), promptTokens: job.prompt.count, completionTokens: completionTokens))
+        .done(
+          AppMessageView(message), promptTokens: generation.job.prompt.count,
+          completionTokens: completionTokens))
     }
     return message
   }

@@ -42,17 +42,17 @@ extension MuseService {
   }
   // swiftlint:enable identifier_name
 
-  func appListConversations(_ request: Request) throws -> Response {
-    let caller = try appCaller(request)
+  func appListConversations(_ request: Request, context: MuseRequestContext) throws -> Response {
+    let caller = try context.requireAppCaller()
     let query = request.uri.queryParameters.get("q")
     let list = try store.conversations(userID: caller.user.id, matching: query)
     struct Body: Encodable { let data: [AppConversationSummary] }
     return try jsonResponse(Body(data: list.map(AppConversationSummary.init)))
   }
 
-  func appCreateConversation(_ request: Request) async throws -> Response {
+  func appCreateConversation(_ request: Request, context: MuseRequestContext) async throws -> Response {
     try requireAppHeader(request)
-    let caller = try appCaller(request)
+    let caller = try context.requireAppCaller()
     let body = try await decode(AppConversationCreate.self, from: request)
     try appCheckModel(body.model, for: caller)
     try Self.checkTemperature(body.temperature)
@@ -64,8 +64,8 @@ extension MuseService {
     return try jsonResponse(AppConversationView(conversation))
   }
 
-  func appGetConversation(_ request: Request, id: String) throws -> Response {
-    let caller = try appCaller(request)
+  func appGetConversation(_ request: Request, context: MuseRequestContext, id: String) throws -> Response {
+    let caller = try context.requireAppCaller()
     let conversation = try appConversation(id, for: caller)
     struct Body: Encodable {
       let conversation: AppConversationView
@@ -77,9 +77,11 @@ extension MuseService {
         messages: try store.messages(conversationID: id).map(AppMessageView.init)))
   }
 
-  func appUpdateConversation(_ request: Request, id: String) async throws -> Response {
+  func appUpdateConversation(_ request: Request, context: MuseRequestContext, id: String) async throws
+    -> Response
+  {
     try requireAppHeader(request)
-    let caller = try appCaller(request)
+    let caller = try context.requireAppCaller()
     var conversation = try appConversation(id, for: caller)
     let patch = try await decode(AppConversationPatch.self, from: request)
     if let title = patch.title { conversation.title = Self.title(title) }
@@ -100,9 +102,9 @@ extension MuseService {
     return try jsonResponse(AppConversationView(conversation))
   }
 
-  func appDeleteConversation(_ request: Request, id: String) throws -> Response {
+  func appDeleteConversation(_ request: Request, context: MuseRequestContext, id: String) throws -> Response {
     try requireAppHeader(request)
-    let caller = try appCaller(request)
+    let caller = try context.requireAppCaller()
     guard try store.deleteConversation(id: id, userID: caller.user.id) else {
       throw AppErrors.conversationNotFound
     }

@@ -24,9 +24,11 @@ extension MuseService {
     case regenerate(dropFrom: String?)
   }
 
-  func appPostMessage(_ request: Request, conversationID: String) async throws -> Response {
+  func appPostMessage(_ request: Request, context: MuseRequestContext, conversationID: String) async throws
+    -> Response
+  {
     try requireAppHeader(request)
-    let caller = try appCaller(request)
+    let caller = try context.requireAppCaller()
     var conversation = try appConversation(conversationID, for: caller)
     let body = try await decode(AppMessageRequest.self, from: request)
     let runner = try appCheckModel(conversation.model, for: caller)
@@ -54,32 +56,31 @@ extension MuseService {
     }
     let job = try appJob(
       caller: caller, runner: runner, prompt: prompt, temperature: conversation.temperature)
-    let reservation = try await admission.admit(
-      key: caller.key, tokens: job.prompt.count + job.maxTokens,
-      microdollars: runner.entry.cost(promptTokens: job.prompt.count, completionTokens: job.maxTokens))
-    let started = ContinuousClock.now
+    let generation = try await MeteredGeneration.start(job, service: self)
 
     let userMessage: ConversationMessage?
     do {
       userMessage = try apply(change, to: &conversation, history: history)
     } catch {
-      // Nothing was generated: give the reservation back.
-      await admission.settle(reservation, tokensUsed: 0)
+      // Nothing reached the client: stop, billing nothing but the prompt.
+      generation.cancel()
+      await generation.run(piecesReachClient: true) { _ in }
       throw error
     }
 
     let turn = AppChatTurn(
-      service: self, job: job, reservation: reservation, conversationID: conversationID,
+      service: self, generation: generation, conversationID: conversationID,
       splitsReasoning: reasoning.emitsThinkTags,
-      startsInReasoning: promptText.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("<think>"),
-      started: started)
+      startsInReasoning: promptText.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("<think>"))
+    let watch = await context.watchClient { generation.cancel() }
     let stream = ResponseBody { writer in
+      defer { watch?.stop() }
       let prelude = userMessage.map { AppChatTurn.Event.userMessage(AppMessageView($0)) }
       await turn.run(prelude: prelude) { event in
         do {
           try await writer.write(ByteBuffer(string: sse(event)))
         } catch {
-          throw AppChatTurn.ClientGone()
+          throw MeteredGeneration.ClientGone()
         }
       }
       try? await writer.finish(nil)
@@ -154,10 +155,10 @@ extension MuseService {
   /// The generation job for a reply: the conversation's temperature or the model's defaults,
   /// and as many tokens as the context leaves (or the model's configured maximum).
   private func appJob(caller: AppCaller, runner: ModelRunner, prompt: [Int], temperature: Double?) throws
-    -> Job
+    -> GenerationJob
   {
     let entry = runner.entry
-    let context = runner.model.model.config.contextLength
+    let context = runner.contextLength
     guard prompt.count < context else {
       throw OpenAIError.invalid(
         "This conversation is \(prompt.count) tokens long, more than the model's context of \(context) tokens. "
@@ -167,9 +168,8 @@ extension MuseService {
     let sampling = SamplingParameters(
       temperature: temperature.map { Float($0) } ?? entry.defaultTemperature ?? 1, topK: 0,
       topP: entry.defaultTopP ?? 1, minP: 0)
-    return Job(
+    return GenerationJob(
       key: caller.key, runner: runner, endpoint: "app.chat", prompt: prompt,
-      maxTokens: min(entry.defaultMaxTokens ?? context, context - prompt.count), sampling: sampling, stop: [],
-      stream: true, includeUsage: false, echo: nil)
+      maxTokens: min(entry.defaultMaxTokens ?? context, context - prompt.count), sampling: sampling)
   }
 }

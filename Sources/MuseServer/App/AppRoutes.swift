@@ -4,29 +4,37 @@ import Hummingbird
 /// The first-party chat app: its page and files, and its JSON API under /app/api, which signs
 /// people in with a session cookie and bills every reply to the user's own API key.
 enum AppRoutes {
-  static func register(on router: Router<BasicRequestContext>, service: MuseService) {
+  static func register(on router: Router<MuseRequestContext>, service: MuseService) {
     router.get("/") { _, _ in try AppStaticFiles.response(for: ["index.html"]) }
     router.get("/app/**") { _, context in try AppStaticFiles.response(for: context.parameters.getCatchAll()) }
 
-    let api = router.group("/app/api")
-    api.post("/login") { request, _ in try await service.appLogin(request) }
-    api.post("/logout") { request, _ in try service.appLogout(request) }
-    api.get("/me") { request, _ in try service.appMe(request) }
-    api.get("/usage") { request, _ in try service.appUsage(request) }
-    api.get("/conversations") { request, _ in try service.appListConversations(request) }
-    api.post("/conversations") { request, _ in try await service.appCreateConversation(request) }
+    router.post("/app/api/login") { request, context in try await service.appLogin(request, context: context)
+    }
+    router.post("/app/api/logout") { request, context in try service.appLogout(request, context: context) }
+
+    let api = router.group("/app/api").add(middleware: AppSessionMiddleware(service: service))
+    api.get("/me") { request, context in try service.appMe(request, context: context) }
+    api.get("/usage") { request, context in try service.appUsage(request, context: context) }
+    api.get("/conversations") { request, context in
+      try service.appListConversations(request, context: context)
+    }
+    api.post("/conversations") { request, context in
+      try await service.appCreateConversation(request, context: context)
+    }
     api.get("/conversations/{id}") { request, context in
-      try service.appGetConversation(request, id: try context.parameters.require("id"))
+      try service.appGetConversation(request, context: context, id: try context.parameters.require("id"))
     }
     api.patch("/conversations/{id}") { request, context in
-      try await service.appUpdateConversation(request, id: try context.parameters.require("id"))
+      try await service.appUpdateConversation(
+        request, context: context, id: try context.parameters.require("id"))
     }
     api.delete("/conversations/{id}") { request, context in
-      try service.appDeleteConversation(request, id: try context.parameters.require("id"))
+      try service.appDeleteConversation(request, context: context, id: try context.parameters.require("id"))
     }
     api.post("/conversations/{id}/messages") { request, context in
-      try await service.appPostMessage(request, conversationID: try context.parameters.require("id"))
+      try await service.appPostMessage(
+        request, context: context, conversationID: try context.parameters.require("id"))
     }
-    api.get("/admin/users") { request, _ in try service.appAdminUsers(request) }
+    api.get("/admin/users") { request, context in try service.appAdminUsers(request, context: context) }
   }
 }

@@ -3,6 +3,21 @@ import HTTPTypes
 import Hummingbird
 import MuseStore
 
+/// Signs in the caller of every `/app/api` route but login and logout from the session cookie,
+/// and puts them into the context (`requireAppCaller`).
+struct AppSessionMiddleware: RouterMiddleware {
+  typealias Context = MuseRequestContext
+  let service: MuseService
+
+  func handle(
+    _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
+    var context = context
+    context.appCaller = try service.appCaller(request)
+    return try await next(request, context)
+  }
+}
+
 /// Who is calling the app API: the signed-in user and the API key their requests are billed to.
 struct AppCaller {
   let user: User

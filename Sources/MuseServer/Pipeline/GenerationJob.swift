@@ -1,0 +1,66 @@
+import Foundation
+import MuseEngine
+import MuseStore
+
+/// One billed generation as the routes describe it: who pays, which model, the prompt's tokens
+/// and how to sample. Validated before it is built (`RequestLimits`), so every value is in range.
+public struct GenerationJob: Sendable {
+  public let key: APIKey
+  public let runner: ModelRunner
+  /// The ledger's name for the route: `chat.completions`, `completions`, `app.chat`.
+  public let endpoint: String
+  public let prompt: [Int]
+  public let maxTokens: Int
+  public var sampling: SamplingParameters
+  public var stop: [String] = []
+  /// Alternatives per token when log-probabilities are asked for.
+  public var logprobs: Int?
+
+  public init(
+    key: APIKey, runner: ModelRunner, endpoint: String, prompt: [Int], maxTokens: Int,
+    sampling: SamplingParameters, stop: [String] = [], logprobs: Int? = nil
+  ) {
+    self.key = key
+    self.runner = runner
+    self.endpoint = endpoint
+    self.prompt = prompt
+    self.maxTokens = maxTokens
+    self.sampling = sampling
+    self.stop = stop
+    self.logprobs = logprobs
+  }
+
+  /// What the request costs at the model's prices for `completion` generated tokens.
+  public func cost(completion: Int) -> Int {
+    runner.entry.cost(promptTokens: prompt.count, completionTokens: completion)
+  }
+}
+
+/// How a billed generation ended, as the ledger and the stages see it.
+public enum GenerationOutcome: Sendable {
+  /// The model finished and the client received everything.
+  case completed(GenerationResult)
+  /// The client went away: `delivered` generated tokens had been sent.
+  case abandoned(delivered: Int)
+  /// The model failed; `delivered` tokens had been sent.
+  case failed(delivered: Int)
+}
+
+/// A stage of every billed generation, run in order by `MeteredGeneration`: later features
+/// (input and output rails, tool-call parsing, traces, signed receipts) are stages, so the
+/// routes and the chat app never change for them.
+public protocol GenerationStage: Sendable {
+  /// Before the prompt reaches the model (and before admission): throw to refuse the request.
+  func beforePrompt(_ job: GenerationJob) async throws
+  /// Each piece of text before the client sees it: return what to send instead (the same
+  /// text, a redaction, or "" to hold it back), or throw to end the generation.
+  func onOutput(_ piece: String, job: GenerationJob) throws -> String
+  /// After the ledger row is final: the place for traces and receipts.
+  func afterEnd(_ job: GenerationJob, outcome: GenerationOutcome) async
+}
+
+extension GenerationStage {
+  public func beforePrompt(_ job: GenerationJob) async throws {}
+  public func onOutput(_ piece: String, job: GenerationJob) throws -> String { piece }
+  public func afterEnd(_ job: GenerationJob, outcome: GenerationOutcome) async {}
+}
