@@ -35,9 +35,10 @@ extension MuseService {
     guard case .dict(let json)? = try? JinjaValue(json: raw) else {
       throw OpenAIError.invalid("We could not parse the JSON body of your request.")
     }
-    guard case .array(let messages)? = json["messages"] else {
+    guard case .array(let sent)? = json["messages"] else {
       throw OpenAIError.invalid("'messages' must be an array.", param: "messages", code: "invalid_type")
     }
+    let messages = sent.map(Self.flattenTextParts)
     let tools = try ToolFields.check(tools: json["tools"], choice: json["tool_choice"])
     var extra: [String: JinjaValue] = [:]
     switch json["chat_template_kwargs"] {
@@ -106,6 +107,24 @@ extension MuseService {
       stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false,
       echo: body.echo == true ? jobs[0].1 : nil, wantsLogprobs: logprobs != nil)
     return try await respond(jobs[0].0, reply, format: format, context: context)
+  }
+}
+
+extension MuseService {
+  /// A message whose content is a list of text parts (typed `text` or untyped, as the spec
+  /// allows) reaches the template as one string, as llama-server hands it to text-only
+  /// templates; `ChatCompletionRequest` has already refused any other kind of part.
+  fileprivate static func flattenTextParts(_ message: JinjaValue) -> JinjaValue {
+    guard case .dict(var fields) = message, case .array(let parts)? = fields["content"] else {
+      return message
+    }
+    var text = ""
+    for part in parts {
+      guard case .dict(let p) = part, case .string(let piece)? = p["text"] else { continue }
+      text += piece
+    }
+    fields["content"] = .string(text)
+    return .dict(fields)
   }
 }
 

@@ -66,12 +66,44 @@ public struct ModelEntry: Codable, Sendable {
     defaultTemperature = try c.decodeIfPresent(Float.self, forKey: .defaultTemperature)
     defaultTopP = try c.decodeIfPresent(Float.self, forKey: .defaultTopP)
     defaultMaxTokens = try c.decodeIfPresent(Int.self, forKey: .defaultMaxTokens)
+    func refuse(_ key: CodingKeys, _ message: String) -> DecodingError {
+      .dataCorruptedError(forKey: key, in: c, debugDescription: "model '\(id)': \(key.rawValue) \(message)")
+    }
+    for (price, key) in [
+      (inputPricePerMillion, CodingKeys.inputPricePerMillion),
+      (outputPricePerMillion, .outputPricePerMillion),
+    ]
+    where !(price.isFinite && (0...1_000_000).contains(price)) {
+      throw refuse(key, "must be from 0 to 1000000 dollars")
+    }
+    if let t = defaultTemperature, !(0...2).contains(t) {
+      throw refuse(.defaultTemperature, "must be from 0 to 2")
+    }
+    if let p = defaultTopP, !(p > 0 && p <= 1) { throw refuse(.defaultTopP, "must be in (0, 1]") }
+    if let m = defaultMaxTokens, m < 1 { throw refuse(.defaultMaxTokens, "must be at least 1") }
+    if let n = contextLength, !(1...10_000_000).contains(n) {
+      throw refuse(.contextLength, "must be from 1 to 10000000")
+    }
   }
 
-  /// Cost in micro-dollars of a request.
+  /// The catalogue entry of the model `muse serve` runs when none is named (SmolLM2-135M-Instruct).
+  /// Greedy by default: at temperature 1 a 135M model answers the README's question with
+  /// nonsense, and at its card's 0.2 / top_p 0.9 it loops more often than not; greedy says
+  /// "The capital of France is Paris." every time. The cap keeps a looping reply from holding
+  /// a slot for the whole 8,192-token context.
+  public static func builtInDefault(path: String) -> ModelEntry {
+    ModelEntry(
+      id: "smollm2-135m-instruct", path: path, visibility: .closed, displayName: "SmolLM2 135M Instruct",
+      description: "Hugging Face's small chat model (Apache-2.0).", defaultTemperature: 0,
+      defaultMaxTokens: 512)
+  }
+
+  /// Cost in micro-dollars of a request, saturating rather than trapping on absurd prices.
   public func cost(promptTokens: Int, completionTokens: Int) -> Int {
-    Int(
+    let cost =
       (Double(promptTokens) * inputPricePerMillion + Double(completionTokens) * outputPricePerMillion)
-        .rounded())
+      .rounded()
+    guard cost.isFinite, cost > 0 else { return 0 }
+    return cost < 9e18 ? Int(cost) : Int.max / 2
   }
 }

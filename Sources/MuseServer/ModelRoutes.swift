@@ -41,7 +41,23 @@ extension MuseService {
     let context_length: Int
     let weights_sha256: String
     let pricing: [String: Double]
+    /// What a request that does not say gets (the operator's catalogue entry; nil: the API's
+    /// own defaults, temperature 1, top_p 1, max_tokens up to the context).
+    let default_sampling: DefaultSampling
     let download: String?
+  }
+
+  struct DefaultSampling: Encodable {
+    let temperature: Float?
+    let top_p: Float?
+    let max_tokens: Int?
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(temperature, forKey: .temperature)
+      try c.encode(top_p, forKey: .top_p)
+      try c.encode(max_tokens, forKey: .max_tokens)
+    }
+    enum CodingKeys: String, CodingKey { case temperature, top_p, max_tokens }
   }
   // swiftlint:enable identifier_name
 
@@ -102,6 +118,8 @@ extension MuseService {
         pricing: [
           "input_per_million": entry.inputPricePerMillion, "output_per_million": entry.outputPricePerMillion,
         ],
+        default_sampling: DefaultSampling(
+          temperature: entry.defaultTemperature, top_p: entry.defaultTopP, max_tokens: entry.defaultMaxTokens),
         download: entry.visibility == .open ? "/v1/models/\(entry.id)/weights" : nil))
   }
 

@@ -90,15 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
       settings.models.append(ModelEntry(id: id, path: model, visibility: v))
     }
     if settings.models.isEmpty {
-      settings.models = [
-        ModelEntry(
-          id: "smollm2-135m-instruct", path: try DefaultModel.resolve(nil), visibility: .closed,
-          displayName: "SmolLM2 135M Instruct", description: "Hugging Face's small chat model (Apache-2.0).",
-          // Greedy: a 135M model samples nonsense at temperature 1 and loops at its card's 0.2 /
-          // top_p 0.9; greedy answers the README's question right every time. The cap keeps a
-          // loop from holding a slot for the whole 8,192-token context.
-          defaultTemperature: 0, defaultMaxTokens: 512)
-      ]
+      settings.models = [ModelEntry.builtInDefault(path: try DefaultModel.resolve(nil))]
     }
     settings.host = host ?? settings.host
     settings.port = port ?? settings.port

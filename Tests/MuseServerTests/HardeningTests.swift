@@ -56,6 +56,13 @@ struct HardeningTests {
       // seed -1 is llama-server's "no seed".
       let ok = try await c.call(path, method: .post, key: h.user, json: chat(#""seed": -1"#))
       #expect(ok.status == .ok, "\(ok.text)")
+      // A content part without a type is text, as the spec allows.
+      let parts = try await c.call(
+        path, method: .post, key: h.user,
+        json:
+          #"{"model": "smol", "messages": [{"role": "user", "content": [{"text": "Hi"}, {"type": "text", "text": " there"}]}], "max_tokens": 2}"#
+      )
+      #expect(parts.status == .ok, "\(parts.text)")
       #expect(try await c.call("/health", key: nil).status == .ok)
     }
   }
