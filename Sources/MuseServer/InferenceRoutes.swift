@@ -64,6 +64,7 @@ extension MuseService {
       repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n, stop: body.stop?.values ?? [],
       ignoreEOS: body.ignore_eos == true)
     var job = try fields.job(key: key, runner: runner, endpoint: "chat.completions", prompt: prompt)
+    _ = try RequestChecks.number(body.frequency_penalty, "frequency_penalty", -2...2)
     let top = try RequestChecks.integer(body.top_logprobs, "top_logprobs", 0...20)
     if top != nil && body.logprobs != true {
       throw OpenAIError.invalid(
@@ -115,9 +116,14 @@ extension MuseService {
   /// allows) reaches the template as one string, as llama-server hands it to text-only
   /// templates; `ChatCompletionRequest` has already refused any other kind of part.
   fileprivate static func flattenTextParts(_ message: JinjaValue) -> JinjaValue {
-    guard case .dict(var fields) = message, case .array(let parts)? = fields["content"] else {
-      return message
+    guard case .dict(var fields) = message else { return message }
+    // A null content (allowed by the spec) is an empty one to templates that concatenate it,
+    // unless the message carries tool calls, whose templates test for None.
+    if case .none? = fields["content"], fields["tool_calls"] == nil {
+      fields["content"] = .string("")
+      return .dict(fields)
     }
+    guard case .array(let parts)? = fields["content"] else { return message }
     var text = ""
     for part in parts {
       guard case .dict(let p) = part, case .string(let piece)? = p["text"] else { continue }

@@ -10,6 +10,34 @@ public enum OpenAPIDocument {
     return String(decoding: data, as: UTF8.self)
   }()
 
+  /// The document for a deployment: the `model` field of each request lists the ids this server
+  /// serves (chat and completion models, embedding models), so a client generator or a fuzzer
+  /// (schemathesis) reaches past "model not found".
+  public static func json(chatModels: [String], embeddingModels: [String]) -> String {
+    guard var object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+      var components = object["components"] as? [String: Any],
+      var schemas = components["schemas"] as? [String: Any]
+    else { return json }
+    let targets = [
+      ("ChatCompletionRequest", chatModels), ("CompletionRequest", chatModels),
+      ("EmbeddingRequest", embeddingModels),
+    ]
+    for (name, ids) in targets where !ids.isEmpty {
+      guard var schema = schemas[name] as? [String: Any],
+        var properties = schema["properties"] as? [String: Any]
+      else { continue }
+      properties["model"] = ["type": "string", "enum": ids]
+      schema["properties"] = properties
+      schemas[name] = schema
+    }
+    components["schemas"] = schemas
+    object["components"] = components
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+      return json
+    }
+    return String(decoding: data, as: UTF8.self)
+  }
+
   /// Each path of the document as segments (`{name}` matches any one segment) with its methods.
   private static let routes: [(segments: [Substring], methods: [String])] = {
     guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],

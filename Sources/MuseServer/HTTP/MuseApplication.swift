@@ -68,10 +68,13 @@ private func registerServiceRoutes(on router: Router<MuseRequestContext>, servic
       status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
       body: .init(byteBuffer: ByteBuffer(string: service.metrics.render())))
   }
+  let document = OpenAPIDocument.json(
+    chatModels: service.modelOrder.filter { service.models[$0] != nil },
+    embeddingModels: service.modelOrder.filter { service.embedders[$0] != nil })
   router.get("/openapi.json") { _, _ in
     Response(
       status: .ok, headers: [.contentType: "application/json"],
-      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+      body: .init(byteBuffer: ByteBuffer(string: document)))
   }
 }
 

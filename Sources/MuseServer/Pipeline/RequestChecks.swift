@@ -49,9 +49,9 @@ enum RequestChecks {
     guard stop.count <= 4 else {
       throw OpenAIError.invalid("'stop' takes at most 4 sequences.", param: "stop", code: "invalid_value")
     }
-    for (i, s) in stop.enumerated() where s.isEmpty || s.utf8.count > 256 {
+    for (i, s) in stop.enumerated() where s.isEmpty || s.unicodeScalars.count > 256 {
       throw OpenAIError.invalid(
-        "Invalid value for 'stop[\(i)]': a stop sequence must be 1 to 256 bytes long.", param: "stop",
+        "Invalid value for 'stop[\(i)]': a stop sequence must be 1 to 256 characters long.", param: "stop",
         code: "invalid_value")
     }
     return stop

@@ -67,7 +67,9 @@ enum ToolFields {
 
   private static func isValidName(_ name: String) -> Bool {
     !name.isEmpty && name.count <= 64
-      && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-" }
+      && name.unicodeScalars.allSatisfy {
+        $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-")
+      }
   }
 
   private static func invalid(_ param: String, _ message: String, code: String = "invalid_value")
