@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Golden token ids of real tokenizer.json files, from the Hugging Face `tokenizers` package.
 
-Writes Tests/Fixtures/golden/hf-tokenizers.json: for each tokenizer (OLMoE and Mistral v0.3 from
-../shared/data/tokenizers, all-MiniLM-L6-v2 from Tests/Fixtures/hf/tokenizers, and the fixture
+Writes Tests/Fixtures/golden/hf-tokenizers.json: for each tokenizer (OLMoE, Mistral v0.3 and
+all-MiniLM-L6-v2 from Tests/Fixtures/hf/tokenizers, and the fixture
 checkpoints' tokenizer) and each text, the ids with and without special tokens added, and the
 decoded text. Texts cover English, code, emoji, CJK, combining marks, whitespace runs, digits
 and special tokens written in the text.
@@ -16,11 +16,11 @@ import tokenizers
 from tokenizers import Tokenizer
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-SHARED = os.path.join(ROOT, "..", "shared", "data", "tokenizers")
+TOKENIZERS = os.path.join(ROOT, "Tests", "Fixtures", "hf", "tokenizers")
 FILES = {
-    "olmoe-1b-7b": os.path.join(SHARED, "olmoe-1b-7b", "tokenizer.json"),
-    "mistral-7b-v0.3": os.path.join(SHARED, "mistral-7b-v0.3", "tokenizer.json"),
-    "all-minilm-l6-v2": os.path.join(ROOT, "Tests", "Fixtures", "hf", "tokenizers", "all-minilm-l6-v2", "tokenizer.json"),
+    "olmoe-1b-7b": os.path.join(TOKENIZERS, "olmoe-1b-7b", "tokenizer.json"),
+    "mistral-7b-v0.3": os.path.join(TOKENIZERS, "mistral-7b-v0.3", "tokenizer.json"),
+    "all-minilm-l6-v2": os.path.join(TOKENIZERS, "all-minilm-l6-v2", "tokenizer.json"),
     "fixture": os.path.join(ROOT, "Tests", "Fixtures", "hf", "llama-f32", "tokenizer.json"),
 }
 TEXTS = [

@@ -17,12 +17,12 @@ Two newer architectures, each with its own chat template and end-of-turn tokens:
                 attention.scale, sigmoid output gate (attn_gate), post-norms (post_attention_norm,
                 post_ffw_norm), scale-less embedding norm, logit_scale 2 + final_logit_softcapping 10;
                 f32, f16, q8_0; vocab + <|start|> <|message|> <|eot|> <|eom|> (eos = eot = <|eot|>),
-                template = shared/data/templates/muse-glimmer.jinja
+                template = Tests/Fixtures/templates/muse-glimmer.jinja
   gpt-oss       3 layers (window 4 on even layers), q/k/v/o biases, attn_sinks, YaRN RoPE (theta
                 150000, x32 from 4096), MoE 4 experts top-2 with biased router and experts (clamped
                 SwiGLU), FFN pre-norm named post_attention_norm; f32 and mxfp4 (experts MXFP4 via
                 gguf.quants.quantize, the rest F32); vocab + harmony tokens (eos <|return|>, eot
-                <|end|>), template = shared/data/templates/openai-gpt-oss-120b.jinja
+                <|end|>), template = Tests/Fixtures/templates/openai-gpt-oss-120b.jinja
 
 Quantisation policy (as llama.cpp): 1-D tensors (norms, biases, ffn_gate_inp_shexp) and the
 MoE router ffn_gate_inp stay F32; every other 2-D/3-D weight (token_embd and output included)
@@ -54,9 +54,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tokenizer_util import hf_tokenizer, train_bpe  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_DATA = os.environ.get("MUSE_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
-CORPUS = os.path.join(SHARED_DATA, "corpora", "tinyshakespeare.txt")
-TEMPLATES = os.path.join(SHARED_DATA, "templates")
+# The fixture tokenizer is trained on the first 50,000 characters of tinyshakespeare.txt, whose
+# first 100 KB are committed (see Tests/Fixtures/README.md); the templates are committed too.
+CORPUS = os.path.join(ROOT, "Tests", "Fixtures", "corpora", "tinyshakespeare-100k.txt")
+TEMPLATES = os.path.join(ROOT, "Tests", "Fixtures", "templates")
 
 N_MERGES = 253
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
