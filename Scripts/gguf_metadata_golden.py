@@ -13,8 +13,9 @@ import numpy as np
 from gguf import GGUFReader, GGUFValueType
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data", "vocab")
-FILES = [os.path.join(SHARED, f) for f in
+# llama.cpp's vocab files, as Scripts/fetch-vocab.sh caches them; written as "vocab/<name>".
+VOCAB = os.path.join(os.environ.get("MUSE_CACHE_DIR", os.path.expanduser("~/.cache/muse")), "vocab")
+FILES = [os.path.join(VOCAB, f) for f in
          ["ggml-vocab-aquila.gguf", "ggml-vocab-bert-bge.gguf", "ggml-vocab-qwen2.gguf", "ggml-vocab-llama-spm.gguf"]]
 FILES += sorted(glob.glob(os.path.join(ROOT, "Tests", "Fixtures", "models", "*-q4_0.gguf")))[:2]
 FILES += sorted(glob.glob(os.path.join(ROOT, "Tests", "Fixtures", "models", "*-q4_k_m.gguf")))[:1]
@@ -44,7 +45,8 @@ for path in FILES:
     keys = {name: describe(f) for name, f in r.fields.items() if not name.startswith("GGUF.")}
     tensors = [{"name": t.name, "shape": [int(x) for x in t.shape], "type": int(t.tensor_type),
                 "offset": int(t.data_offset)} for t in r.tensors]
-    out.append({"file": os.path.relpath(path, ROOT), "version": int(r.fields["GGUF.version"].parts[-1][0]),
+    name = "vocab/" + os.path.basename(path) if path.startswith(VOCAB) else os.path.relpath(path, ROOT)
+    out.append({"file": name, "version": int(r.fields["GGUF.version"].parts[-1][0]),
                 "alignment": int(r.alignment), "keys": keys, "tensors": tensors})
 
 dest = os.path.join(ROOT, "Tests", "Fixtures", "golden", "gguf-metadata.json")

