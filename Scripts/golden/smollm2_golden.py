@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Golden logits for the real SmolLM2-135M-Instruct (Q4_1) from the numpy reference.
 
-    Scripts/fetch-smollm2.sh            # once
-    python3 Scripts/smollm2_golden.py [MODEL.gguf]
+    Scripts/fixtures/fetch-smollm2.sh            # once
+    python3 Scripts/golden/smollm2_golden.py [MODEL.gguf]
 
 MODEL defaults to ${MUSE_CACHE_DIR:-$HOME/.cache/muse}/models/SmolLM2-135M-Instruct.Q4_1.gguf.
 
@@ -35,12 +35,13 @@ import time
 import jinja2
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(SCRIPTS, "golden"), os.path.join(SCRIPTS, "fixtures")]
 import reference  # noqa: E402
 from make_fixtures import TOKENIZER_TEST_TEXTS  # noqa: E402
 from tokenizer_util import hf_tokenizer_from_gguf  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Scripts/<job>/x.py
 CACHE = os.environ.get("MUSE_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "muse"))
 DEFAULT_MODEL = os.path.join(CACHE, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 N_GREEDY = 12
@@ -69,7 +70,7 @@ def sha256(path):
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_MODEL
     if not os.path.exists(path):
-        sys.exit(f"model not found: {path} (run Scripts/fetch-smollm2.sh)")
+        sys.exit(f"model not found: {path} (run Scripts/fixtures/fetch-smollm2.sh)")
     t0 = time.time()
     m = reference.Model(path)
     tk = hf_tokenizer_from_gguf(m.reader)

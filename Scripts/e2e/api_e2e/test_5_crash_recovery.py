@@ -1,6 +1,6 @@
 """kill -9 in the middle of a load, then a restart on the same data directory: every request
 answered 200 before the kill is in the ledger, keys still work, the database is sound.
-Runs last (file order): it replaces the server Scripts/api_e2e.sh started (the new pid goes
+Runs last (file order): it replaces the server Scripts/e2e/api_e2e.sh started (the new pid goes
 to the pid file, so the script's trap still stops it)."""
 
 import os

@@ -1,8 +1,8 @@
 """How far rounding the activations of every matmul moves a fixture's logits, in the numpy
-reference (Scripts/reference.py), so that the Swift kernels' choice of activation precision is
+reference (Scripts/golden/reference.py), so that the Swift kernels' choice of activation precision is
 checked against an independent computation rather than against Muse itself.
 
-Usage: python3 Scripts/emulate_activation_rounding.py Tests/Fixtures/golden/<fixture>.json BITS
+Usage: python3 Scripts/bench/emulate_activation_rounding.py Tests/Fixtures/golden/<fixture>.json BITS
   BITS: 0 (no rounding), 8 (int8, as llama.cpp's Q8_0), 16 or 24 (Muse's interleaved kernels,
   Sources/MuseKernelsC/interleaved_dot.c). Activations are rounded per block of 32 to
   round(x · L / max|block|) with L = 127, 127 · 256 or 127 · 65536, before every product with
@@ -11,11 +11,12 @@ Prints, per golden case, the largest logit error against the golden file and its
 largest logit (the golden tests allow 1e-4). Needs the packages of Scripts/requirements.txt.
 """
 import json
+import os
 import sys
 
 import numpy as np
 
-sys.path.insert(0, "Scripts")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden"))
 import reference  # noqa: E402
 
 LEVELS = {0: 0.0, 8: 127.0, 16: 32512.0, 24: 8323072.0}

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # End-to-end tests of `muse serve` through its HTTP API, as CI runs them.
 #
-#   Scripts/api_e2e.sh [MUSE_BINARY]
+#   Scripts/e2e/api_e2e.sh [MUSE_BINARY]
 #
 # Without an argument it builds the CLI (`swift build --product muse`). It serves two models
 # from a temporary data directory on a free port of 127.0.0.1: the default SmolLM2 (closed)
 # and the small fixture Tests/Fixtures/models/llama-q8_0.gguf (open), creates API keys, runs
-# pytest on Scripts/api_e2e/ (official openai SDK, closed-weights probes, budgets under
+# pytest on Scripts/e2e/api_e2e/ (official openai SDK, closed-weights probes, budgets under
 # concurrency, kill -9 recovery, a small load measurement) and always stops the server.
 # Lines starting with "E2E-REPORT:" are informative measurements.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 repo="$(pwd)"
 PY="${PYTHON:-python3}"
 export PIP_ROOT_USER_ACTION=ignore
@@ -31,11 +31,11 @@ fi
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 
 say "Python packages"
-"$PY" -m pip install -q --disable-pip-version-check -r Scripts/api_e2e/requirements.txt
+"$PY" -m pip install -q --disable-pip-version-check -r Scripts/e2e/api_e2e/requirements.txt
 
 closed="$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-[ -s "$closed" ] || bash Scripts/fetch-smollm2.sh >/dev/null
-[ -s "$closed" ] || die "$closed is missing (run Scripts/fetch-smollm2.sh)"
+[ -s "$closed" ] || bash Scripts/fixtures/fetch-smollm2.sh >/dev/null
+[ -s "$closed" ] || die "$closed is missing (run Scripts/fixtures/fetch-smollm2.sh)"
 open="$repo/Tests/Fixtures/models/llama-q8_0.gguf"
 [ -s "$open" ] || die "$open is missing"
 
@@ -135,9 +135,9 @@ export MUSE_E2E_EXHAUSTED_KEY="$exhausted"
 export MUSE_E2E_OPEN_ONLY_KEY="$open_only"
 export PYTHONDONTWRITEBYTECODE=1
 
-say "pytest Scripts/api_e2e"
+say "pytest Scripts/e2e/api_e2e"
 set +e
-timeout -k 10 190 "$PY" -m pytest -q -rxXfE --durations=5 -p no:cacheprovider Scripts/api_e2e
+timeout -k 10 190 "$PY" -m pytest -q -rxXfE --durations=5 -p no:cacheprovider Scripts/e2e/api_e2e
 status=$?
 set -e
 cat "$report"

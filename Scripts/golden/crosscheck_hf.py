@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Optional: cross-check Scripts/reference.py against Hugging Face `transformers`.
+"""Optional: cross-check Scripts/golden/reference.py against Hugging Face `transformers`.
 
     pip install /path/to/torch-cpu.whl transformers==5.23.0   # not in requirements.txt
-    python3 Scripts/crosscheck_hf.py [FIXTURE.gguf ...]     # default: every fixture
+    python3 Scripts/golden/crosscheck_hf.py [FIXTURE.gguf ...]     # default: every fixture
 
 Builds the matching transformers model (LlamaForCausalLM, MixtralForCausalLM,
 Qwen3MoeForCausalLM, OlmoeForCausalLM, Qwen2MoeForCausalLM, GptOssForCausalLM, and
@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Scripts/<job>/x.py
 
 
 def unpermute(w: np.ndarray, n_head: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """End-to-end tests of the chat app in a real headless Chromium (Selenium), against a running
-`muse serve`. Scripts/app_e2e.sh starts the server, creates the users and sets the environment:
+`muse serve`. Scripts/e2e/app_e2e.sh starts the server, creates the users and sets the environment:
 
   MUSE_APP_BASE_URL     http://127.0.0.1:PORT
   MUSE_APP_LOG          the server's log file (checked for secrets at the end)
@@ -623,7 +623,7 @@ def edit_and_resend():
 @step
 def conversations_survive_a_server_restart():
     pid_file, argv = os.environ.get("MUSE_APP_PID_FILE"), os.environ.get("MUSE_APP_SERVE_ARGV")
-    assert pid_file and argv, "MUSE_APP_PID_FILE and MUSE_APP_SERVE_ARGV are needed (run Scripts/app_e2e.sh)"
+    assert pid_file and argv, "MUSE_APP_PID_FILE and MUSE_APP_SERVE_ARGV are needed (run Scripts/e2e/app_e2e.sh)"
     titles = sidebar_titles()
     with open(pid_file) as handle:
         pid = int(handle.read().strip())

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden outputs for every fixture in Tests/Fixtures/models/, from the numpy reference.
 
-    python3 Scripts/make_golden.py [FIXTURE.gguf ...]
+    python3 Scripts/golden/make_golden.py [FIXTURE.gguf ...]
 
 Writes Tests/Fixtures/golden/<fixture-name>.json (e.g. llama-q4_0.json):
   {"model": "llama-q4_0.gguf",
@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Scripts/<job>/x.py
 MODELS = os.path.join(ROOT, "Tests", "Fixtures", "models")
 GOLDEN = os.path.join(ROOT, "Tests", "Fixtures", "golden")
 N_GREEDY = 32

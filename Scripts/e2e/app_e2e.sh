@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the chat app in a real headless Chromium, as CI runs them.
 #
-#   Scripts/app_e2e.sh [MUSE_BINARY]
+#   Scripts/e2e/app_e2e.sh [MUSE_BINARY]
 #
 # Without an argument it builds the CLI (`swift build --product muse`). It serves three models
 # from a temporary data directory on a free port of 127.0.0.1: the default SmolLM2 (closed,
@@ -9,11 +9,11 @@
 # model Tests/Fixtures/models/scripted-reply.gguf (its reply holds Markdown, an HTML artifact,
 # <script> and <img onerror>) and Tests/Fixtures/models/scripted-reasoning.gguf (a <think> part,
 # then "The answer is **42**."). It creates three users with `muse users create` (an admin, a
-# user allowed only SmolLM2, a user whose token budget is spent), runs Scripts/app_e2e.py (Selenium + Debian's chromium and
+# user allowed only SmolLM2, a user whose token budget is spent), runs Scripts/e2e/app_e2e.py (Selenium + Debian's chromium and
 # chromedriver), which also writes the screenshots in docs/screenshots, and always stops
 # the server. Lines starting with "E2E-REPORT:" are informative measurements.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 repo="$(pwd)"
 PY="${PYTHON:-python3}"
 export PIP_ROOT_USER_ACTION=ignore
@@ -39,14 +39,14 @@ say "Python packages"
 "$PY" -m pip install -q --disable-pip-version-check "$(grep -E '^selenium==' Scripts/requirements.txt)"
 
 closed="$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-[ -s "$closed" ] || bash Scripts/fetch-smollm2.sh >/dev/null
-[ -s "$closed" ] || die "$closed is missing (run Scripts/fetch-smollm2.sh)"
+[ -s "$closed" ] || bash Scripts/fixtures/fetch-smollm2.sh >/dev/null
+[ -s "$closed" ] || die "$closed is missing (run Scripts/fixtures/fetch-smollm2.sh)"
 open="$repo/Tests/Fixtures/models/llama-q8_0.gguf"
 scripted="$repo/Tests/Fixtures/models/scripted-reply.gguf"
 [ -s "$open" ] || die "$open is missing"
 reasoning="$repo/Tests/Fixtures/models/scripted-reasoning.gguf"
-[ -s "$scripted" ] || die "$scripted is missing (python3 Scripts/make_scripted_model.py)"
-[ -s "$reasoning" ] || die "$reasoning is missing (python3 Scripts/make_scripted_model.py)"
+[ -s "$scripted" ] || die "$scripted is missing (python3 Scripts/fixtures/make_scripted_model.py)"
+[ -s "$reasoning" ] || die "$reasoning is missing (python3 Scripts/fixtures/make_scripted_model.py)"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/muse-app-e2e.XXXXXX")"
 data="$work/data"
@@ -169,7 +169,7 @@ export PYTHONDONTWRITEBYTECODE=1
 
 say "Selenium + headless Chromium ($(chromium --version 2>/dev/null | head -n 1))"
 set +e
-timeout -k 10 300 "$PY" Scripts/app_e2e.py
+timeout -k 10 300 "$PY" Scripts/e2e/app_e2e.py
 status=$?
 set -e
 [ "$status" -eq 0 ] || die "app_e2e.py failed (exit $status)"

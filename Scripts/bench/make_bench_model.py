@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a random-weight OLMoE-shaped GGUF (arch `olmoe`) for benchmarks.
 
-    python3 Scripts/make_bench_model.py OUT.gguf --type {f32,f16,bf16,q8_0,q4_0,q4_1,q4_k_m}
+    python3 Scripts/bench/make_bench_model.py OUT.gguf --type {f32,f16,bf16,q8_0,q4_0,q4_1,q4_k_m}
         [--layers 16] [--width 2048] [--heads 16] [--kv-heads 16] [--experts 64]
         [--experts-used 8] [--expert-ffn 1024] [--vocab 50304] [--ctx 4096] [--seed 0] [--verify]
 
@@ -36,7 +36,7 @@ import numpy as np
 import gguf
 from gguf import GGMLQuantizationType as QT
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures"))
 # encode(): F32/F16/K-quant/gguf.quants dispatch; tensor_type(): llama.cpp's per-tensor type policy.
 from make_fixtures import FORMATS, add_tokenizer, build_tokenizer, encode, tensor_type  # noqa: E402
 

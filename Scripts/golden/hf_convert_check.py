@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a GGUF written by `muse convert` with the `gguf` package (an independent reader).
 
-    python3 Scripts/hf_convert_check.py CHECKPOINT_FOLDER OUT.gguf TYPE
+    python3 Scripts/golden/hf_convert_check.py CHECKPOINT_FOLDER OUT.gguf TYPE
 
 Reads the file with gguf.GGUFReader, checks the standard metadata keys and tensor names, and
 compares every tensor, dequantized by gguf.quants, with the safetensors weights (Llama Q/K rows

@@ -3,10 +3,10 @@
 
 The reference is Hugging Face `tokenizers` (pinned below), not Muse: a byte-level BPE built from the
 GGUF's own tokenizer.ggml.tokens / merges / token_type (read with the `gguf` package) by
-Scripts/tokenizer_util.py (`hf_tokenizer_from_gguf`: digits split individually, as pre "smollm"
+Scripts/fixtures/tokenizer_util.py (`hf_tokenizer_from_gguf`: digits split individually, as pre "smollm"
 asks, then GPT-2's ByteLevel regex; control tokens as special added tokens).
 
-    python3 Scripts/tokenizer_reference.py [MODEL.gguf]   # default: the fetch-smollm2.sh cache path
+    python3 Scripts/golden/tokenizer_reference.py [MODEL.gguf]   # default: the fetch-smollm2.sh cache path
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import gguf
 import tokenizers
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 from tokenizer_util import hf_tokenizer_from_gguf  # noqa: E402
 
 TOKENIZERS_VERSION = "0.23.3"
@@ -51,7 +51,7 @@ def main() -> None:
         assert tk.decode(ids, skip_special_tokens=False) == text, "reference tokenizer is not lossless"
         cases.append({"text": text, "ids": ids})
     out = {
-        "origin": "Scripts/tokenizer_reference.py: HF tokenizers "
+        "origin": "Scripts/golden/tokenizer_reference.py: HF tokenizers "
         + TOKENIZERS_VERSION
         + " ByteLevel BPE built from the GGUF's tokenizer.ggml.* (gguf "
         + GGUF_VERSION
@@ -59,7 +59,7 @@ def main() -> None:
         "model": "SmolLM2-135M-Instruct.Q4_1.gguf",
         "cases": cases,
     }
-    dest = Path(__file__).resolve().parent.parent / "Tests/Fixtures/tokenizer/smollm2.json"
+    dest = Path(__file__).resolve().parents[2] / "Tests/Fixtures/tokenizer/smollm2.json"
     # One line per case keeps the fixture diffable.
     lines = ",\n".join("  " + json.dumps(c, ensure_ascii=False) for c in cases)
     head = json.dumps({k: v for k, v in out.items() if k != "cases"}, ensure_ascii=False)[:-1]

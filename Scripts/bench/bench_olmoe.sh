@@ -2,12 +2,12 @@
 # Decode/prefill speed of Muse on the OLMoE-shaped random benchmark models and on SmolLM2-135M
 # Q4_1, optionally side by side with llama.cpp's llama-bench on the same files in the same run.
 #
-#   Scripts/bench_olmoe.sh [TYPE|FILE.gguf ...]  # OLMoE types: q4_0 q8_0 (default), any of
+#   Scripts/bench/bench_olmoe.sh [TYPE|FILE.gguf ...]  # OLMoE types: q4_0 q8_0 (default), any of
 #                                                # make_bench_model.py's --type values; a
 #                                                # .gguf path is measured as it is
 # Environment:
 #   BENCH_DIR    where models are kept (default /tmp/bench); a missing model is built with
-#                Scripts/make_bench_model.py (a few minutes, 4–8 GB of disk)
+#                Scripts/bench/make_bench_model.py (a few minutes, 4–8 GB of disk)
 #   SMOL         a further GGUF to measure (default ~/.cache/muse/models/SmolLM2-135M-Instruct.Q4_1.gguf
 #                when present; SMOL= to skip)
 #   THREADS      thread counts, comma-separated (default 1,2)
@@ -21,7 +21,7 @@
 #                muse/llama ratios for prefill and decode, and both programs' decode/roofline
 #                (the roofline is muse's: measured read bandwidth / weight bytes per token)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 BENCH_DIR=${BENCH_DIR:-/tmp/bench}
 THREADS=${THREADS:-1,2}
@@ -47,7 +47,7 @@ for type in "${TYPES[@]}"; do
   model="$BENCH_DIR/olmoe-$type.gguf"
   if [ ! -f "$model" ]; then
     echo "== building $model" >&2
-    python3 Scripts/make_bench_model.py "$model" --type "$type"
+    python3 Scripts/bench/make_bench_model.py "$model" --type "$type"
   fi
   MODELS+=("$model")
 done

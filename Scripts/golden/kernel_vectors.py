@@ -9,7 +9,7 @@ quantisation of `x` (bit-exact with ggml's quantize_row_q8_0_ref).
 gguf-py (0.19) cannot quantise Q4_K or Q6_K, so those rows are random but valid blocks
 (random scale bytes, codes and sane f16 super-block scales), dequantised by gguf-py.
 
-Run from the repository root:  python3 Scripts/kernel_vectors.py
+Run from the repository root:  python3 Scripts/golden/kernel_vectors.py
 """
 
 import json
@@ -19,7 +19,7 @@ import numpy as np
 from gguf import GGMLQuantizationType as T
 from gguf import quants
 
-OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "Fixtures" / "kernels"
+OUT = pathlib.Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "kernels"
 
 
 def f16_bytes(values: np.ndarray) -> np.ndarray:

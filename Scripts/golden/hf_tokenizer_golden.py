@@ -15,7 +15,7 @@ import os
 import tokenizers
 from tokenizers import Tokenizer
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 TOKENIZERS = os.path.join(ROOT, "Tests", "Fixtures", "hf", "tokenizers")
 FILES = {
     "olmoe-1b-7b": os.path.join(TOKENIZERS, "olmoe-1b-7b", "tokenizer.json"),

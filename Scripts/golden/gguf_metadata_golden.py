@@ -2,7 +2,7 @@
 """Golden GGUF metadata and tensor infos from the reference reader (the `gguf` Python
 package, pinned in Scripts/requirements.txt), for Muse's GGUF reader tests.
 
-Usage: python3 Scripts/gguf_metadata_golden.py  (from the repository root)
+Usage: python3 Scripts/golden/gguf_metadata_golden.py  (from the repository root)
 Writes Tests/Fixtures/golden/gguf-metadata.json.
 """
 import glob
@@ -12,8 +12,8 @@ import os
 import numpy as np
 from gguf import GGUFReader, GGUFValueType
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# llama.cpp's vocab files, as Scripts/fetch-vocab.sh caches them; written as "vocab/<name>".
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Scripts/<job>/x.py
+# llama.cpp's vocab files, as Scripts/fixtures/fetch-vocab.sh caches them; written as "vocab/<name>".
 VOCAB = os.path.join(os.environ.get("MUSE_CACHE_DIR", os.path.expanduser("~/.cache/muse")), "vocab")
 FILES = [os.path.join(VOCAB, f) for f in
          ["ggml-vocab-aquila.gguf", "ggml-vocab-bert-bge.gguf", "ggml-vocab-qwen2.gguf", "ggml-vocab-llama-spm.gguf"]]

@@ -2,14 +2,14 @@
 """Golden sentence embeddings of all-MiniLM-L6-v2 for Tests/MuseEngineTests/EmbeddingGoldenTests.
 
 The reference is sentence-transformers itself (pinned below), run offline on the local model
-folder that Scripts/fetch-minilm.sh caches: Transformer (max_seq_length 256, from the folder's
+folder that Scripts/fixtures/fetch-minilm.sh caches: Transformer (max_seq_length 256, from the folder's
 sentence_bert_config.json) -> Pooling(mean) -> Normalize. Writes
 Tests/Fixtures/embeddings/minilm-golden.json with the sentences, the token count of each
 after truncation ([CLS] and [SEP] included) and the unit vectors rounded to 7 digits.
 
     pip install sentence-transformers==6.2.0   # with torch (CPU) and transformers 5.x
-    bash Scripts/fetch-minilm.sh
-    python3 Scripts/embedding_golden.py [MODEL_FOLDER]
+    bash Scripts/fixtures/fetch-minilm.sh
+    python3 Scripts/golden/embedding_golden.py [MODEL_FOLDER]
 """
 import json
 import os
@@ -55,7 +55,7 @@ SENTENCES = [
 
 
 def main() -> None:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     cache = os.environ.get("MUSE_CACHE_DIR", os.path.expanduser("~/.cache/muse"))
     folder = sys.argv[1] if len(sys.argv) > 1 else os.path.join(cache, "models", "all-MiniLM-L6-v2")
     if sentence_transformers.__version__ != PINNED:

@@ -3,7 +3,7 @@ ignore_eos), then 15 short chat requests without max_tokens 0.5 s later; prints 
 request's time and the short ones' latency (p50, max). With admission that reserved
 prompt + max_tokens, the short ones (reserving a whole context each) waited for the long one.
 
-    python3 Scripts/bench_head_of_line.py http://127.0.0.1:8080 KEY
+    python3 Scripts/bench/bench_head_of_line.py http://127.0.0.1:8080 KEY
 """
 
 import json

@@ -4,7 +4,7 @@ Scripts/requirements.txt), configured the way transformers 5.x renders chat temp
 (transformers/utils/chat_template_utils.py: `_cached_compile_jinja_template` and
 `render_jinja_template`), for Muse's ChatTemplate tests.
 
-Usage: python3 Scripts/template_golden.py  (from the repository root)
+Usage: python3 Scripts/golden/template_golden.py  (from the repository root)
 Reads Tests/Fixtures/templates/*.jinja, writes Tests/Fixtures/templates/golden.json (every
 template x every conversation) and snippets.json (small one-feature templates for the
 interpreter's unit tests).
@@ -26,7 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 assert jinja2.__version__ == "3.1.6", jinja2.__version__
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Scripts/<job>/x.py
 TEMPLATES = os.path.join(ROOT, "Tests", "Fixtures", "templates")
 
 # strftime_now reads the clock; goldens need a fixed one (Muse's ChatTemplate takes `now`).
@@ -286,7 +286,7 @@ def render_snippets(env):
 
 
 # SmolLM2-135M-Instruct (Muse's default model) is not among the shared templates; its template
-# is taken from the cached GGUF that Scripts/fetch-smollm2.sh downloads, when present.
+# is taken from the cached GGUF that Scripts/fixtures/fetch-smollm2.sh downloads, when present.
 SMOLLM2_GGUF = os.path.join(
     os.environ.get("MUSE_CACHE_DIR", os.path.expanduser("~/.cache/muse")), "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 
