@@ -52,8 +52,11 @@ struct GGUFReaderTests {
   /// A golden entry's file: `vocab/ggml-vocab-NAME.gguf` is one of llama.cpp's vocab files
   /// (fetched into the cache by Scripts/fixtures/fetch-vocab.sh), anything else is under the repository.
   static func path(of file: String) throws -> String {
-    let vocab = try /^vocab\/ggml-vocab-(.+)\.gguf$/.wholeMatch(in: file)
-    if let vocab { return try TestPaths.vocab(String(vocab.1)) }
+    let prefix = "vocab/ggml-vocab-"
+    let suffix = ".gguf"
+    if file.hasPrefix(prefix) && file.hasSuffix(suffix) {
+      return try TestPaths.vocab(String(file.dropFirst(prefix.count).dropLast(suffix.count)))
+    }
     return TestPaths.repositoryRoot.appendingPathComponent(file).path
   }
 
