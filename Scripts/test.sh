@@ -34,8 +34,5 @@ swift format lint --strict -r Sources Tests
 echo "== Tests"
 swift test 2>&1 | tee "${TMPDIR:-/tmp}/muse-test.log"
 
-echo "== API end-to-end (official openai SDK against a running muse serve)"
-bash Scripts/e2e/api_e2e.sh
-
-echo "== Chat app end-to-end (Selenium + headless Chromium against a running muse serve)"
-bash Scripts/e2e/app_e2e.sh
+echo "== End-to-end: the API (official openai SDK) and the chat app (headless Chromium)"
+bash Scripts/e2e/run.sh

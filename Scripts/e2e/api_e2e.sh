@@ -11,33 +11,24 @@
 # Lines starting with "E2E-REPORT:" are informative measurements.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-repo="$(pwd)"
 PY="${PYTHON:-python3}"
 export PIP_ROOT_USER_ACTION=ignore
 cache="${MUSE_CACHE_DIR:-$HOME/.cache/muse}"
 export MUSE_CACHE_DIR="$cache"
 
-say() { echo "== api_e2e: $*"; }
-die() { echo "api_e2e: error: $*" >&2; exit 1; }
+E2E_NAME=api_e2e
+# shellcheck source=Scripts/e2e/lib.sh
+. Scripts/e2e/lib.sh
+say() { e2e_say "$@"; }
+die() { e2e_die "$@"; }
 
-if [ $# -ge 1 ] && [ -n "$1" ]; then
-  bin="$1"
-else
-  say "building muse"
-  swift build --product muse
-  bin="$(swift build --show-bin-path)/muse"
-fi
-[ -x "$bin" ] || die "$bin is not an executable"
-bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+e2e_binary "${1:-}"
 
 say "Python packages"
 "$PY" -m pip install -q --disable-pip-version-check -r Scripts/e2e/api_e2e/requirements.txt
 
-closed="$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-[ -s "$closed" ] || bash Scripts/fixtures/fetch-smollm2.sh >/dev/null
-[ -s "$closed" ] || die "$closed is missing (run Scripts/fixtures/fetch-smollm2.sh)"
-open="$repo/Tests/Fixtures/models/llama-q8_0.gguf"
-[ -s "$open" ] || die "$open is missing"
+closed="$(e2e_smollm2)"
+open="$(e2e_fixture llama-q8_0.gguf)"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/muse-e2e.XXXXXX")"
 data="$work/data"
@@ -47,20 +38,9 @@ log="$work/server.log"
 report="$work/report.txt"
 : >"$report"
 
-stop_server() {
-  local pid
-  pid="$(cat "$pidfile" 2>/dev/null || true)"
-  [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
 cleanup() {
   local rc=$?
-  stop_server
+  e2e_stop_server "$pidfile"
   if [ "$rc" -ne 0 ]; then
     echo "api_e2e: failed (exit $rc); last lines of the server logs:" >&2
     tail -n 30 "$work"/server*.log >&2 2>/dev/null || true
@@ -71,7 +51,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+port="$(e2e_free_port)"
 config="$work/muse.yaml"
 cat >"$config" <<EOF
 host: 127.0.0.1
@@ -88,24 +68,8 @@ models:
     description: open model of the end-to-end tests
 EOF
 
-say "starting muse serve on 127.0.0.1:$port"
-"$bin" serve --config "$config" --port "$port" --data-dir "$data" >"$log" 2>&1 &
-echo $! >"$pidfile"
-disown # the crash test kills it with -9: no job report from bash
-
-admin=""
-for _ in $(seq 450); do # 90 s: loading both models and hashing them the first time
-  admin="$(sed -n 's/^Admin key (shown once, keep it safe): \(muse-[A-Za-z0-9]*\).*$/\1/p' "$log" | head -n 1)"
-  [ -n "$admin" ] && break
-  kill -0 "$(cat "$pidfile")" 2>/dev/null || die "muse serve exited: $(tail -n 20 "$log")"
-  sleep 0.2
-done
-[ -n "$admin" ] || die "no admin key on the server's stdout after 90 s"
-for _ in $(seq 100); do
-  curl -fsS --max-time 2 "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS --max-time 2 "http://127.0.0.1:$port/health" >/dev/null || die "/health does not answer"
+e2e_start_server "$config" "$data" "$port" "$log" "$pidfile"
+admin="$(e2e_admin_key "$log")"
 
 key() { "$bin" keys create --data-dir "$data" "$@" 2>/dev/null; }
 inference="$(key --name e2e-inference --scopes inference)"

@@ -20,33 +20,23 @@ export PIP_ROOT_USER_ACTION=ignore
 cache="${MUSE_CACHE_DIR:-$HOME/.cache/muse}"
 export MUSE_CACHE_DIR="$cache"
 
-say() { echo "== app_e2e: $*"; }
-die() { echo "app_e2e: error: $*" >&2; exit 1; }
+E2E_NAME=app_e2e
+# shellcheck source=Scripts/e2e/lib.sh
+. Scripts/e2e/lib.sh
+say() { e2e_say "$@"; }
+die() { e2e_die "$@"; }
 
-if [ $# -ge 1 ] && [ -n "$1" ]; then
-  bin="$1"
-else
-  say "building muse"
-  swift build --product muse
-  bin="$(swift build --show-bin-path)/muse"
-fi
-[ -x "$bin" ] || die "$bin is not an executable"
-bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+e2e_binary "${1:-}"
 
 command -v chromium >/dev/null || die "chromium is not installed (apt-get install -y chromium chromium-driver)"
 command -v chromedriver >/dev/null || die "chromedriver is not installed (apt-get install -y chromium-driver)"
 say "Python packages"
 "$PY" -m pip install -q --disable-pip-version-check "$(grep -E '^selenium==' Scripts/requirements.txt)"
 
-closed="$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-[ -s "$closed" ] || bash Scripts/fixtures/fetch-smollm2.sh >/dev/null
-[ -s "$closed" ] || die "$closed is missing (run Scripts/fixtures/fetch-smollm2.sh)"
-open="$repo/Tests/Fixtures/models/llama-q8_0.gguf"
-scripted="$repo/Tests/Fixtures/models/scripted-reply.gguf"
-[ -s "$open" ] || die "$open is missing"
-reasoning="$repo/Tests/Fixtures/models/scripted-reasoning.gguf"
-[ -s "$scripted" ] || die "$scripted is missing (python3 Scripts/fixtures/make_scripted_model.py)"
-[ -s "$reasoning" ] || die "$reasoning is missing (python3 Scripts/fixtures/make_scripted_model.py)"
+closed="$(e2e_smollm2)"
+open="$(e2e_fixture llama-q8_0.gguf)"
+scripted="$(e2e_fixture scripted-reply.gguf)"
+reasoning="$(e2e_fixture scripted-reasoning.gguf)"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/muse-app-e2e.XXXXXX")"
 data="$work/data"
@@ -54,20 +44,9 @@ mkdir -p "$data"
 pidfile="$work/server.pid"
 log="$work/server.log"
 
-stop_server() {
-  local pid
-  pid="$(cat "$pidfile" 2>/dev/null || true)"
-  [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
 cleanup() {
   local rc=$?
-  stop_server
+  e2e_stop_server "$pidfile"
   if [ "$rc" -ne 0 ]; then
     echo "app_e2e: failed (exit $rc); last lines of the server log:" >&2
     tail -n 30 "$log" >&2 2>/dev/null || true
@@ -83,7 +62,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+port="$(e2e_free_port)"
 config="$work/muse.yaml"
 # Short replies keep the run fast: the streaming test stops SmolLM2 long before 96 tokens.
 cat >"$config" <<EOF
@@ -127,23 +106,12 @@ printf '%s\n' "$limited_password" | users create sam --models smollm2-135m-instr
   --password-stdin >/dev/null
 printf '%s\n' "$spent_password" | users create lee --budget-tokens 1 --password-stdin >/dev/null
 
-say "starting muse serve on 127.0.0.1:$port"
-"$bin" serve --config "$config" --port "$port" --data-dir "$data" >"$log" 2>&1 &
-echo $! >"$pidfile"
-
-ready=""
-for _ in $(seq 450); do # 90 s: loading the models and hashing them the first time
-  if curl -fsS --max-time 2 "http://127.0.0.1:$port/health" >/dev/null 2>&1; then ready=1; break; fi
-  kill -0 "$(cat "$pidfile")" 2>/dev/null || die "muse serve exited: $(tail -n 20 "$log")"
-  sleep 0.2
-done
-[ -n "$ready" ] || die "/health does not answer after 90 s"
+e2e_start_server "$config" "$data" "$port" "$log" "$pidfile"
 
 # The first-run banner prints the admin API key once by design; every other line of the log
 # must be free of it, as of the passwords and session tokens (app_e2e.py's last step).
 secrets_file="$work/secrets.txt"
-for _ in $(seq 30); do grep -q '^Admin key' "$log" && break; sleep 0.1; done
-sed -n 's/^Admin key (shown once, keep it safe): \(muse-[A-Za-z0-9]*\).*$/\1/p' "$log" >"$secrets_file"
+e2e_admin_key "$log" >"$secrets_file"
 
 export MUSE_APP_BASE_URL="http://127.0.0.1:$port"
 export MUSE_APP_LOG="$log"
