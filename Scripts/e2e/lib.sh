@@ -12,7 +12,7 @@
 #   e2e_stop_server PIDFILE     TERM, then KILL after 5 s; no-op without a pid
 #
 # The suites start one server each: the API suite kills its server with -9 and restarts it, and
-# its models are served without the app's max_tokens and prices (see Scripts/README.md).
+# the two configurations differ (see Scripts/README.md).
 
 e2e_say() { echo "== $E2E_NAME: $*"; }
 e2e_die() {
