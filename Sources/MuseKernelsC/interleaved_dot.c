@@ -15,7 +15,7 @@
 // every Q4 fixture stays within the golden tolerance and the weights' own rounding is ~10^4×
 // larger. Q8_0 takes 24 bits (L = 127 · 65536, q = 65536 h + 256 m + l): with 16 bits the
 // Glimmer Q8_0 fixture's logits moved by 3e-4 of the largest, 3× the golden tolerance (the
-// numpy reference with the same rounding agrees, Scripts/emulate_activation_rounding.py), at 24
+// numpy reference with the same rounding agrees, Scripts/bench/emulate_activation_rounding.py), at 24
 // bits by 1e-6. The third byte costs ~30 % of Q4_0's decode speed, so the Q4 formats do not pay it.
 //
 // A group of 16 rows, per 32-value block (bytes):

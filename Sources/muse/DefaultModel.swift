@@ -48,7 +48,7 @@ enum DefaultModel {
     guard process.terminationStatus == 0 else {
       throw ValidationError(
         "could not fetch the default model: `\(arguments.joined(separator: " "))` exited with \(process.terminationStatus);"
-          + " pass --model FILE.gguf, or run Scripts/fetch-smollm2.sh")
+          + " pass --model FILE.gguf, or run Scripts/fixtures/fetch-smollm2.sh")
     }
   }
 }

@@ -5,8 +5,8 @@ import Testing
 
 @testable import MuseEngine
 
-/// all-MiniLM-L6-v2 (fetched by Scripts/fetch-minilm.sh) against sentence-transformers'
-/// embeddings of 20 sentences (Scripts/embedding_golden.py).
+/// all-MiniLM-L6-v2 (fetched by Scripts/fixtures/fetch-minilm.sh) against sentence-transformers'
+/// embeddings of 20 sentences (Scripts/golden/embedding_golden.py).
 @Suite(.serialized)
 struct EmbeddingGoldenTests {
   struct Golden: Decodable {
@@ -21,7 +21,7 @@ struct EmbeddingGoldenTests {
   struct MissingMiniLM: Error, CustomStringConvertible {
     let path: String
     var description: String {
-      "\(path) is missing: run Scripts/fetch-minilm.sh (CI runs it before the tests)"
+      "\(path) is missing: run Scripts/fixtures/fetch-minilm.sh (CI runs it before the tests)"
     }
   }
 

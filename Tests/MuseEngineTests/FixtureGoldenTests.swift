@@ -6,8 +6,8 @@ import Testing
 
 @testable import MuseEngine
 
-/// Every fixture model against the independent numpy reference (Scripts/reference.py, run by
-/// Scripts/make_golden.py on the same GGUF files with gguf-py's dequantization).
+/// Every fixture model against the independent numpy reference (Scripts/golden/reference.py, run by
+/// Scripts/golden/make_golden.py on the same GGUF files with gguf-py's dequantization).
 struct FixtureGoldenTests {
   struct Golden: Decodable {
     struct Case: Decodable {

@@ -7,7 +7,7 @@ import Testing
 @testable import MuseEngine
 
 /// The real trained model (SmolLM2-135M-Instruct, Q4_1/Q8_0/F32 tensors) against the numpy
-/// reference of Scripts/smollm2_golden.py, and its Mixtral-style split (Scripts/smollm2_to_moe.py).
+/// reference of Scripts/golden/smollm2_golden.py, and its Mixtral-style split (Scripts/fixtures/smollm2_to_moe.py).
 @Suite(.serialized)
 struct SmolLM2Tests {
   struct Golden: Decodable {
@@ -104,7 +104,7 @@ struct SmolLM2Tests {
   @Test func perplexityOnRealTextIsThatOfALanguageModel() throws {
     let lm = try loaded()
     let text = try String(
-      contentsOfFile: TestPaths.shared("corpora/alice-in-wonderland.txt"), encoding: .utf8)
+      contentsOfFile: TestPaths.fixture("corpora/alice-in-wonderland.txt"), encoding: .utf8)
     let result = try lm.perplexity(of: String(text.prefix(20_000)), window: 256, maxWindows: 2)
     // A uniform guess over 49,152 tokens scores 49,152; a working 135M model scores tens.
     #expect(result.perplexity > 2 && result.perplexity < 60, "perplexity \(result.perplexity)")

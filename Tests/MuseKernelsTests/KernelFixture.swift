@@ -1,7 +1,7 @@
 import Foundation
 import MuseKernels
 
-/// Golden vectors written by Scripts/kernel_vectors.py from gguf-py and numpy.
+/// Golden vectors written by Scripts/golden/kernel_vectors.py from gguf-py and numpy.
 struct KernelFixture: Decodable {
   let type: String
   let rows: Int

@@ -27,7 +27,7 @@ struct ArchitectureConfigTests {
     let eot = try #require(tokenizer.id(of: "<|eot|>"))
     #expect(tokenizer.eosToken == eot && tokenizer.isEndOfGeneration(eot))
     let template = try String(
-      contentsOfFile: TestPaths.shared("templates/muse-glimmer.jinja"), encoding: .utf8)
+      contentsOfFile: TestPaths.fixture("templates/muse-glimmer.jinja"), encoding: .utf8)
     #expect(file.metadata["tokenizer.chat_template"]?.string == template)
   }
 

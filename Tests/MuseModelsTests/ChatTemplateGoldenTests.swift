@@ -6,7 +6,7 @@ import Testing
 
 /// Every template in Tests/Fixtures/templates rendered for every conversation, against jinja2
 /// in transformers' chat-template environment (golden.json, written by
-/// Scripts/template_golden.py). Byte-for-byte output, or the same error message.
+/// Scripts/golden/template_golden.py). Byte-for-byte output, or the same error message.
 struct ChatTemplateGoldenTests {
   struct Case: CustomTestStringConvertible, Sendable {
     let template: String

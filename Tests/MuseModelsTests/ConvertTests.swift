@@ -7,7 +7,7 @@ import Testing
 
 /// `muse convert`'s engine: HF fixture folders → GGUF, read back by Muse's own reader (logits
 /// against transformers' golden values, within the quantization's error) and by the `gguf`
-/// Python package (Scripts/hf_convert_check.py) when it is installed.
+/// Python package (Scripts/golden/hf_convert_check.py) when it is installed.
 struct ConvertTests {
   static func convert(_ name: String, _ target: HuggingFaceConverter.Target) throws -> (String, URL) {
     let dir = try TestPaths.temporaryDirectory()
@@ -92,7 +92,7 @@ struct ConvertTests {
     let (path, dir) = try Self.convert(name, HuggingFaceConverter.Target(rawValue: type)!)
     defer { try? FileManager.default.removeItem(at: dir) }
     let (status, output) = Self.python([
-      TestPaths.repositoryRoot.appendingPathComponent("Scripts/hf_convert_check.py").path,
+      TestPaths.repositoryRoot.appendingPathComponent("Scripts/golden/hf_convert_check.py").path,
       TestPaths.fixture("hf/" + name), path, type,
     ])
     #expect(status == 0, "\(output)")

@@ -58,7 +58,7 @@ struct GGUFErrorTests {
   }
 
   @Test func truncatedRealVocabulary() throws {
-    let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.shared("vocab/ggml-vocab-llama-spm.gguf")))
+    let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.vocab("llama-spm")))
     let path = try write(Array(data.prefix(data.count / 2)), "half.gguf")
     let e = error(path)
     #expect(e.contains("half.gguf") && e.contains("truncated at offset"), "\(e)")

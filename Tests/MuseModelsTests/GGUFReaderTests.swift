@@ -6,7 +6,7 @@ import Testing
 @testable import MuseModels
 
 /// The reader against the `gguf` Python package's view of the same files
-/// (Tests/Fixtures/golden/gguf-metadata.json, written by Scripts/gguf_metadata_golden.py).
+/// (Tests/Fixtures/golden/gguf-metadata.json, written by Scripts/golden/gguf_metadata_golden.py).
 struct GGUFReaderTests {
   struct GoldenFile: Decodable {
     let file: String
@@ -49,6 +49,17 @@ struct GGUFReaderTests {
   static let golden: [GoldenFile] =
     (try? TestPaths.golden("golden/gguf-metadata.json", as: [GoldenFile].self)) ?? []
 
+  /// A golden entry's file: `vocab/ggml-vocab-NAME.gguf` is one of llama.cpp's vocab files
+  /// (fetched into the cache by Scripts/fixtures/fetch-vocab.sh), anything else is under the repository.
+  static func path(of file: String) throws -> String {
+    let prefix = "vocab/ggml-vocab-"
+    let suffix = ".gguf"
+    if file.hasPrefix(prefix) && file.hasSuffix(suffix) {
+      return try TestPaths.vocab(String(file.dropFirst(prefix.count).dropLast(suffix.count)))
+    }
+    return TestPaths.repositoryRoot.appendingPathComponent(file).path
+  }
+
   func scalar(_ v: GGUFValue) -> JSONScalar? {
     if let s = v.string { return .string(s) }
     if case .bool(let b) = v { return .bool(b) }
@@ -72,7 +83,7 @@ struct GGUFReaderTests {
   @Test(arguments: golden.map(\.file))
   func metadataMatchesReference(_ name: String) throws {
     let g = try #require(Self.golden.first { $0.file == name })
-    let file = try GGUFFile(path: TestPaths.repositoryRoot.appendingPathComponent(g.file).path)
+    let file = try GGUFFile(path: Self.path(of: g.file))
     #expect(file.version == g.version)
     #expect(file.alignment == g.alignment)
     #expect(Set(file.metadata.keys) == Set(g.keys.keys))
@@ -94,10 +105,21 @@ struct GGUFReaderTests {
     }
   }
 
+  /// llama.cpp's ggml-vocab-dbrx.gguf (3.5 MB, not committed) writes `general.file_type` twice,
+  /// a uint32 1 each time; a reader must tolerate that. The same repetition, written here: the
+  /// key reads, and so do the keys after it.
   @Test func repeatedKeyIsTolerated() throws {
-    let file = try GGUFFile(path: TestPaths.shared("vocab/ggml-vocab-dbrx.gguf"))
-    #expect(file.metadata["general.file_type"]?.int != nil)
-    #expect(file.metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0 > 100_000)
+    var w = GGUFTestWriter(version: 3)
+    w.metadata = [
+      ("general.architecture", .string("dbrx")), ("general.file_type", .uint32(1)),
+      ("general.file_type", .uint32(1)), ("tokenizer.ggml.tokens", .strings((0..<1000).map { "t\($0)" })),
+    ]
+    let dir = try TestPaths.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = try GGUFFile(path: try w.write(to: dir, name: "repeated.gguf"))
+    #expect(file.metadata["general.file_type"]?.int == 1)
+    #expect(file.metadata["general.architecture"]?.string == "dbrx")
+    #expect(file.metadata["tokenizer.ggml.tokens"]?.array?.count == 1000)
   }
 
   @Test func everyValueTypeRoundTrips() throws {

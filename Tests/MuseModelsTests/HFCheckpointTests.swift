@@ -31,7 +31,7 @@ final class TestKeyValueStore: ContiguousKeyValueStore {
   func values(layer: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(valueStorage[layer]) }
 }
 
-/// Golden outputs of a fixture folder, computed by transformers (Scripts/hf_fixtures.py).
+/// Golden outputs of a fixture folder, computed by transformers (Scripts/fixtures/hf_fixtures.py).
 struct HFGolden: Decodable {
   let prompt: String
   // swiftlint:disable identifier_name

@@ -5,7 +5,7 @@ import Testing
 @testable import MuseModels
 
 /// Real `tokenizer.json` files against the Hugging Face `tokenizers` package
-/// (Scripts/hf_tokenizer_golden.py → Tests/Fixtures/golden/hf-tokenizers.json).
+/// (Scripts/golden/hf_tokenizer_golden.py → Tests/Fixtures/golden/hf-tokenizers.json).
 struct HFTokenizerTests {
   struct Golden: Decodable {
     struct Case: Decodable {
@@ -19,8 +19,8 @@ struct HFTokenizerTests {
   }
 
   static let paths: [String: String] = [
-    "olmoe-1b-7b": TestPaths.shared("tokenizers/olmoe-1b-7b/tokenizer.json"),
-    "mistral-7b-v0.3": TestPaths.shared("tokenizers/mistral-7b-v0.3/tokenizer.json"),
+    "olmoe-1b-7b": TestPaths.fixture("hf/tokenizers/olmoe-1b-7b/tokenizer.json"),
+    "mistral-7b-v0.3": TestPaths.fixture("hf/tokenizers/mistral-7b-v0.3/tokenizer.json"),
     "all-minilm-l6-v2": TestPaths.fixture("hf/tokenizers/all-minilm-l6-v2/tokenizer.json"),
     "fixture": TestPaths.fixture("hf/llama-f32/tokenizer.json"),
   ]
@@ -55,7 +55,7 @@ struct HFTokenizerTests {
 
   @Test func readsTokenizerConfig() throws {
     let deepseek = try HuggingFaceTokenizerConfig(
-      path: TestPaths.shared("tokenizers/deepseek-v3/tokenizer_config.json"))
+      path: TestPaths.fixture("hf/tokenizers/deepseek-v3/tokenizer_config.json"))
     #expect(deepseek.chatTemplate?.contains("<｜Assistant｜>") == true)
     #expect(deepseek.bosToken == "<｜begin▁of▁sentence｜>")
     let fixture = try HuggingFaceTokenizerConfig(

@@ -6,7 +6,7 @@ import Testing
 
 /// The interpreter feature by feature (literals, operators, methods, filters, tests, loops,
 /// macros, whitespace control, errors), each small template checked against jinja2's own
-/// rendering in transformers' environment (snippets.json, written by Scripts/template_golden.py).
+/// rendering in transformers' environment (snippets.json, written by Scripts/golden/template_golden.py).
 struct JinjaSnippetTests {
   struct Snippet: CustomTestStringConvertible, Sendable {
     let index: Int

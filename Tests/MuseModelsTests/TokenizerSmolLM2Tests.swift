@@ -3,7 +3,7 @@ import MuseModels
 import MuseTestSupport
 import Testing
 
-/// The real model's tokenizer must be there: `Scripts/fetch-smollm2.sh` puts it in the cache.
+/// The real model's tokenizer must be there: `Scripts/fixtures/fetch-smollm2.sh` puts it in the cache.
 func smolLM2Path() throws -> String {
   do {
     return try TestPaths.smolLM2()
@@ -13,7 +13,7 @@ func smolLM2Path() throws -> String {
   }
 }
 
-/// Token ids from an independent reference (HF `tokenizers`, `Scripts/tokenizer_reference.py`).
+/// Token ids from an independent reference (HF `tokenizers`, `Scripts/golden/tokenizer_reference.py`).
 struct TokenizerReference: Decodable {
   struct Case: Decodable {
     let text: String

@@ -10,9 +10,10 @@ import Testing
 struct VocabTestCase: Sendable, CustomStringConvertible {
   let name: String
   var description: String { name }
-  var gguf: String { TestPaths.shared("vocab/ggml-vocab-\(name).gguf") }
+  func gguf() throws -> String { try TestPaths.vocab(name) }
 
   func load() throws -> (texts: [String], ids: [[Int]]) {
+    let gguf = try gguf()
     let inp = try String(contentsOfFile: gguf + ".inp", encoding: .utf8)
     var texts = inp.components(separatedBy: "\n__ggml_vocab_test__\n")
     if texts.last == "" { texts.removeLast() }
@@ -47,7 +48,7 @@ enum VocabTokenizers {
 @Suite struct TokenizerVocabFileTests {
   @Test(arguments: vocabTestCases)
   func encodeMatchesHuggingFace(_ vocab: VocabTestCase) throws {
-    let tokenizer = try VocabTokenizers.tokenizer(vocab.gguf)
+    let tokenizer = try VocabTokenizers.tokenizer(vocab.gguf())
     let (texts, expected) = try vocab.load()
     #expect(texts.count == expected.count, "\(vocab.name): \(texts.count) texts, \(expected.count) id lines")
     var passed = 0
@@ -64,7 +65,7 @@ enum VocabTokenizers {
 
   @Test(arguments: vocabTestCases.filter { $0.name != "bert-bge" })
   func decodeRoundTrips(_ vocab: VocabTestCase) throws {
-    let tokenizer = try VocabTokenizers.tokenizer(vocab.gguf)
+    let tokenizer = try VocabTokenizers.tokenizer(vocab.gguf())
     for text in try vocab.load().texts {
       let ids = tokenizer.encode(text)
       #expect(tokenizer.decode(ids) == text, "\(vocab.name): decode(encode(\(text.debugDescription)))")

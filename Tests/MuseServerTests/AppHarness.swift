@@ -19,7 +19,7 @@ struct AppHarness {
     path: TestPaths.fixture("models/scripted-reasoning.gguf"), threads: 1)
   static let tiny: LanguageModel? = try? LanguageModel(
     path: TestPaths.fixture("models/llama-q8_0.gguf"), threads: 1)
-  /// The reply the scripted model gives to anything (written by Scripts/make_scripted_model.py
+  /// The reply the scripted model gives to anything (written by Scripts/fixtures/make_scripted_model.py
   /// from its numpy forward pass).
   static let scriptedReply: String = scriptedGolden?.reply ?? ""
   /// How many tokens that reply is (the numpy forward pass's count), as usage bills them.

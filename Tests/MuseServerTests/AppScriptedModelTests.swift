@@ -5,7 +5,7 @@ import MuseTestSupport
 import Testing
 
 /// The scripted-reply fixture that the app's end-to-end tests use: Muse must generate exactly
-/// the text that Scripts/make_scripted_model.py's numpy forward pass produced.
+/// the text that Scripts/fixtures/make_scripted_model.py's numpy forward pass produced.
 struct AppScriptedModelTests {
   struct Golden: Decodable {
     let messages: [ChatMessage]

