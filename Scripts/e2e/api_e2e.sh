@@ -55,6 +55,7 @@ port="$(e2e_free_port)"
 config="$work/muse.yaml"
 cat >"$config" <<EOF
 host: 127.0.0.1
+header_timeout_seconds: 5
 models:
   - id: smollm2-135m-instruct
     path: "$closed"
@@ -98,10 +99,11 @@ export MUSE_E2E_WEIGHTS_KEY="$weights"
 export MUSE_E2E_EXHAUSTED_KEY="$exhausted"
 export MUSE_E2E_OPEN_ONLY_KEY="$open_only"
 export PYTHONDONTWRITEBYTECODE=1
+export MUSE_E2E_HEADER_TIMEOUT=5
 
 say "pytest Scripts/e2e/api_e2e"
 set +e
-timeout -k 10 190 "$PY" -m pytest -q -rxXfE --durations=5 -p no:cacheprovider Scripts/e2e/api_e2e
+timeout -k 10 600 "$PY" -m pytest -q -rxXfE --durations=5 -p no:cacheprovider Scripts/e2e/api_e2e
 status=$?
 set -e
 cat "$report"

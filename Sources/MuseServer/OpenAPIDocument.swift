@@ -13,7 +13,9 @@ public enum OpenAPIDocument {
   /// The document for a deployment: the `model` field of each request lists the ids this server
   /// serves (chat and completion models, embedding models), so a client generator or a fuzzer
   /// (schemathesis) reaches past "model not found".
-  public static func json(chatModels: [String], embeddingModels: [String]) -> String {
+  public static func json(chatModels: [String], embeddingModels: [String], embeddingDimensions: [Int] = [])
+    -> String
+  {
     guard var object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
       var components = object["components"] as? [String: Any],
       var schemas = components["schemas"] as? [String: Any]
@@ -27,6 +29,9 @@ public enum OpenAPIDocument {
         var properties = schema["properties"] as? [String: Any]
       else { continue }
       properties["model"] = ["type": "string", "enum": ids]
+      if name == "EmbeddingRequest", !embeddingDimensions.isEmpty {
+        properties["dimensions"] = ["type": ["integer", "null"], "enum": embeddingDimensions + [NSNull()]]
+      }
       schema["properties"] = properties
       schemas[name] = schema
     }

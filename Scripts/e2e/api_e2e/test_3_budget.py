@@ -69,8 +69,8 @@ def test_budget_under_concurrency(e2e):
     assert own["key"]["id"] == key_id
     period = own["period"]
     assert period["requests"] == len(ok)
-    assert period["promptTokens"] == prompt_sum
-    assert period["completionTokens"] == completion_sum
+    assert period["prompt_tokens"] == prompt_sum
+    assert period["completion_tokens"] == completion_sum
     assert cli_usage_row(e2e, key_id) == (len(ok), prompt_sum, completion_sum)
 
     # Spent: one more request is refused.

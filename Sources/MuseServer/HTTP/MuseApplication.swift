@@ -70,7 +70,8 @@ private func registerServiceRoutes(on router: Router<MuseRequestContext>, servic
   }
   let document = OpenAPIDocument.json(
     chatModels: service.modelOrder.filter { service.models[$0] != nil },
-    embeddingModels: service.modelOrder.filter { service.embedders[$0] != nil })
+    embeddingModels: service.modelOrder.filter { service.embedders[$0] != nil },
+    embeddingDimensions: Array(Set(service.embedders.values.map(\.model.dimensions))).sorted())
   router.get("/openapi.json") { _, _ in
     Response(
       status: .ok, headers: [.contentType: "application/json"],
