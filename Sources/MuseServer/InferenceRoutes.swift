@@ -120,7 +120,7 @@ extension MuseService {
     includeUsage: Bool, echo: String?
   ) throws -> Job {
     let entry = runner.entry
-    let context = runner.model.model.config.contextLength
+    let context = runner.model.contextLength
     if let n, n != 1 {
       throw OpenAIError.invalid("Only n = 1 is supported.", param: "n", code: "unsupported_value")
     }

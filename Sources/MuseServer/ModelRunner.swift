@@ -29,7 +29,7 @@ public final class ModelRunner: @unchecked Sendable {
     self.entry = entry
     self.model = model
     self.weightsDigest = weightsDigest
-    let config = model.model.config
+    let config = model.config
     let blockSize = 16
     let blockBytes = KVBlockPool.bytesPerBlock(config: config, blockSize: blockSize, type: model.kvCacheType)
     let oneContext = (config.contextLength + blockSize - 1) / blockSize * blockBytes

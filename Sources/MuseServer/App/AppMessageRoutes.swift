@@ -157,7 +157,7 @@ extension MuseService {
     -> Job
   {
     let entry = runner.entry
-    let context = runner.model.model.config.contextLength
+    let context = runner.model.contextLength
     guard prompt.count < context else {
       throw OpenAIError.invalid(
         "This conversation is \(prompt.count) tokens long, more than the model's context of \(context) tokens. "
