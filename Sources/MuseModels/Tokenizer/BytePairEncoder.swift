@@ -54,7 +54,9 @@ final class BytePairEncoder: @unchecked Sendable {
     var table: [UInt64: UInt64] = [:]
     table.reserveCapacity(mergeList.count)
     for (rank, (a, b)) in mergeList.enumerated() {
-      let joined = a + (b.hasPrefix(continuingPrefix) ? String(b.dropFirst(continuingPrefix.count)) : b)
+      let joined =
+        continuingPrefix.isEmpty || !b.hasPrefix(continuingPrefix)
+        ? a + b : a + b.dropFirst(continuingPrefix.count)
       // A merge naming a token the vocabulary lacks can never fire; llama.cpp skips it too in
       // effect, since the merged text would have no id.
       guard let left = tokenIDs[a], let right = tokenIDs[b], let merged = tokenIDs[joined] else { continue }
