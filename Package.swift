@@ -26,8 +26,11 @@ let package = Package(
     // AVX2 / AVX-512 VNNI inner loops, chosen at run time (see Sources/MuseKernelsC/int8_dot.c).
     .target(name: "MuseKernelsC", cSettings: [.unsafeFlags(["-O3"])]),
     .target(name: "MuseKernels", dependencies: ["MuseKernelsC"], swiftSettings: optimised),
-    .target(name: "MuseModels", dependencies: ["MuseKernels"], swiftSettings: optimised),
-    .target(name: "MuseEngine", dependencies: ["MuseModels", "MuseKernels"], swiftSettings: optimised),
+    // The chat templates' Jinja interpreter: no numeric work, so built as the configuration says.
+    .target(name: "MuseJinja"),
+    .target(name: "MuseModels", dependencies: ["MuseKernels", "MuseJinja"], swiftSettings: optimised),
+    .target(
+      name: "MuseEngine", dependencies: ["MuseModels", "MuseKernels", "MuseJinja"], swiftSettings: optimised),
     .target(
       name: "MuseStore",
       dependencies: [
@@ -38,7 +41,7 @@ let package = Package(
     .target(
       name: "MuseServer",
       dependencies: [
-        "MuseEngine", "MuseModels", "MuseStore",
+        "MuseEngine", "MuseModels", "MuseJinja", "MuseStore",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
@@ -49,13 +52,15 @@ let package = Package(
     .executableTarget(
       name: "muse",
       dependencies: [
-        "MuseEngine", "MuseModels", "MuseKernels", "MuseServer", "MuseStore",
+        "MuseEngine", "MuseModels", "MuseJinja", "MuseKernels", "MuseServer", "MuseStore",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "MuseTestSupport", path: "Tests/MuseTestSupport"),
     .testTarget(name: "MuseKernelsTests", dependencies: ["MuseKernels", "MuseTestSupport"]),
-    .testTarget(name: "MuseModelsTests", dependencies: ["MuseModels", "MuseKernels", "MuseTestSupport"]),
+    .testTarget(name: "MuseJinjaTests", dependencies: ["MuseJinja", "MuseTestSupport"]),
+    .testTarget(
+      name: "MuseModelsTests", dependencies: ["MuseModels", "MuseJinja", "MuseKernels", "MuseTestSupport"]),
     .testTarget(
       name: "MuseStoreTests",
       dependencies: ["MuseStore", "MuseTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -78,7 +78,7 @@ public final class BatchScheduler: @unchecked Sendable {
     self.model = model
     self.configuration = configuration
     pool = try KVBlockPool(
-      config: model.model.config, blockSize: configuration.blockSize, bytes: configuration.kvCacheBytes,
+      config: model.config, blockSize: configuration.blockSize, bytes: configuration.kvCacheBytes,
       type: model.kvCacheType)
     waiting = FairQueue(capacity: configuration.maxWaiting)
   }
@@ -97,7 +97,7 @@ public final class BatchScheduler: @unchecked Sendable {
     guard !request.prompt.isEmpty else { throw SchedulerError.emptyPrompt }
     let state = try GenerationState(
       prompt: request.prompt, maxTokens: request.maxTokens, sampling: request.sampling, stop: request.stop,
-      logprobs: request.logprobs, tokenizer: model.tokenizer, contextLength: model.model.config.contextLength)
+      logprobs: request.logprobs, tokenizer: model.tokenizer, contextLength: model.contextLength)
     let cachePositions = pool.blockCount * pool.blockSize
     guard blocks(for: state.capacity) <= pool.blockCount else {
       throw SchedulerError.tooLarge(positions: state.capacity, cachePositions: cachePositions)
@@ -252,7 +252,7 @@ public final class BatchScheduler: @unchecked Sendable {
     guard !segments.isEmpty else { return }
     let logits: [[Float]]
     do {
-      logits = try model.model.forward(batch: segments, pool: model.pool)
+      logits = try model.forward(batch: segments)
     } catch {
       for sequence in members { retire(sequence, error: error) }
       return

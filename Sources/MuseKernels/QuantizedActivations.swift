@@ -84,39 +84,3 @@ func quantizeActivations(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPo
     sums[b] = sum
   }
 }
-
-/// Per-thread, 64-byte-aligned scratch buffers that only grow, so the hot path allocates
-/// nothing once a thread has seen its largest request. Freed when the thread exits. Each slot is
-/// a separate buffer, for data that must outlive a later request on the same thread.
-enum ThreadScratch {
-  enum Slot: Int, CaseIterable {
-    /// Activations quantised by one `matmul` call.
-    case matmul = 0
-    /// Activations quantised once for several `matmul(_:rows:input:...)` calls (MatmulInput).
-    case preparedInput = 1
-  }
-
-  private static let keys: [pthread_key_t] = Slot.allCases.map { _ in
-    var key = pthread_key_t()
-    pthread_key_create(&key) { free($0) }
-    return key
-  }
-
-  /// At least `bytes` bytes; the previous contents are not preserved.
-  static func buffer(bytes: Int, slot: Slot = .matmul) -> UnsafeMutableRawPointer {
-    let key = keys[slot.rawValue]
-    // The first cache line holds the capacity.
-    if let header = pthread_getspecific(key) {
-      if header.load(as: Int.self) >= bytes { return header + 64 }
-      free(header)
-    }
-    let capacity = max(bytes, 1 << 16) * 2
-    var raw: UnsafeMutableRawPointer?
-    guard posix_memalign(&raw, 64, capacity + 64) == 0, let header = raw else {
-      fatalError("out of memory allocating \(capacity) bytes of kernel scratch")
-    }
-    header.storeBytes(of: capacity, as: Int.self)
-    pthread_setspecific(key, header)
-    return header + 64
-  }
-}

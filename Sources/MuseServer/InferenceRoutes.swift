@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MuseEngine
+import MuseJinja
 import MuseModels
 import MuseStore
 

@@ -103,7 +103,7 @@ extension MuseService {
           weights_sha256: embedder.weightsDigest))
     }
     let runner = try model(id, for: key)
-    let file = runner.model.model.file
+    let file = runner.model.weights
     let summary = ModelSummary(file: file)
     var mix: [String: Int] = [:]
     for share in summary.quantizationMix { mix[share.type.name] = share.tensors }
@@ -112,9 +112,9 @@ extension MuseService {
       ModelCard(
         id: entry.id, created: 0, owned_by: "muse", display_name: entry.displayName ?? entry.id,
         description: entry.description, visibility: entry.visibility.rawValue,
-        architecture: runner.model.model.config.architecture, parameters: summary.totalParameters,
+        architecture: runner.model.architecture, parameters: summary.totalParameters,
         active_parameters: summary.activeParameters, quantization: mix,
-        context_length: runner.model.model.config.contextLength, weights_sha256: runner.weightsDigest,
+        context_length: runner.model.contextLength, weights_sha256: runner.weightsDigest,
         pricing: [
           "input_per_million": entry.inputPricePerMillion, "output_per_million": entry.outputPricePerMillion,
         ],

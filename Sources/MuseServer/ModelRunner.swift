@@ -39,7 +39,7 @@ public final class ModelRunner: @unchecked Sendable {
     self.entry = entry
     self.model = model
     self.weightsDigest = weightsDigest
-    let config = model.model.config
+    let config = model.config
     let blockSize = 16
     let blockBytes = KVBlockPool.bytesPerBlock(config: config, blockSize: blockSize, type: model.kvCacheType)
     let oneContext = (config.contextLength + blockSize - 1) / blockSize * blockBytes
@@ -52,7 +52,7 @@ public final class ModelRunner: @unchecked Sendable {
   }
 
   /// Positions a request's prompt and completion may use together.
-  public var contextLength: Int { model.model.config.contextLength }
+  public var contextLength: Int { model.contextLength }
   public var queueDepth: Int { scheduler.waitingCount }
   public var activeSequences: Int { scheduler.runningSequences }
   /// For each generation stopped by its consumer going away: pieces of text produced after it

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MuseJinja
 import MuseModels
 
 struct TemplateCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import MuseJinja
 import MuseModels
 
 /// `--var key=value` options: the value is JSON when it parses (true, 3, "x", [..]), else text.

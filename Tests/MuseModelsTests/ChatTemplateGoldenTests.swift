@@ -2,6 +2,7 @@ import Foundation
 import MuseTestSupport
 import Testing
 
+@testable import MuseJinja
 @testable import MuseModels
 
 /// Every template in Tests/Fixtures/templates rendered for every conversation, against jinja2

@@ -1,4 +1,5 @@
 import Foundation
+import MuseJinja
 import MuseTestSupport
 import Testing
 

@@ -84,11 +84,11 @@ def test_time_to_first_token(e2e):
             time.sleep(0.05)
         assert own["period"]["requests"] == recorded + 1
         recent = own["recent"]
-    server = max(recent, key=lambda u: u["createdAt"])
+    server = max(recent, key=lambda u: u["created_at"])
     e2e.report(
         f"streamed chat ({usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens): "
         f"client TTFT {ttft * 1000:.0f} ms, client total {total * 1000:.0f} ms; "
-        f"server ledger TTFT {server['timeToFirstTokenMilliseconds']} ms, latency {server['latencyMilliseconds']} ms"
+        f"server ledger TTFT {server['ttft_ms']} ms, latency {server['latency_ms']} ms"
     )
 
     started = time.monotonic()

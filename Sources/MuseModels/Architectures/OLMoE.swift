@@ -3,6 +3,7 @@
 /// experts gave them (`norm_topk_prob = false`).
 enum OLMoE: ArchitectureDefinition {
   static let names = ["olmoe"]
+  static let huggingFace: [any HuggingFaceArchitecture.Type] = [HFOLMoE.self]
 
   static func config(from file: any WeightSource, architecture: String, options: ModelOptions) throws
     -> TransformerConfig
@@ -13,5 +14,18 @@ enum OLMoE: ArchitectureDefinition {
     return try h.withExperts(
       c, expertLength: try h.int("expert_feed_forward_length", default: c.feedForwardLength),
       normalizeTopK: false, options: options)
+  }
+}
+
+/// OLMoE: whole-projection Q/K norms, NeoX RoPE; experts are `intermediate_size` wide.
+enum HFOLMoE: HuggingFaceArchitecture {
+  static let classNames = ["OlmoeForCausalLM"]
+  static let ggufArchitecture = "olmoe"
+  static let layerTensors =
+    HFTensorNames.attention + HFTensorNames.queryKeyNorms + HFTensorNames.feedForwardNorm
+    + HFTensorNames.router
+  static let expertTensors: HuggingFaceExpertTensors? = HFTensorNames.experts
+  static func extraMetadata(_ c: HuggingFaceConfig) -> [(String, GGUFValue)] {
+    [("olmoe.expert_feed_forward_length", .uint32(UInt32(c.intermediateSize ?? 0)))]
   }
 }

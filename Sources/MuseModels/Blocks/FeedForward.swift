@@ -9,7 +9,7 @@ extension FeedForwardWeights {
     activation: GatedActivation = .swiGLU, pool: ThreadPool
   ) {
     let width = gate.rows
-    let scratch = ScratchFloats.buffer(.feedForward, count: 2 * tokens * width)
+    let scratch = ThreadScratch.floats(.feedForward, count: 2 * tokens * width)
     let g = scratch
     let u = scratch + tokens * width
     matmul([gate, up], input: input, tokens: tokens, outputs: [g, u], pool: pool)
@@ -124,7 +124,7 @@ struct MixtureOfExpertsBlock {
       total += routed.count
     }
     let width = w.experts.gate.shape[1]
-    let scratch = ScratchFloats.buffer(.mixtureOfExperts, count: total * (2 * d + 2 * width))
+    let scratch = ThreadScratch.floats(.mixtureOfExperts, count: total * (2 * d + 2 * width))
     let gathered = scratch
     let g = gathered + total * d
     let u = g + total * width

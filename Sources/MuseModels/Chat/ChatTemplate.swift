@@ -1,4 +1,5 @@
 import Foundation
+import MuseJinja
 
 /// A model's chat template (the Jinja source in `tokenizer.chat_template`), rendered the way
 /// transformers' `apply_chat_template` renders it, so a prompt built here is the prompt the

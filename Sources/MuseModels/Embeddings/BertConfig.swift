@@ -7,7 +7,6 @@ public enum BertEncoderError: Error, CustomStringConvertible, Equatable {
   case unsupported(file: String, reason: String)
   case missingTensor(file: String, tensor: String)
   case badShape(file: String, tensor: String, expected: [Int], found: [Int])
-  case badWeights(file: String, reason: String)
   /// Token ids the encoder cannot take (out of the vocabulary, too many, none).
   case badInput(reason: String)
 
@@ -19,7 +18,6 @@ public enum BertEncoderError: Error, CustomStringConvertible, Equatable {
     case .missingTensor(let file, let tensor): "\(file): missing tensor '\(tensor)'"
     case .badShape(let file, let tensor, let expected, let found):
       "\(file): tensor '\(tensor)' has shape \(found), expected \(expected)"
-    case .badWeights(let file, let reason): "\(file): \(reason)"
     case .badInput(let reason): "bad encoder input: \(reason)"
     }
   }

@@ -25,7 +25,7 @@ struct BertLayer {
 public final class BertEncoder: @unchecked Sendable {
   public let config: BertConfig
   public let folder: String
-  let file: BertWeightsFile
+  let weights: BertWeights
   let wordEmbeddings: TensorView
   let positionEmbeddings: TensorView
   let typeEmbeddings: TensorView
@@ -42,17 +42,17 @@ public final class BertEncoder: @unchecked Sendable {
     guard FileManager.default.fileExists(atPath: weightsPath) else {
       throw BertEncoderError.missingFile(folder: folder, file: "model.safetensors")
     }
-    let file = try BertWeightsFile(path: weightsPath)
+    let weights = try BertWeights(path: weightsPath)
     let prefix =
-      file.entries["embeddings.word_embeddings.weight"] == nil
-        && file.entries["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+      !weights.contains("embeddings.word_embeddings.weight")
+        && weights.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
     let h = config.hiddenSize
     let ff = config.intermediateSize
     func matrix(_ name: String, _ shape: [Int]) throws -> TensorView {
-      try file.tensor(prefix + name, shape: shape)
+      try weights.tensor(prefix + name, shape: shape)
     }
     func vector(_ name: String, _ count: Int) throws -> [Float] {
-      try file.floats(prefix + name, count: count)
+      try weights.floats(prefix + name, count: count)
     }
 
     wordEmbeddings = try matrix("embeddings.word_embeddings.weight", [config.vocabularySize, h])
@@ -85,7 +85,7 @@ public final class BertEncoder: @unchecked Sendable {
     self.layers = layers
     self.config = config
     self.folder = folder
-    self.file = file
+    self.weights = weights
     self.pool = pool
   }
 

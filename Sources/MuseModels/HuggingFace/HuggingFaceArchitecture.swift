@@ -22,7 +22,9 @@ enum CheckpointTensor: Sendable {
 /// What a Hugging Face model family contributes: its `architectures[0]` class names, the GGUF
 /// architecture it becomes, its hyperparameters as GGUF metadata, and its tensor names mapped to
 /// llama.cpp's (`sanitize`, as mlx-lm names it; llama.cpp `convert_hf_to_gguf.py` and
-/// `gguf-py/gguf/tensor_mapping.py` are the reference for both).
+/// `gguf-py/gguf/tensor_mapping.py` are the reference for both). Each family's mapping sits in
+/// its architecture file (`Architectures/<Arch>.swift`), listed by that file's
+/// `ArchitectureDefinition.huggingFace`.
 protocol HuggingFaceArchitecture {
   static var classNames: [String] { get }
   static var ggufArchitecture: String { get }
@@ -30,17 +32,61 @@ protocol HuggingFaceArchitecture {
   static func extraMetadata(_ config: HuggingFaceConfig) -> [(String, GGUFValue)]
   /// Whether Q/K rows are permuted so ggml's adjacent-pair RoPE applies (arch `llama`).
   static var permutesQueryKey: Bool { get }
+  /// Each layer's tensors, (name after `model.layers.N.`, llama.cpp name after `blk.N.`), in
+  /// the order they are written; those a checkpoint lacks are skipped.
+  static var layerTensors: [(String, String)] { get }
+  /// Each layer's [1, n] tensors read as [n], named as `layerTensors`.
+  static var flattenedLayerTensors: [(String, String)] { get }
+  /// The per-expert matrices stacked into merged ones, when the family has experts.
+  static var expertTensors: HuggingFaceExpertTensors? { get }
 }
 
 extension HuggingFaceArchitecture {
   static func extraMetadata(_ config: HuggingFaceConfig) -> [(String, GGUFValue)] { [] }
   static var permutesQueryKey: Bool { false }
+  static var flattenedLayerTensors: [(String, String)] { [] }
+  static var expertTensors: HuggingFaceExpertTensors? { nil }
 }
 
-enum HuggingFaceArchitectures {
-  static let all: [any HuggingFaceArchitecture.Type] = [
-    HFLlama.self, HFMixtral.self, HFQwen3MoE.self, HFOLMoE.self, HFQwen2MoE.self,
+/// Per-expert matrices `model.layers.N.{prefix}.E.{suffix}.weight`, stacked into
+/// `blk.N.{name}.weight` for each (suffix, name) part.
+struct HuggingFaceExpertTensors {
+  let prefix: String
+  let parts: [(suffix: String, name: String)]
+}
+
+/// Layer tensor names most families share, to compose `layerTensors` from.
+enum HFTensorNames {
+  /// The pre-attention norm and the Q/K/V (with biases where a checkpoint has them) and output
+  /// projections.
+  static let attention: [(String, String)] = [
+    ("input_layernorm.weight", "attn_norm.weight"),
+    ("self_attn.q_proj.weight", "attn_q.weight"), ("self_attn.q_proj.bias", "attn_q.bias"),
+    ("self_attn.k_proj.weight", "attn_k.weight"), ("self_attn.k_proj.bias", "attn_k.bias"),
+    ("self_attn.v_proj.weight", "attn_v.weight"), ("self_attn.v_proj.bias", "attn_v.bias"),
+    ("self_attn.o_proj.weight", "attn_output.weight"),
   ]
+  /// RMSNorm weights on queries and keys.
+  static let queryKeyNorms: [(String, String)] = [
+    ("self_attn.q_norm.weight", "attn_q_norm.weight"), ("self_attn.k_norm.weight", "attn_k_norm.weight"),
+  ]
+  static let feedForwardNorm: [(String, String)] = [("post_attention_layernorm.weight", "ffn_norm.weight")]
+  /// A dense SwiGLU FFN.
+  static let feedForward: [(String, String)] = [
+    ("mlp.gate_proj.weight", "ffn_gate.weight"), ("mlp.up_proj.weight", "ffn_up.weight"),
+    ("mlp.down_proj.weight", "ffn_down.weight"),
+  ]
+  /// The MoE router of the `mlp.experts` families.
+  static let router: [(String, String)] = [("mlp.gate.weight", "ffn_gate_inp.weight")]
+  /// `mlp.experts.E.{gate,up,down}_proj`.
+  static let experts = HuggingFaceExpertTensors(
+    prefix: "mlp.experts",
+    parts: [("gate_proj", "ffn_gate_exps"), ("up_proj", "ffn_up_exps"), ("down_proj", "ffn_down_exps")])
+}
+
+/// The families Muse reads from Hugging Face folders, in `Architectures.all` order.
+enum HuggingFaceArchitectures {
+  static let all: [any HuggingFaceArchitecture.Type] = Architectures.all.flatMap { $0.huggingFace }
   static var supportedNames: [String] { all.flatMap { $0.classNames } }
   static func definition(for className: String) -> (any HuggingFaceArchitecture.Type)? {
     all.first { $0.classNames.contains(className) }
@@ -77,10 +123,11 @@ enum HuggingFaceMetadata {
     return m
   }
 
-  /// The checkpoint's tensors under llama.cpp names (one table for every family, as
-  /// `tensor_mapping.py` has). Tensors no supported family uses (rotary caches) are left out.
+  /// The checkpoint's tensors under llama.cpp names: the embedding, final norm and output
+  /// projection every family has, then each layer's as the family lists them. Tensors the
+  /// family does not use (rotary caches) are left out.
   static func tensorMap(
-    names: [String], config c: HuggingFaceConfig, permute: Bool
+    names: [String], config c: HuggingFaceConfig, architecture: any HuggingFaceArchitecture.Type
   ) -> [(String, CheckpointTensor)] {
     let present = Set(names)
     var out: [(String, CheckpointTensor)] = []
@@ -89,48 +136,23 @@ enum HuggingFaceMetadata {
       ("lm_head.weight", "output.weight"),
     ]
     for (hf, gguf) in top where present.contains(hf) { out.append((gguf, .direct(hf))) }
-    let layerNames: [(String, String)] = [
-      ("input_layernorm.weight", "attn_norm.weight"),
-      ("self_attn.q_proj.weight", "attn_q.weight"), ("self_attn.q_proj.bias", "attn_q.bias"),
-      ("self_attn.k_proj.weight", "attn_k.weight"), ("self_attn.k_proj.bias", "attn_k.bias"),
-      ("self_attn.v_proj.weight", "attn_v.weight"), ("self_attn.v_proj.bias", "attn_v.bias"),
-      ("self_attn.o_proj.weight", "attn_output.weight"),
-      ("self_attn.q_norm.weight", "attn_q_norm.weight"), ("self_attn.k_norm.weight", "attn_k_norm.weight"),
-      ("post_attention_layernorm.weight", "ffn_norm.weight"),
-      ("mlp.gate_proj.weight", "ffn_gate.weight"), ("mlp.up_proj.weight", "ffn_up.weight"),
-      ("mlp.down_proj.weight", "ffn_down.weight"),
-      ("mlp.gate.weight", "ffn_gate_inp.weight"), ("block_sparse_moe.gate.weight", "ffn_gate_inp.weight"),
-      ("mlp.shared_expert.gate_proj.weight", "ffn_gate_shexp.weight"),
-      ("mlp.shared_expert.up_proj.weight", "ffn_up_shexp.weight"),
-      ("mlp.shared_expert.down_proj.weight", "ffn_down_shexp.weight"),
-    ]
-    // Per-expert names: (checkpoint prefix, [(checkpoint suffix, GGUF name)]).
-    let expertNames: [(String, [(String, String)])] = [
-      (
-        "mlp.experts",
-        [("gate_proj", "ffn_gate_exps"), ("up_proj", "ffn_up_exps"), ("down_proj", "ffn_down_exps")]
-      ),
-      (
-        "block_sparse_moe.experts", [("w1", "ffn_gate_exps"), ("w3", "ffn_up_exps"), ("w2", "ffn_down_exps")]
-      ),
-    ]
     for l in 0..<c.numHiddenLayers {
       let p = "model.layers.\(l)."
-      for (hf, gguf) in layerNames where present.contains(p + hf) {
+      for (hf, gguf) in architecture.layerTensors where present.contains(p + hf) {
         let isQK = hf.hasPrefix("self_attn.q_proj") || hf.hasPrefix("self_attn.k_proj")
-        if permute && isQK {
+        if architecture.permutesQueryKey && isQK {
           let heads = hf.hasPrefix("self_attn.q_proj") ? c.numAttentionHeads : c.kvHeads
           out.append(("blk.\(l).\(gguf)", .permutedRows(p + hf, heads: heads)))
         } else {
           out.append(("blk.\(l).\(gguf)", .direct(p + hf)))
         }
       }
-      if present.contains(p + "mlp.shared_expert_gate.weight") {
-        out.append(("blk.\(l).ffn_gate_inp_shexp.weight", .flattened(p + "mlp.shared_expert_gate.weight")))
+      for (hf, gguf) in architecture.flattenedLayerTensors where present.contains(p + hf) {
+        out.append(("blk.\(l).\(gguf)", .flattened(p + hf)))
       }
-      for (prefix, parts) in expertNames where c.expertCount > 0 {
-        for (suffix, gguf) in parts {
-          let sources = (0..<c.expertCount).map { "\(p)\(prefix).\($0).\(suffix).weight" }
+      if let experts = architecture.expertTensors, c.expertCount > 0 {
+        for (suffix, gguf) in experts.parts {
+          let sources = (0..<c.expertCount).map { "\(p)\(experts.prefix).\($0).\(suffix).weight" }
           if sources.allSatisfy(present.contains) {
             out.append(("blk.\(l).\(gguf).weight", .stackedExperts(sources)))
           }
@@ -138,49 +160,5 @@ enum HuggingFaceMetadata {
       }
     }
     return out
-  }
-}
-
-/// Llama 2/3 and Mistral: GGUF arch `llama`, Q/K permuted for ggml's RoPE.
-enum HFLlama: HuggingFaceArchitecture {
-  static let classNames = ["LlamaForCausalLM", "MistralForCausalLM"]
-  static let ggufArchitecture = "llama"
-  static var permutesQueryKey: Bool { true }
-}
-
-/// Mixtral: GGUF arch `llama` with experts (`block_sparse_moe.experts.E.w1/w2/w3`), expert
-/// width `intermediate_size`.
-enum HFMixtral: HuggingFaceArchitecture {
-  static let classNames = ["MixtralForCausalLM"]
-  static let ggufArchitecture = "llama"
-  static var permutesQueryKey: Bool { true }
-  static func extraMetadata(_ c: HuggingFaceConfig) -> [(String, GGUFValue)] {
-    [("llama.expert_feed_forward_length", .uint32(UInt32(c.intermediateSize ?? 0)))]
-  }
-}
-
-/// Qwen3-MoE: per-head Q/K norms, NeoX RoPE (no permutation), `moe_intermediate_size` experts.
-enum HFQwen3MoE: HuggingFaceArchitecture {
-  static let classNames = ["Qwen3MoeForCausalLM"]
-  static let ggufArchitecture = "qwen3moe"
-}
-
-/// OLMoE: whole-projection Q/K norms, NeoX RoPE; experts are `intermediate_size` wide.
-enum HFOLMoE: HuggingFaceArchitecture {
-  static let classNames = ["OlmoeForCausalLM"]
-  static let ggufArchitecture = "olmoe"
-  static func extraMetadata(_ c: HuggingFaceConfig) -> [(String, GGUFValue)] {
-    [("olmoe.expert_feed_forward_length", .uint32(UInt32(c.intermediateSize ?? 0)))]
-  }
-}
-
-/// Qwen1.5/2-MoE: Q/K/V biases, a sigmoid-gated shared expert.
-enum HFQwen2MoE: HuggingFaceArchitecture {
-  static let classNames = ["Qwen2MoeForCausalLM"]
-  static let ggufArchitecture = "qwen2moe"
-  static func extraMetadata(_ c: HuggingFaceConfig) -> [(String, GGUFValue)] {
-    c.sharedExpertIntermediateSize.map {
-      [("qwen2moe.expert_shared_feed_forward_length", .uint32(UInt32($0)))]
-    } ?? []
   }
 }

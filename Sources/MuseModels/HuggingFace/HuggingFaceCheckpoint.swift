@@ -58,7 +58,7 @@ public final class HuggingFaceCheckpoint: WeightSource, @unchecked Sendable {
     metadataKeys = keys
 
     let map = HuggingFaceMetadata.tensorMap(
-      names: checkpoint.tensorNames, config: config, permute: arch.permutesQueryKey)
+      names: checkpoint.tensorNames, config: config, architecture: arch)
     var sources: [String: CheckpointTensor] = [:]
     var infos: [String: WeightInfo] = [:]
     var names: [String] = []

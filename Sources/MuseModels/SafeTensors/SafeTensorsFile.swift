@@ -50,20 +50,33 @@ public struct SafeTensorInfo: Sendable {
   public var ggmlShape: [Int] { shape.isEmpty ? [1] : shape.reversed() }
 }
 
+/// A tensor whose dtype Muse does not compute with (an encoder checkpoint's I64
+/// `embeddings.position_ids` buffer), kept by name so that needing it can be reported as such.
+public struct UnreadableTensor: Sendable {
+  public let dtype: String
+  /// Row-major, as in the file.
+  public let shape: [Int]
+}
+
 /// A memory-mapped `.safetensors` file (huggingface/safetensors `docs/source/index.mdx`):
 /// 8 bytes little-endian header length N, N bytes of JSON `{name: {dtype, shape,
 /// data_offsets: [begin, end]}, "__metadata__": {...}}`, then the data, offsets relative to
 /// its start. Tensor data is never copied.
 public final class SafeTensorsFile: @unchecked Sendable {
   public let path: String
+  /// The F32, F16 and BF16 tensors.
   public let tensors: [String: SafeTensorInfo]
+  /// Tensors of other dtypes, when the file was opened `allowingOtherDTypes`.
+  public let unreadableTensors: [String: UnreadableTensor]
   /// Tensor names in data order.
   public let tensorNames: [String]
   public let userMetadata: [String: String]
   public let fileSize: Int
   let base: UnsafeRawPointer
 
-  public init(path: String) throws {
+  /// Refuses a tensor of a dtype other than F32, F16 and BF16 unless `allowingOtherDTypes`,
+  /// which lists it in `unreadableTensors` instead (for a caller that reads only some tensors).
+  public init(path: String, allowingOtherDTypes: Bool = false) throws {
     self.path = path
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else {
@@ -94,6 +107,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
       let dataStart = 8 + headerLength
       let dataSize = size - dataStart
       var tensors: [String: SafeTensorInfo] = [:]
+      var unreadable: [String: UnreadableTensor] = [:]
       var ordered: [(Int, String)] = []
       var meta: [String: String] = [:]
       for (name, value) in header {
@@ -108,12 +122,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
           throw SafeTensorsError.badHeader(
             file: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets")
         }
-        let type: GGMLType
+        let readable: GGMLType?
         switch dtype {
-        case "F32": type = .f32
-        case "F16": type = .f16
-        case "BF16": type = .bf16
-        default: throw SafeTensorsError.unsupportedDType(file: path, tensor: name, dtype: dtype)
+        case "F32": readable = .f32
+        case "F16": readable = .f16
+        case "BF16": readable = .bf16
+        default:
+          guard allowingOtherDTypes else {
+            throw SafeTensorsError.unsupportedDType(file: path, tensor: name, dtype: dtype)
+          }
+          readable = nil
         }
         guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0] else {
           throw SafeTensorsError.badHeader(
@@ -122,6 +140,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard offsets[1] <= dataSize else {
           throw SafeTensorsError.tensorOutOfBounds(
             file: path, tensor: name, end: offsets[1], dataSize: dataSize)
+        }
+        guard let type = readable else {
+          unreadable[name] = UnreadableTensor(dtype: dtype, shape: shape)
+          continue
         }
         let info = SafeTensorInfo(name: name, shape: shape, type: type, fileOffset: dataStart + offsets[0])
         guard info.byteCount == offsets[1] - offsets[0] else {
@@ -135,6 +157,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         ordered.append((offsets[0], name))
       }
       self.tensors = tensors
+      unreadableTensors = unreadable
       tensorNames = ordered.sorted { $0 < $1 }.map(\.1)
       userMetadata = meta
     } catch {

@@ -101,12 +101,13 @@ public struct HuggingFaceTokenizerFile: Sendable {
         Self.mentions("ByteLevel", in: json["pre_tokenizer"]) || Self.mentions("ByteLevel", in: decoderJSON)
       family = byteLevel ? "gpt2" : "llama"
       wordModel = .bytePair(
-        HFBytePairModel(
-          tokenIDs: ids, merges: merges, unknownToken: unknownToken,
-          fuseUnknown: model["fuse_unk"] as? Bool ?? false,
-          byteFallback: byteFallback, ignoreMerges: model["ignore_merges"] as? Bool ?? false,
-          continuingPrefix: model["continuing_subword_prefix"] as? String ?? "",
-          endOfWordSuffix: model["end_of_word_suffix"] as? String ?? ""))
+        BytePairEncoder(
+          tokenIDs: ids, merges: merges,
+          symbols: .characters(
+            continuingPrefix: model["continuing_subword_prefix"] as? String ?? "",
+            endOfWordSuffix: model["end_of_word_suffix"] as? String ?? "", unknownToken: unknownToken,
+            fuseUnknown: model["fuse_unk"] as? Bool ?? false, byteFallback: byteFallback),
+          ignoreMerges: model["ignore_merges"] as? Bool ?? false))
     case "WordPiece":
       family = "bert"
       wordModel = .wordPiece(WordPieceEncoder(vocabulary: vocabularyBuilder, tokenIDs: ids))

@@ -53,7 +53,8 @@ public final class Tokenizer: @unchecked Sendable {
       }
       pipeline = ByteLevelBPEPipeline(
         preTokenizer: try RegexSplitPreTokenizer(patterns: rules.patterns),
-        encoder: BytePairEncoder(vocabulary: v, tokenIDs: ids, ignoreMerges: rules.ignoreMerges))
+        encoder: BytePairEncoder(
+          tokenIDs: ids, merges: v.merges, symbols: .bytes, ignoreMerges: rules.ignoreMerges))
       decoder = ByteLevelDecoder()
       addsBOS = v.addBOS ?? rules.addsBOSByDefault
       addsEOS = v.addEOS ?? false

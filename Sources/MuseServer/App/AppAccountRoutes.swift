@@ -105,7 +105,7 @@ extension MuseService {
         id: entry.id, display_name: entry.displayName ?? entry.id, description: entry.description,
         visibility: entry.visibility.rawValue,
         download_url: entry.visibility == .open ? "/v1/models/\(entry.id)/weights" : nil,
-        context_length: runner.model.model.config.contextLength,
+        context_length: runner.model.contextLength,
         supports_reasoning: ReasoningTemplate(runner.model.chatTemplate?.source).supportsReasoning,
         allowed: caller.key.allows(model: entry.id))
     }

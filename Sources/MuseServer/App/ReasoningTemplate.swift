@@ -1,4 +1,5 @@
 import Foundation
+import MuseJinja
 import MuseModels
 
 /// What a chat template says about reasoning ("thinking"): whether it can be switched, and

@@ -1,4 +1,5 @@
 import Foundation
+import MuseJinja
 import MuseModels
 
 /// Checks `tools` and `tool_choice` as OpenAI does, before they reach the model's template.

@@ -2,7 +2,7 @@ import Foundation
 
 /// The test table (`x is defined`, `n is divisibleby 3`): jinja2's builtin tests (jinja2/tests.py).
 /// Python's bool is an int, so `true is number` holds but `true is integer` does not, as in jinja2.
-enum JinjaTests {
+enum JinjaTestFunctions {
   typealias Test = (JinjaInterpreter, JinjaValue, [JinjaValue]) throws -> Bool
 
   static let table: [String: Test] = {
@@ -64,7 +64,7 @@ enum JinjaTests {
       "upper": { _, v, _ in if case .string(let s) = v { s.uppercased() == s } else { false } },
       "escaped": { _, _, _ in false },
       "filter": { _, v, _ in JinjaFilters.table[v.stringValue] != nil },
-      "test": { _, v, _ in JinjaTests.table[v.stringValue] != nil },
+      "test": { _, v, _ in JinjaTestFunctions.table[v.stringValue] != nil },
     ]
     for (alias, name) in [
       ("equalto", "eq"), ("==", "eq"), ("!=", "ne"), ("<", "lt"), ("lessthan", "lt"), ("<=", "le"),

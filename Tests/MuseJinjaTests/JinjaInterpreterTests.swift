@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import MuseModels
+@testable import MuseJinja
 
 /// What jinja2 goldens cannot check: error positions, the Swift API, JSON conversion and
 /// Python number formatting at its edges.

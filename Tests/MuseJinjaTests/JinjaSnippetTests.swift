@@ -2,7 +2,7 @@ import Foundation
 import MuseTestSupport
 import Testing
 
-@testable import MuseModels
+@testable import MuseJinja
 
 /// The interpreter feature by feature (literals, operators, methods, filters, tests, loops,
 /// macros, whitespace control, errors), each small template checked against jinja2's own

@@ -275,7 +275,7 @@ final class JinjaInterpreter {
   }
 
   func applyTest(_ name: String, _ value: JinjaValue, _ args: [JinjaValue]) throws -> Bool {
-    guard let test = JinjaTests.table[name] else {
+    guard let test = JinjaTestFunctions.table[name] else {
       throw JinjaError(.syntax, "No test named '\(name)' found.")
     }
     return try test(self, value, args)
