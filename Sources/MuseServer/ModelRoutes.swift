@@ -41,8 +41,8 @@ extension MuseService {
     let context_length: Int
     let weights_sha256: String
     let pricing: [String: Double]
-    /// What a request that does not say gets (the operator's catalogue entry; nil: the API's
-    /// own defaults, temperature 1, top_p 1, max_tokens up to the context).
+    /// What a request that does not say gets (the operator's catalogue entry; a field left out:
+    /// the API's own default, temperature 1, top_p 1, max_tokens up to the context).
     let default_sampling: DefaultSampling
     let download: String?
   }
@@ -51,13 +51,6 @@ extension MuseService {
     let temperature: Float?
     let top_p: Float?
     let max_tokens: Int?
-    func encode(to encoder: Encoder) throws {
-      var c = encoder.container(keyedBy: CodingKeys.self)
-      try c.encode(temperature, forKey: .temperature)
-      try c.encode(top_p, forKey: .top_p)
-      try c.encode(max_tokens, forKey: .max_tokens)
-    }
-    enum CodingKeys: String, CodingKey { case temperature, top_p, max_tokens }
   }
   // swiftlint:enable identifier_name
 

@@ -67,24 +67,48 @@ public struct KeyLimits: Codable, Sendable, Equatable {
 }
 
 /// A key field out of its range, named as the client or the CLI spelled it.
-public struct KeyFieldError: Error, CustomStringConvertible, Equatable {
-  public let field: String
-  public let message: String
-  public init(field: String, message: String) {
-    self.field = field
-    self.message = message
+public enum KeyFieldError: Error, CustomStringConvertible, Equatable {
+  case outOfRange(field: String, allowed: String)
+
+  public var field: String {
+    switch self {
+    case .outOfRange(let field, _): field
+    }
   }
-  public var description: String { "'\(field)' \(message)" }
+
+  public var description: String {
+    switch self {
+    case .outOfRange(let field, let allowed): "'\(field)' \(allowed)"
+    }
+  }
 }
 
 extension KeyLimits {
   /// The largest value any limit may take (a trillion tokens, or a million dollars).
   public static let maximum = 1_000_000_000_000
 
+  /// Limits as a command line gives them (budget in dollars, period by name), checked, each
+  /// error naming the option of `names` (requests, tokens, budget tokens, budget dollars).
+  public static func parse(
+    requestsPerMinute: Int?, tokensPerMinute: Int?, budgetTokens: Int?, budgetUSD: Double?, period: String,
+    names: (String, String, String, String)
+  ) throws -> KeyLimits {
+    guard let budgetPeriod = BudgetPeriod(rawValue: period) else {
+      throw KeyFieldError.outOfRange(field: "--period", allowed: "takes day or month, not '\(period)'")
+    }
+    let limits = KeyLimits(
+      requestsPerMinute: requestsPerMinute, tokensPerMinute: tokensPerMinute, budgetTokens: budgetTokens,
+      budgetMicrodollars: try budgetUSD.map { try microdollars(usd: $0, field: names.3) },
+      budgetPeriod: budgetPeriod)
+    try limits.validate(fields: names)
+    return limits
+  }
+
   /// Micro-dollars for a budget given in US dollars, from 0 to a million dollars.
   public static func microdollars(usd: Double, field: String) throws -> Int {
     guard usd.isFinite, usd >= 0, usd * 1e6 <= Double(maximum) else {
-      throw KeyFieldError(field: field, message: "must be between 0 and \(maximum / 1_000_000) dollars")
+      throw KeyFieldError.outOfRange(
+        field: field, allowed: "must be between 0 and \(maximum / 1_000_000) dollars")
     }
     return Int((usd * 1e6).rounded())
   }
@@ -99,7 +123,7 @@ extension KeyLimits {
       (budgetTokens, fields.budgetTokens), (budgetMicrodollars, fields.budgetMoney),
     ]
     for case let (value?, field) in checks where !(0...Self.maximum).contains(value) {
-      throw KeyFieldError(field: field, message: "must be between 0 and \(Self.maximum)")
+      throw KeyFieldError.outOfRange(field: field, allowed: "must be between 0 and \(Self.maximum)")
     }
   }
 }
@@ -149,8 +173,8 @@ public struct APIKey: Codable, Sendable, Equatable, Identifiable {
   public static func expiry(days: Int, field: String, now: Date = Date()) throws -> Date {
     let most = min(maxExpiryDays, Int(latestExpiry.timeIntervalSince(now) / 86_400))
     guard days >= 1, days <= most else {
-      throw KeyFieldError(
-        field: field, message: "must be a whole number of days from 1 to \(most) (year 9999)")
+      throw KeyFieldError.outOfRange(
+        field: field, allowed: "must be a whole number of days from 1 to \(most) (year 9999)")
     }
     return now.addingTimeInterval(Double(days) * 86_400)
   }

@@ -82,7 +82,7 @@ public final class SQLiteStore: Store {
 
   public func insert(_ key: APIKey) throws {
     if let expiry = key.expiresAt, expiry > APIKey.latestExpiry {
-      throw KeyFieldError(field: "expires_at", message: "must not be later than 9999-12-31")
+      throw KeyFieldError.outOfRange(field: "expires_at", allowed: "must not be later than 9999-12-31")
     }
     try db.write { db in
       try db.execute(

@@ -33,16 +33,9 @@ struct KeysCommand: ParsableCommand {
           }
           parsed.append(scope)
         }
-        guard let budgetPeriod = BudgetPeriod(rawValue: period) else {
-          throw ValidationError("--period takes day or month, not '\(period)'")
-        }
-        let limits = KeyLimits(
-          requestsPerMinute: rpm, tokensPerMinute: tpm, budgetTokens: budgetTokens,
-          budgetMicrodollars: try budgetUsd.map {
-            try KeyLimits.microdollars(usd: $0, field: "--budget-usd")
-          },
-          budgetPeriod: budgetPeriod)
-        try limits.validate(fields: ("--rpm", "--tpm", "--budget-tokens", "--budget-usd"))
+        let limits = try KeyLimits.parse(
+          requestsPerMinute: rpm, tokensPerMinute: tpm, budgetTokens: budgetTokens, budgetUSD: budgetUsd,
+          period: period, names: ("--rpm", "--tpm", "--budget-tokens", "--budget-usd"))
         let (secret, key) = APIKey.generate(
           name: name, scopes: parsed, models: models.map { $0.split(separator: ",").map(String.init) } ?? [],
           limits: limits,

@@ -27,17 +27,10 @@ struct UsersCommand: ParsableCommand {
 
     func run() throws {
       try reportingErrors {
-        guard let budgetPeriod = BudgetPeriod(rawValue: period) else {
-          throw ValidationError("--period takes day or month, not '\(period)'")
-        }
-        let limits = KeyLimits(
+        let limits = try KeyLimits.parse(
           requestsPerMinute: requestsPerMinute, tokensPerMinute: tokensPerMinute, budgetTokens: budgetTokens,
-          budgetMicrodollars: try budgetUsd.map {
-            try KeyLimits.microdollars(usd: $0, field: "--budget-usd")
-          },
-          budgetPeriod: budgetPeriod)
-        try limits.validate(
-          fields: ("--requests-per-minute", "--tokens-per-minute", "--budget-tokens", "--budget-usd"))
+          budgetUSD: budgetUsd, period: period,
+          names: ("--requests-per-minute", "--tokens-per-minute", "--budget-tokens", "--budget-usd"))
         let password = passwordStdin ? try readPassword() : UserAccounts.generatePassword()
         let accounts = UserAccounts(store: try DataDirectory.store(common.dataDir))
         let user = try accounts.create(

@@ -9,6 +9,7 @@ struct CacheDirectoryTests {
     #expect(CacheDirectory.resolve(["MUSE_CACHE_DIR": "/m", "XDG_CACHE_HOME": "/x", "HOME": "/h"]) == "/m")
     #expect(CacheDirectory.resolve(["XDG_CACHE_HOME": "/x", "HOME": "/h"]) == "/x/muse")
     #expect(CacheDirectory.resolve(["HOME": "/home/someone"]) == "/home/someone/.cache/muse")
-    #expect(CacheDirectory.resolve(["MUSE_CACHE_DIR": "", "XDG_CACHE_HOME": "", "HOME": "/h"]) == "/h/.cache/muse")
+    #expect(
+      CacheDirectory.resolve(["MUSE_CACHE_DIR": "", "XDG_CACHE_HOME": "", "HOME": "/h"]) == "/h/.cache/muse")
   }
 }

@@ -156,15 +156,17 @@ struct AdmissionTests {
 
 @Suite(.serialized)
 struct ChatTemplateRejectionTests {
-  /// SmolLM2's template concatenates `content` as a string, so a list of parts is refused by the
-  /// template itself, as transformers would refuse it; the client sees why.
+  /// SmolLM2's template concatenates `content` as a string, so an assistant turn whose content is
+  /// null beside its tool calls is refused by the template itself, as transformers would refuse
+  /// it; the client sees why.
   @Test func templateErrorsAreClientErrors() async throws {
     let h = try ServerHarness()
     try await h.test { c in
       let r = try await c.call(
         "/v1/chat/completions", method: .post, key: h.user,
         json:
-          #"{"model": "smol", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}"#)
+          #"{"model": "smol", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]}"#
+      )
       #expect(r.status == .badRequest && r.error["code"] as? String == "invalid_messages")
       #expect((r.error["message"] as? String ?? "").contains("can only concatenate str"))
     }

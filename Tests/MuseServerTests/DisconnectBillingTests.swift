@@ -68,9 +68,12 @@ struct DisconnectBillingTests {
       }
       let row = try await finalRow(store, key: key)
       #expect(row.status == 499 && row.finishReason == "cancelled")
-      // Each delta is one token here (plain English text); what the client received is billed,
-      // give or take the piece in flight when it left.
-      #expect(abs(row.completionTokens - events) <= 2, "billed \(row.completionTokens), received \(events)")
+      // Each delta is one token here (plain English text). What is billed is what the server
+      // wrote to the connection: at least what this reader consumed, and at most what the client
+      // library had buffered beyond it when the reader stopped (a few chunks on a loaded machine;
+      // the end-to-end suite, reading promptly, sees ±1).
+      #expect(row.completionTokens >= events - 1, "billed \(row.completionTokens), received \(events)")
+      #expect(row.completionTokens <= events + 16, "billed \(row.completionTokens), received \(events)")
       #expect(service.models["smol"]!.activeSequences == 0)
     }
   }

@@ -10,7 +10,6 @@ extension MuseService {
   }
 
   func appLogin(_ request: Request, context: MuseRequestContext) async throws -> Response {
-    try requireAppHeader(request)
     let body = try await decode(AppLoginRequest.self, from: request)
     let now = Date()
     let address = context.clientAddress
@@ -57,7 +56,6 @@ extension MuseService {
   }
 
   func appLogout(_ request: Request, context: MuseRequestContext) throws -> Response {
-    try requireAppHeader(request)
     if let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty {
       try store.deleteSession(tokenHash: AppSession.hashToken(token))
     }

@@ -51,7 +51,6 @@ extension MuseService {
   }
 
   func appCreateConversation(_ request: Request, context: MuseRequestContext) async throws -> Response {
-    try requireAppHeader(request)
     let caller = try context.requireAppCaller()
     let body = try await decode(AppConversationCreate.self, from: request)
     try appCheckModel(body.model, for: caller)
@@ -80,7 +79,6 @@ extension MuseService {
   func appUpdateConversation(_ request: Request, context: MuseRequestContext, id: String) async throws
     -> Response
   {
-    try requireAppHeader(request)
     let caller = try context.requireAppCaller()
     var conversation = try appConversation(id, for: caller)
     let patch = try await decode(AppConversationPatch.self, from: request)
@@ -103,7 +101,6 @@ extension MuseService {
   }
 
   func appDeleteConversation(_ request: Request, context: MuseRequestContext, id: String) throws -> Response {
-    try requireAppHeader(request)
     let caller = try context.requireAppCaller()
     guard try store.deleteConversation(id: id, userID: caller.user.id) else {
       throw AppErrors.conversationNotFound

@@ -27,7 +27,6 @@ extension MuseService {
   func appPostMessage(_ request: Request, context: MuseRequestContext, conversationID: String) async throws
     -> Response
   {
-    try requireAppHeader(request)
     let caller = try context.requireAppCaller()
     var conversation = try appConversation(conversationID, for: caller)
     let body = try await decode(AppMessageRequest.self, from: request)

@@ -8,11 +8,13 @@ enum AppRoutes {
     router.get("/") { _, _ in try AppStaticFiles.response(for: ["index.html"]) }
     router.get("/app/**") { _, context in try AppStaticFiles.response(for: context.parameters.getCatchAll()) }
 
-    router.post("/app/api/login") { request, context in try await service.appLogin(request, context: context)
-    }
-    router.post("/app/api/logout") { request, context in try service.appLogout(request, context: context) }
+    let session = router.group("/app/api").add(middleware: AppCSRFMiddleware())
+    session.post("/login") { request, context in try await service.appLogin(request, context: context) }
+    session.post("/logout") { request, context in try service.appLogout(request, context: context) }
 
-    let api = router.group("/app/api").add(middleware: AppSessionMiddleware(service: service))
+    let api = router.group("/app/api").add(middleware: AppCSRFMiddleware()).add(
+      middleware: IdentityMiddleware { request, context in context.appCaller = try service.appCaller(request)
+      })
     api.get("/me") { request, context in try service.appMe(request, context: context) }
     api.get("/usage") { request, context in try service.appUsage(request, context: context) }
     api.get("/conversations") { request, context in

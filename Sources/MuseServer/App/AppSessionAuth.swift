@@ -3,17 +3,37 @@ import HTTPTypes
 import Hummingbird
 import MuseStore
 
-/// Signs in the caller of every `/app/api` route but login and logout from the session cookie,
-/// and puts them into the context (`requireAppCaller`).
-struct AppSessionMiddleware: RouterMiddleware {
+/// Puts the caller's identity into the request context: `establish` reads it from the request
+/// (a bearer key, an app session) or throws the 401/403 the client should see.
+struct IdentityMiddleware: RouterMiddleware {
   typealias Context = MuseRequestContext
-  let service: MuseService
+  let establish: @Sendable (Request, inout MuseRequestContext) throws -> Void
 
   func handle(
     _ request: Request, context: Context, next: (Request, Context) async throws -> Response
   ) async throws -> Response {
     var context = context
-    context.appCaller = try service.appCaller(request)
+    try establish(request, &context)
+    return try await next(request, context)
+  }
+}
+
+/// Cross-site request forgery guard for the app's API: a browser sends a custom header only
+/// from a script on the same origin (a cross-site form or image cannot), so every
+/// state-changing request must carry `X-Muse-App: 1`.
+struct AppCSRFMiddleware: RouterMiddleware {
+  typealias Context = MuseRequestContext
+
+  func handle(
+    _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
+    if request.method != .get && request.method != .head {
+      guard request.headers[MuseService.appHeader] == "1" else {
+        throw OpenAIError(
+          .forbidden, "This request must come from the Muse app (the X-Muse-App: 1 header is missing).",
+          code: "csrf_check_failed")
+      }
+    }
     return try await next(request, context)
   }
 }
@@ -28,17 +48,6 @@ struct AppCaller {
 extension MuseService {
   static let sessionCookie = "muse_session"
   static let appHeader = HTTPField.Name("X-Muse-App")!
-
-  /// Cross-site request forgery guard: a browser sends a custom header only from a script on
-  /// the same origin (a cross-site form or image cannot), so every state-changing app request
-  /// must carry it.
-  func requireAppHeader(_ request: Request) throws {
-    guard request.headers[Self.appHeader] == "1" else {
-      throw OpenAIError(
-        .forbidden, "This request must come from the Muse app (the X-Muse-App: 1 header is missing).",
-        code: "csrf_check_failed")
-    }
-  }
 
   /// The signed-in caller. Each request slides the session's expiry forward; an expired
   /// session is deleted and answered 401 `session_expired`.

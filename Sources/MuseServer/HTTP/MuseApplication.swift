@@ -41,7 +41,11 @@ func buildRouter(_ service: MuseService) -> Router<MuseRequestContext> {
   let router = Router(context: MuseRequestContext.self)
   router.middlewares.add(ErrorMiddleware(metrics: service.metrics))
   registerServiceRoutes(on: router, service: service)
-  let v1 = router.group("/v1").add(middleware: BearerKeyMiddleware(store: service.store))
+  let store = service.store
+  let v1 = router.group("/v1").add(
+    middleware: IdentityMiddleware { request, context in
+      context.key = try MuseRequestContext.bearerKey(request, store: store)
+    })
   service.registerModelRoutes(on: v1)
   service.registerInferenceRoutes(on: v1)
   service.registerAccountRoutes(on: v1)

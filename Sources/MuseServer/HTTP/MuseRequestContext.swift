@@ -9,9 +9,9 @@ import NIOCore
 public struct MuseRequestContext: RequestContext {
   public var coreContext: CoreRequestContextStorage
   let channel: (any Channel)?
-  /// Set by `BearerKeyMiddleware` for `/v1` routes.
+  /// Set for `/v1` routes by their `IdentityMiddleware` (`bearerKey`).
   public var key: APIKey?
-  /// Set by `AppSessionMiddleware` for signed-in `/app/api` routes.
+  /// Set for signed-in `/app/api` routes by their `IdentityMiddleware` (`appCaller`).
   var appCaller: AppCaller?
 
   public init(source: ApplicationRequestContextSource) {
@@ -50,15 +50,10 @@ public struct MuseRequestContext: RequestContext {
   }
 }
 
-/// Authenticates `Authorization: Bearer muse-…` and puts the key into the context; every
-/// route behind it then asks for the scope it needs (`requireKey`).
-struct BearerKeyMiddleware: RouterMiddleware {
-  typealias Context = MuseRequestContext
-  let store: Store
-
-  func handle(
-    _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-  ) async throws -> Response {
+extension MuseRequestContext {
+  /// The key of `Authorization: Bearer muse-…`, which must be active (401 otherwise); each
+  /// route behind it then asks for the scope it needs (`requireKey`).
+  static func bearerKey(_ request: Request, store: Store) throws -> APIKey {
     guard let header = request.headers[.authorization] else { throw OpenAIError.missingKey }
     let parts = header.split(separator: " ", maxSplits: 1)
     guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw OpenAIError.missingKey }
@@ -66,8 +61,6 @@ struct BearerKeyMiddleware: RouterMiddleware {
     guard let key = try store.key(hash: APIKey.hashSecret(secret)), key.isActive() else {
       throw OpenAIError.invalidKey
     }
-    var context = context
-    context.key = key
-    return try await next(request, context)
+    return key
   }
 }
