@@ -5,7 +5,9 @@ import MuseEngine
 import MuseModels
 import MuseStore
 
-/// Everything the routes share: the model catalogue, the store, admission control and metrics.
+/// What the controllers share: the model catalogue, the store, admission control, metrics, the
+/// generation stages and the sign-in throttle. The controllers (`InferenceController`,
+/// `ModelController`, `EmbeddingController`, `AccountController`, `AppController`) hold it.
 public final class MuseService: Sendable {
   public let models: [String: ModelRunner]
   public let embedders: [String: EmbeddingRunner]

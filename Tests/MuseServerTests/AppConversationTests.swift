@@ -129,10 +129,11 @@ struct AppConversationTests {
   }
 
   @Test func titlesAreOneShortLine() {
-    #expect(MuseService.title("  Hello there  \nsecond line") == "Hello there")
+    #expect(AppController.title("  Hello there  \nsecond line") == "Hello there")
     let long = String(repeating: "word ", count: 30)
-    let t = MuseService.title(long)
+    let t = AppController.title(long)
     #expect(t.count <= 61 && t.hasSuffix("…") && t.hasPrefix("word word"))
-    #expect(MuseService.title(String(repeating: "x", count: 100)) == String(repeating: "x", count: 60) + "…")
+    #expect(
+      AppController.title(String(repeating: "x", count: 100)) == String(repeating: "x", count: 60) + "…")
   }
 }

@@ -3,27 +3,27 @@ import Hummingbird
 import MuseStore
 
 /// `POST /app/api/login`, `POST /app/api/logout`, `GET /app/api/me`, `GET /app/api/usage`.
-extension MuseService {
+extension AppController {
   struct AppLoginRequest: Decodable {
     let username: String
     let password: String
   }
 
   func appLogin(_ request: Request, context: MuseRequestContext) async throws -> Response {
-    let body = try await decode(AppLoginRequest.self, from: request)
+    let body = try await service.decode(AppLoginRequest.self, from: request)
     let now = Date()
     let address = context.clientAddress
-    if let wait = await loginThrottle.retryAfter(account: body.username, address: address) {
+    if let wait = await service.loginThrottle.retryAfter(account: body.username, address: address) {
       throw OpenAIError(
         .tooManyRequests, "Too many failed sign-ins. Try again in \(wait)s.", code: "too_many_attempts",
         retryAfter: wait)
     }
-    try store.purgeSessions(expiredBefore: now)
-    let found = try store.user(username: body.username)
-    let hasher = app.passwordHasher
+    try service.store.purgeSessions(expiredBefore: now)
+    let found = try service.store.user(username: body.username)
+    let hasher = service.app.passwordHasher
     let password = body.password
     // An unknown username costs as much as a real check, so timing does not say which exist.
-    let verified = await loginThrottle.hashing {
+    let verified = await service.loginThrottle.hashing {
       guard let hash = found?.passwordHash else {
         hasher.verifyNothing(password)
         return false
@@ -36,28 +36,28 @@ extension MuseService {
         retryAfter: 2)
     }
     guard verified, let user = found else {
-      await loginThrottle.failed(account: body.username, address: address)
-      logger.info(
+      await service.loginThrottle.failed(account: body.username, address: address)
+      service.logger.info(
         "app sign-in refused", metadata: ["reason": found == nil ? "unknown user" : "wrong password"])
       throw AppErrors.invalidCredentials
     }
-    await loginThrottle.succeeded(account: body.username, address: address)
+    await service.loginThrottle.succeeded(account: body.username, address: address)
     guard !user.disabled else {
       throw OpenAIError(
         .forbidden, "This account is disabled. Ask an administrator to restore it.", code: "account_disabled")
     }
-    let (token, session) = AppSession.start(userID: user.id, lifetime: app.sessionLifetime, now: now)
-    try store.insert(session)
-    logger.info("app sign-in", metadata: ["user": "\(user.username)"])
+    let (token, session) = AppSession.start(userID: user.id, lifetime: service.app.sessionLifetime, now: now)
+    try service.store.insert(session)
+    service.logger.info("app sign-in", metadata: ["user": "\(user.username)"])
     struct Body: Encodable { let user: AppUserView }
     var response = try jsonResponse(Body(user: AppUserView(user)))
-    response.setCookie(sessionCookie(token, maxAge: Int(app.sessionLifetime), for: request))
+    response.setCookie(sessionCookie(token, maxAge: Int(service.app.sessionLifetime), for: request))
     return response
   }
 
   func appLogout(_ request: Request, context: MuseRequestContext) throws -> Response {
     if let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty {
-      try store.deleteSession(tokenHash: AppSession.hashToken(token))
+      try service.store.deleteSession(tokenHash: AppSession.hashToken(token))
     }
     var response = Response(status: .noContent)
     response.setCookie(sessionCookie("", maxAge: 0, for: request))
@@ -96,7 +96,7 @@ extension MuseService {
 
   func appMe(_ request: Request, context: MuseRequestContext) throws -> Response {
     let caller = try context.requireAppCaller()
-    let chatModels = modelOrder.compactMap { models[$0] }
+    let chatModels = service.modelOrder.compactMap { service.models[$0] }
     let views = chatModels.map { runner in
       let entry = runner.entry
       return AppModelView(
@@ -115,7 +115,7 @@ extension MuseService {
     // The page asks for this when it loads: renewing the cookie's lifetime here keeps the
     // browser's copy in step with the server's sliding expiry.
     if let token = request.cookies[Self.sessionCookie]?.value {
-      response.setCookie(sessionCookie(token, maxAge: Int(app.sessionLifetime), for: request))
+      response.setCookie(sessionCookie(token, maxAge: Int(service.app.sessionLifetime), for: request))
     }
     return response
   }
@@ -125,12 +125,14 @@ extension MuseService {
     let limits = caller.key.limits
     let now = Date()
     let monthStart = BudgetPeriod.month.start(of: now)
-    let month = try store.totals(keyID: caller.key.id, since: monthStart, groupedBy: []).first
+    let month = try service.store.totals(keyID: caller.key.id, since: monthStart, groupedBy: []).first
     // Remaining budget is counted over the key's own budget period (a day or a month).
     let budgetUsed =
       limits.budgetPeriod == .month
       ? month
-      : try store.totals(keyID: caller.key.id, since: limits.budgetPeriod.start(of: now), groupedBy: []).first
+      : try service.store.totals(
+        keyID: caller.key.id, since: limits.budgetPeriod.start(of: now), groupedBy: []
+      ).first
     // swiftlint:disable identifier_name
     struct Body: Encodable {
       let period = "month"

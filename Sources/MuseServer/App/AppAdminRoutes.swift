@@ -3,7 +3,7 @@ import Hummingbird
 import MuseStore
 
 /// `GET /app/api/admin/users`: every user with their key and this month's usage (admins only).
-extension MuseService {
+extension AppController {
   // swiftlint:disable identifier_name
   struct AppAdminUserView: Encodable {
     struct Key: Encodable {
@@ -28,11 +28,11 @@ extension MuseService {
     guard caller.user.isAdmin else { throw AppErrors.adminRequired }
     let monthStart = BudgetPeriod.month.start(of: Date())
     let usage = Dictionary(
-      try store.totals(keyID: nil, since: monthStart, groupedBy: .key).compactMap { t in
+      try service.store.totals(keyID: nil, since: monthStart, groupedBy: .key).compactMap { t in
         t.keyID.map { ($0, t) }
       }, uniquingKeysWith: { a, _ in a })
-    let views = try store.users().map { user -> AppAdminUserView in
-      let key = try store.key(id: user.keyID)
+    let views = try service.store.users().map { user -> AppAdminUserView in
+      let key = try service.store.key(id: user.keyID)
       return AppAdminUserView(
         id: user.id, username: user.username, is_admin: user.isAdmin,
         created_at: Int(user.createdAt.timeIntervalSince1970), disabled: user.disabled,

@@ -4,7 +4,7 @@ import MuseStore
 
 /// `GET/POST /app/api/conversations`, `GET/PATCH/DELETE /app/api/conversations/{id}`.
 /// Another user's conversation answers 404, exactly like one that does not exist.
-extension MuseService {
+extension AppController {
   // swiftlint:disable identifier_name
   struct AppConversationCreate: Decodable {
     let model: String
@@ -45,21 +45,21 @@ extension MuseService {
   func appListConversations(_ request: Request, context: MuseRequestContext) throws -> Response {
     let caller = try context.requireAppCaller()
     let query = request.uri.queryParameters.get("q")
-    let list = try store.conversations(userID: caller.user.id, matching: query)
+    let list = try service.store.conversations(userID: caller.user.id, matching: query)
     struct Body: Encodable { let data: [AppConversationSummary] }
     return try jsonResponse(Body(data: list.map(AppConversationSummary.init)))
   }
 
   func appCreateConversation(_ request: Request, context: MuseRequestContext) async throws -> Response {
     let caller = try context.requireAppCaller()
-    let body = try await decode(AppConversationCreate.self, from: request)
+    let body = try await service.decode(AppConversationCreate.self, from: request)
     try appCheckModel(body.model, for: caller)
     try Self.checkTemperature(body.temperature)
     let conversation = Conversation(
       userID: caller.user.id, title: Self.title(body.title ?? ""), model: body.model,
       systemPrompt: body.system_prompt.flatMap { $0.isEmpty ? nil : $0 }, temperature: body.temperature,
       thinking: body.thinking ?? false)
-    try store.insert(conversation)
+    try service.store.insert(conversation)
     return try jsonResponse(AppConversationView(conversation))
   }
 
@@ -73,7 +73,7 @@ extension MuseService {
     return try jsonResponse(
       Body(
         conversation: AppConversationView(conversation),
-        messages: try store.messages(conversationID: id).map(AppMessageView.init)))
+        messages: try service.store.messages(conversationID: id).map(AppMessageView.init)))
   }
 
   func appUpdateConversation(_ request: Request, context: MuseRequestContext, id: String) async throws
@@ -81,7 +81,7 @@ extension MuseService {
   {
     let caller = try context.requireAppCaller()
     var conversation = try appConversation(id, for: caller)
-    let patch = try await decode(AppConversationPatch.self, from: request)
+    let patch = try await service.decode(AppConversationPatch.self, from: request)
     if let title = patch.title { conversation.title = Self.title(title) }
     if let model = patch.model {
       try appCheckModel(model, for: caller)
@@ -96,13 +96,13 @@ extension MuseService {
     }
     if let thinking = patch.thinking { conversation.thinking = thinking }
     conversation.updatedAt = Date()
-    try store.update(conversation)
+    try service.store.update(conversation)
     return try jsonResponse(AppConversationView(conversation))
   }
 
   func appDeleteConversation(_ request: Request, context: MuseRequestContext, id: String) throws -> Response {
     let caller = try context.requireAppCaller()
-    guard try store.deleteConversation(id: id, userID: caller.user.id) else {
+    guard try service.store.deleteConversation(id: id, userID: caller.user.id) else {
       throw AppErrors.conversationNotFound
     }
     return Response(status: .noContent)
@@ -110,7 +110,7 @@ extension MuseService {
 
   /// The caller's own conversation, or 404.
   func appConversation(_ id: String, for caller: AppCaller) throws -> Conversation {
-    guard let conversation = try store.conversation(id: id, userID: caller.user.id) else {
+    guard let conversation = try service.store.conversation(id: id, userID: caller.user.id) else {
       throw AppErrors.conversationNotFound
     }
     return conversation
@@ -119,7 +119,7 @@ extension MuseService {
   /// A chat model that exists and that the caller's key may use.
   @discardableResult
   func appCheckModel(_ id: String, for caller: AppCaller) throws -> ModelRunner {
-    guard let runner = models[id] else { throw OpenAIError.modelNotFound(id) }
+    guard let runner = service.models[id] else { throw OpenAIError.modelNotFound(id) }
     guard caller.key.allows(model: id) else { throw AppErrors.modelNotAllowed(id) }
     return runner
   }

@@ -7,7 +7,7 @@ import MuseStore
 /// `POST /app/api/conversations/{id}/messages`: a new message, an edit of an earlier one
 /// (`edit_message_id`: later messages are dropped) or a regeneration of the last reply
 /// (`regenerate`); the reply streams back as server-sent events.
-extension MuseService {
+extension AppController {
   // swiftlint:disable identifier_name
   struct AppMessageRequest: Decodable {
     let content: String?
@@ -29,9 +29,9 @@ extension MuseService {
   {
     let caller = try context.requireAppCaller()
     var conversation = try appConversation(conversationID, for: caller)
-    let body = try await decode(AppMessageRequest.self, from: request)
+    let body = try await service.decode(AppMessageRequest.self, from: request)
     let runner = try appCheckModel(conversation.model, for: caller)
-    var history = try store.messages(conversationID: conversationID)
+    var history = try service.store.messages(conversationID: conversationID)
     let change = try Self.plan(body, conversationID: conversationID, history: &history)
 
     let reasoning = ReasoningTemplate(runner.model.chatTemplate?.source)
@@ -55,7 +55,7 @@ extension MuseService {
     }
     let job = try appJob(
       caller: caller, runner: runner, prompt: prompt, temperature: conversation.temperature)
-    let generation = try await MeteredGeneration.start(job, service: self)
+    let generation = try await MeteredGeneration.start(job, service: service)
 
     let userMessage: ConversationMessage?
     do {
@@ -68,7 +68,7 @@ extension MuseService {
     }
 
     let turn = AppChatTurn(
-      service: self, generation: generation, conversationID: conversationID,
+      service: service, generation: generation, conversationID: conversationID,
       splitsReasoning: reasoning.emitsThinkTags,
       startsInReasoning: promptText.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("<think>"))
     let watch = await context.watchClient { generation.cancel() }
@@ -96,20 +96,20 @@ extension MuseService {
     var userMessage: ConversationMessage?
     switch change {
     case .append(let m):
-      try store.append(m)
+      try service.store.append(m)
       userMessage = m
     case .edit(let m, let dropFrom):
-      try store.update(m)
-      if let dropFrom { try store.deleteMessages(from: dropFrom, conversationID: conversation.id) }
+      try service.store.update(m)
+      if let dropFrom { try service.store.deleteMessages(from: dropFrom, conversationID: conversation.id) }
       userMessage = m
     case .regenerate(let dropFrom):
-      if let dropFrom { try store.deleteMessages(from: dropFrom, conversationID: conversation.id) }
+      if let dropFrom { try service.store.deleteMessages(from: dropFrom, conversationID: conversation.id) }
     }
     if conversation.title.isEmpty, let first = history.first(where: { $0.role == "user" }) {
       conversation.title = Self.title(first.content)
     }
     conversation.updatedAt = Date()
-    try store.update(conversation)
+    try service.store.update(conversation)
     return userMessage
   }
 

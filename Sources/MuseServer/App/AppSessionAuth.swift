@@ -28,7 +28,7 @@ struct AppCSRFMiddleware: RouterMiddleware {
     _ request: Request, context: Context, next: (Request, Context) async throws -> Response
   ) async throws -> Response {
     if request.method != .get && request.method != .head {
-      guard request.headers[MuseService.appHeader] == "1" else {
+      guard request.headers[AppController.appHeader] == "1" else {
         throw OpenAIError(
           .forbidden, "This request must come from the Muse app (the X-Muse-App: 1 header is missing).",
           code: "csrf_check_failed")
@@ -45,7 +45,13 @@ struct AppCaller {
   let tokenHash: String
 }
 
-extension MuseService {
+/// The chat app's JSON API under `/app/api`: its handlers and what they share (the signed-in
+/// caller, conversations, the session cookie), over the service's store, models and metering.
+struct AppController: Sendable {
+  let service: MuseService
+}
+
+extension AppController {
   static let sessionCookie = "muse_session"
   static let appHeader = HTTPField.Name("X-Muse-App")!
 
@@ -56,21 +62,21 @@ extension MuseService {
       throw OpenAIError(.unauthorized, "You are not signed in.", code: "not_signed_in")
     }
     let hash = AppSession.hashToken(token)
-    guard let session = try store.session(tokenHash: hash) else { throw AppErrors.sessionExpired }
+    guard let session = try service.store.session(tokenHash: hash) else { throw AppErrors.sessionExpired }
     guard session.expiresAt > now else {
-      try store.deleteSession(tokenHash: hash)
+      try service.store.deleteSession(tokenHash: hash)
       throw AppErrors.sessionExpired
     }
-    guard let user = try store.user(id: session.userID), !user.disabled else {
-      try store.deleteSession(tokenHash: hash)
+    guard let user = try service.store.user(id: session.userID), !user.disabled else {
+      try service.store.deleteSession(tokenHash: hash)
       throw AppErrors.sessionExpired
     }
     // One write a minute at most: the expiry moves by days, so finer steps buy nothing.
     if now.timeIntervalSince(session.lastSeenAt) > 60 {
-      try store.touch(
-        tokenHash: hash, lastSeenAt: now, expiresAt: now.addingTimeInterval(app.sessionLifetime))
+      try service.store.touch(
+        tokenHash: hash, lastSeenAt: now, expiresAt: now.addingTimeInterval(service.app.sessionLifetime))
     }
-    guard let key = try store.key(id: user.keyID), key.isActive(at: now) else {
+    guard let key = try service.store.key(id: user.keyID), key.isActive(at: now) else {
       throw OpenAIError(
         .forbidden, "Your account's API key has been revoked. Ask an administrator to restore access.",
         type: "invalid_request_error", code: "key_revoked")

@@ -46,9 +46,10 @@ func buildRouter(_ service: MuseService) -> Router<MuseRequestContext> {
     middleware: IdentityMiddleware { request, context in
       context.key = try MuseRequestContext.bearerKey(request, store: store)
     })
-  service.registerModelRoutes(on: v1)
-  service.registerInferenceRoutes(on: v1)
-  service.registerAccountRoutes(on: v1)
+  ModelController(service: service).register(on: v1)
+  InferenceController(service: service).register(on: v1)
+  EmbeddingController(service: service).register(on: v1)
+  AccountController(service: service).register(on: v1)
   AppRoutes.register(on: router, service: service)
   return router
 }

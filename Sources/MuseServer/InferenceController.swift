@@ -5,21 +5,22 @@ import MuseJinja
 import MuseModels
 import MuseStore
 
-/// `POST /v1/chat/completions`, `POST /v1/completions` and `POST /v1/embeddings`: decode and
+/// `POST /v1/chat/completions` and `POST /v1/completions`: decode and
 /// check the request, build its `GenerationJob`, and hand it to `MeteredGeneration`.
-extension MuseService {
-  func registerInferenceRoutes(on v1: RouterGroup<MuseRequestContext>) {
+struct InferenceController: Sendable {
+  let service: MuseService
+
+  func register(on v1: RouterGroup<MuseRequestContext>) {
     v1.post("/chat/completions") { request, context in
       try await self.chatCompletions(request, context: context)
     }
     v1.post("/completions") { request, context in try await self.completions(request, context: context) }
-    v1.post("/embeddings") { request, context in try await self.embeddings(request, context: context) }
   }
 
   func chatCompletions(_ request: Request, context: MuseRequestContext) async throws -> Response {
     let key = try context.requireKey(.inference)
-    let (body, raw) = try await decodeWithBody(ChatCompletionRequest.self, from: request)
-    let runner = try model(body.model, for: key)
+    let (body, raw) = try await service.decodeWithBody(ChatCompletionRequest.self, from: request)
+    let runner = try service.model(body.model, for: key)
     guard !body.messages.isEmpty else {
       throw OpenAIError.invalid("'messages' must contain at least one message.", param: "messages")
     }
@@ -80,8 +81,8 @@ extension MuseService {
 
   func completions(_ request: Request, context: MuseRequestContext) async throws -> Response {
     let key = try context.requireKey(.inference)
-    let body = try await decode(CompletionRequest.self, from: request)
-    let runner = try model(body.model, for: key)
+    let body = try await service.decode(CompletionRequest.self, from: request)
+    let runner = try service.model(body.model, for: key)
     guard !body.prompt.values.isEmpty else {
       throw OpenAIError.invalid("'prompt' must not be an empty list.", param: "prompt", code: "invalid_value")
     }
@@ -112,7 +113,7 @@ extension MuseService {
   }
 }
 
-extension MuseService {
+extension InferenceController {
   /// A message whose content is a list of text parts (typed `text` or untyped, as the spec
   /// allows) reaches the template as one string, as llama-server hands it to text-only
   /// templates; `ChatCompletionRequest` has already refused any other kind of part.
@@ -144,14 +145,14 @@ struct Reply {
   let wantsLogprobs: Bool
 }
 
-extension MuseService {
+extension InferenceController {
   /// Runs a job through `MeteredGeneration` and answers with one JSON reply or a stream of
   /// server-sent events. Either way a client that goes away stops the generation at its next
   /// step and is billed for what it received.
   fileprivate func respond(
     _ job: GenerationJob, _ reply: Reply, format: some ResponseFormatter, context: MuseRequestContext
   ) async throws -> Response {
-    let generation = try await MeteredGeneration.start(job, service: self)
+    let generation = try await MeteredGeneration.start(job, service: service)
     guard reply.stream else {
       let watch = await context.watchClient { generation.cancel() }
       defer { watch?.stop() }
@@ -218,7 +219,7 @@ extension MuseService {
     var promptTokens = 0
     var completionTokens = 0
     for (index, job) in jobs.enumerated() {
-      let generation = try await MeteredGeneration.start(job, service: self)
+      let generation = try await MeteredGeneration.start(job, service: service)
       let watch = await context.watchClient { generation.cancel() }
       defer { watch?.stop() }
       let (text, result) = try await collect(generation, echo: nil)

@@ -6,8 +6,10 @@ import MuseStore
 
 /// `GET /v1/models`, `GET /v1/models/{id}` (with a model card) and
 /// `GET /v1/models/{id}/weights` (open models only).
-extension MuseService {
-  func registerModelRoutes(on v1: RouterGroup<MuseRequestContext>) {
+struct ModelController: Sendable {
+  let service: MuseService
+
+  func register(on v1: RouterGroup<MuseRequestContext>) {
     v1.get("/models") { request, context in try self.listModels(request, context: context) }
     v1.get("/models/{id}") { request, context in
       try self.modelCard(request, context: context, id: try context.parameters.require("id"))
@@ -55,7 +57,9 @@ extension MuseService {
   // swiftlint:enable identifier_name
 
   private func visibleModels(for key: APIKey) -> [ModelEntry] {
-    modelOrder.compactMap { models[$0]?.entry ?? embedders[$0]?.entry }.filter { key.allows(model: $0.id) }
+    service.modelOrder.compactMap { service.models[$0]?.entry ?? service.embedders[$0]?.entry }.filter {
+      key.allows(model: $0.id)
+    }
   }
 
   func listModels(_ request: Request, context: MuseRequestContext) throws -> Response {
@@ -73,7 +77,7 @@ extension MuseService {
 
   func modelCard(_ request: Request, context: MuseRequestContext, id: String) throws -> Response {
     let key = try context.requireKey(.inference)
-    if let embedder = embedders[id], key.allows(model: id) {
+    if let embedder = service.embedders[id], key.allows(model: id) {
       struct EmbeddingCard: Encodable {
         let id: String
         let object = "model"
@@ -95,7 +99,7 @@ extension MuseService {
           dimensions: embedder.model.dimensions, context_length: embedder.model.maxTokens,
           weights_sha256: embedder.weightsDigest))
     }
-    let runner = try model(id, for: key)
+    let runner = try service.model(id, for: key)
     let file = runner.model.weights
     let summary = ModelSummary(file: file)
     var mix: [String: Int] = [:]
@@ -120,7 +124,7 @@ extension MuseService {
   /// model the route answers exactly as for a model that does not exist.
   func weights(_ request: Request, context: MuseRequestContext, id: String) throws -> Response {
     let key = try context.requireKey(.weights)
-    guard let runner = models[id], runner.entry.visibility == .open, key.allows(model: id),
+    guard let runner = service.models[id], runner.entry.visibility == .open, key.allows(model: id),
       let file = runner.model.gguf
     else {
       throw OpenAIError.modelNotFound(id)

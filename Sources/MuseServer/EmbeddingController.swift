@@ -3,7 +3,13 @@ import Hummingbird
 import MuseStore
 
 /// `POST /v1/embeddings`.
-extension MuseService {
+struct EmbeddingController: Sendable {
+  let service: MuseService
+
+  func register(on v1: RouterGroup<MuseRequestContext>) {
+    v1.post("/embeddings") { request, context in try await self.embeddings(request, context: context) }
+  }
+
   struct EmbeddingRequest: Decodable {
     let model: String
     let input: OneOrMany
@@ -34,9 +40,9 @@ extension MuseService {
 
   func embeddings(_ request: Request, context: MuseRequestContext) async throws -> Response {
     let key = try context.requireKey(.inference)
-    let body = try await decode(EmbeddingRequest.self, from: request)
-    guard let runner = embedders[body.model] else {
-      if models[body.model] != nil, key.allows(model: body.model) {
+    let body = try await service.decode(EmbeddingRequest.self, from: request)
+    guard let runner = service.embedders[body.model] else {
+      if service.models[body.model] != nil, key.allows(model: body.model) {
         throw OpenAIError.invalid(
           "The model '\(body.model)' does not produce embeddings.", param: "model", code: "invalid_model")
       }
@@ -64,19 +70,19 @@ extension MuseService {
     }
     let estimate = texts.reduce(0) { $0 + runner.model.tokens($1).count }
     let entry = runner.entry
-    let reservation = try await admission.admit(
+    let reservation = try await service.admission.admit(
       key: key, tokens: estimate, microdollars: entry.cost(promptTokens: estimate, completionTokens: 0))
     let started = ContinuousClock.now
     let result: (vectors: [[Float]], tokens: Int)
     do {
       result = try await runner.embed(texts)
     } catch {
-      await admission.settle(reservation, tokensUsed: 0)
+      await service.admission.settle(reservation, tokensUsed: 0)
       throw OpenAIError(.internalServerError, "The model failed: \(error)", type: "server_error")
     }
     let elapsed = ContinuousClock.now - started
     do {
-      try store.record(
+      try service.store.record(
         UsageRecord(
           keyID: key.id, model: entry.id, endpoint: "embeddings", promptTokens: result.tokens,
           completionTokens: 0,
@@ -84,12 +90,12 @@ extension MuseService {
           latencyMilliseconds: Int(elapsed.seconds * 1000), timeToFirstTokenMilliseconds: nil, status: 200,
           finishReason: nil))
     } catch {
-      logger.error("could not record usage for key \(key.prefix)…: \(error)")
+      service.logger.error("could not record usage for key \(key.prefix)…: \(error)")
     }
-    await admission.settle(reservation, tokensUsed: result.tokens)
-    metrics.request(model: entry.id, endpoint: "embeddings", status: 200)
-    metrics.tokens(model: entry.id, prompt: result.tokens, completion: 0)
-    metrics.latency(model: entry.id, seconds: elapsed.seconds, timeToFirstToken: nil)
+    await service.admission.settle(reservation, tokensUsed: result.tokens)
+    service.metrics.request(model: entry.id, endpoint: "embeddings", status: 200)
+    service.metrics.tokens(model: entry.id, prompt: result.tokens, completion: 0)
+    service.metrics.latency(model: entry.id, seconds: elapsed.seconds, timeToFirstToken: nil)
     struct List: Encodable {
       let object = "list"
       let data: [EmbeddingObject]

@@ -3,8 +3,10 @@ import Hummingbird
 import MuseStore
 
 /// `GET /v1/usage` (a key's own usage) and the admin API under `/v1/admin`.
-extension MuseService {
-  func registerAccountRoutes(on v1: RouterGroup<MuseRequestContext>) {
+struct AccountController: Sendable {
+  let service: MuseService
+
+  func register(on v1: RouterGroup<MuseRequestContext>) {
     v1.get("/usage") { request, context in try self.ownUsage(request, context: context) }
     v1.get("/admin/keys") { request, context in try self.adminListKeys(request, context: context) }
     v1.post("/admin/keys") { request, context in try await self.adminCreateKey(request, context: context) }
@@ -70,26 +72,30 @@ extension MuseService {
     return try jsonResponse(
       Own(
         key: KeyView(key),
-        totals: try store.totals(keyID: key.id, since: try Self.since(request), groupedBy: [.model, .day]),
-        period: try store.totals(keyID: key.id, since: periodStart, groupedBy: []).first,
-        recent: try store.usage(keyID: key.id, since: nil, limit: 50)))
+        totals: try service.store.totals(
+          keyID: key.id, since: try Self.since(request), groupedBy: [.model, .day]),
+        period: try service.store.totals(keyID: key.id, since: periodStart, groupedBy: []).first,
+        recent: try service.store.usage(keyID: key.id, since: nil, limit: 50)))
   }
 
   func adminUsage(_ request: Request, context: MuseRequestContext) throws -> Response {
     _ = try context.requireKey(.admin)
     return try jsonResponse(
-      ["data": try store.totals(keyID: nil, since: try Self.since(request), groupedBy: [.key, .model, .day])])
+      [
+        "data": try service.store.totals(
+          keyID: nil, since: try Self.since(request), groupedBy: [.key, .model, .day])
+      ])
   }
 
   func adminListKeys(_ request: Request, context: MuseRequestContext) throws -> Response {
     _ = try context.requireKey(.admin)
-    return try jsonResponse(["data": try store.keys().map(KeyView.init)])
+    return try jsonResponse(["data": try service.store.keys().map(KeyView.init)])
   }
 
   func adminCreateKey(_ request: Request, context: MuseRequestContext) async throws -> Response {
     _ = try context.requireKey(.admin)
-    let body = try await decode(CreateKeyRequest.self, from: request)
-    for m in body.models ?? [] where models[m] == nil && embedders[m] == nil {
+    let body = try await service.decode(CreateKeyRequest.self, from: request)
+    for m in body.models ?? [] where service.models[m] == nil && service.embedders[m] == nil {
       throw OpenAIError.modelNotFound(m)
     }
     let limits = body.limits ?? KeyLimits()
@@ -107,8 +113,8 @@ extension MuseService {
         .map {
           try APIKey.expiry(days: $0, field: "expires_in_days")
         })
-    try store.insert(key)
-    logger.info("created key \(key.prefix)… (\(key.id))")
+    try service.store.insert(key)
+    service.logger.info("created key \(key.prefix)… (\(key.id))")
     struct Created: Encodable {
       let key: String
       let record: KeyView
@@ -118,10 +124,10 @@ extension MuseService {
 
   func adminRevokeKey(_ request: Request, context: MuseRequestContext, id: String) throws -> Response {
     _ = try context.requireKey(.admin)
-    guard try store.revoke(id: id, at: Date()) else {
+    guard try service.store.revoke(id: id, at: Date()) else {
       throw OpenAIError(.notFound, "No key with id '\(id)'.", param: "id", code: "key_not_found")
     }
-    guard let key = try store.key(id: id) else {
+    guard let key = try service.store.key(id: id) else {
       throw OpenAIError(.notFound, "No key with id '\(id)'.", param: "id", code: "key_not_found")
     }
     return try jsonResponse(KeyView(key))
