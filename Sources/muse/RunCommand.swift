@@ -30,6 +30,24 @@ struct RunCommand: ParsableCommand {
     help: "Template variable key=value, e.g. enable_thinking=false or reasoning_effort=high; repeatable.")
   var variables: [String] = []
 
+  /// Every number in range before anything loads, each refusal naming its option.
+  func validate() throws {
+    func check(_ ok: Bool, _ option: String, _ range: String) throws {
+      guard ok else { throw ValidationError("\(option) takes \(range)") }
+    }
+    try check((1...10_000_000).contains(maxTokens), "-n/--max-tokens", "a whole number from 1 to 10000000")
+    try check(temp.isFinite && (0...10).contains(temp), "--temp", "a number from 0 to 10")
+    try check(topK >= 0, "--top-k", "a whole number of at least 0")
+    try check(topP > 0 && topP <= 1, "--top-p", "a number above 0 and at most 1")
+    try check((0...1).contains(minP), "--min-p", "a number from 0 to 1")
+    try check(repeatPenalty > 0 && repeatPenalty <= 10, "--repeat-penalty", "a number above 0 and at most 10")
+    try check(threads.map { (1...1024).contains($0) } ?? true, "--threads", "a whole number from 1 to 1024")
+    try check(
+      context.map { (1...10_000_000).contains($0) } ?? true, "--context", "a whole number from 1 to 10000000")
+    try check(experts.map { $0 >= 1 } ?? true, "--experts", "a whole number of at least 1")
+    try check(!stop.contains(""), "--stop", "a non-empty text")
+  }
+
   func run() throws {
     ProcessMemory.keepFreedMemory()
     try reportingErrors {
