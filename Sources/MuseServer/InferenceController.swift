@@ -160,16 +160,7 @@ extension InferenceController {
       return try jsonResponse(
         format.complete(text: text, result: result, logprobs: reply.wantsLogprobs ? result.logprobs : nil))
     }
-    let watch = await context.watchClient { generation.cancel() }
-    let body = ResponseBody { writer in
-      defer { watch?.stop() }
-      func send(_ text: String) async throws {
-        do {
-          try await writer.write(ByteBuffer(string: text))
-        } catch {
-          throw MeteredGeneration.ClientGone()
-        }
-      }
+    return await eventStream(of: generation, context: context) { send in
       do {
         try await send(sse(format.start(echo: reply.echo)))
       } catch {
@@ -185,10 +176,7 @@ extension InferenceController {
           try await send("data: [DONE]\n\n")
         }
       }
-      try? await writer.finish(nil)
     }
-    return Response(
-      status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
   }
 
   /// Runs a generation to its end for a single JSON reply.

@@ -71,21 +71,10 @@ extension AppController {
       service: service, generation: generation, conversationID: conversationID,
       splitsReasoning: reasoning.emitsThinkTags,
       startsInReasoning: promptText.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("<think>"))
-    let watch = await context.watchClient { generation.cancel() }
-    let stream = ResponseBody { writer in
-      defer { watch?.stop() }
+    return await eventStream(of: generation, context: context) { send in
       let prelude = userMessage.map { AppChatTurn.Event.userMessage(AppMessageView($0)) }
-      await turn.run(prelude: prelude) { event in
-        do {
-          try await writer.write(ByteBuffer(string: sse(event)))
-        } catch {
-          throw MeteredGeneration.ClientGone()
-        }
-      }
-      try? await writer.finish(nil)
+      await turn.run(prelude: prelude) { event in try await send(sse(event)) }
     }
-    return Response(
-      status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: stream)
   }
 
   /// Writes the planned change, names an untitled conversation after its first user message,
