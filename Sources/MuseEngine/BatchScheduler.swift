@@ -97,7 +97,8 @@ public final class BatchScheduler: @unchecked Sendable {
     guard !request.prompt.isEmpty else { throw SchedulerError.emptyPrompt }
     let state = try GenerationState(
       prompt: request.prompt, maxTokens: request.maxTokens, sampling: request.sampling, stop: request.stop,
-      logprobs: request.logprobs, tokenizer: model.tokenizer, contextLength: model.contextLength)
+      logprobs: request.logprobs, tokenizer: model.tokenizer, contextLength: model.contextLength,
+      constraint: request.constraint)
     let cachePositions = pool.blockCount * pool.blockSize
     guard blocks(for: state.capacity) <= pool.blockCount else {
       throw SchedulerError.tooLarge(positions: state.capacity, cachePositions: cachePositions)

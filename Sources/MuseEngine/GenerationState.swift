@@ -15,6 +15,8 @@ struct GenerationState {
   private var sampler: Sampler
   private var decoder: StreamingDecoder
   private var matcher: StopSequenceMatcher
+  /// The grammar the text must follow, if the request has one.
+  let constrained: ConstrainedDecoder?
   private(set) var history: [Int]
   private(set) var result = GenerationResult()
   private var pending: [TokenLogprob] = []
@@ -23,7 +25,7 @@ struct GenerationState {
 
   init(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int?,
-    tokenizer: Tokenizer, contextLength: Int
+    tokenizer: Tokenizer, contextLength: Int, constraint: GenerationConstraint? = nil
   ) throws {
     guard prompt.count < contextLength else {
       throw ModelError.contextOverflow(tokens: prompt.count, contextLength: contextLength)
@@ -37,6 +39,7 @@ struct GenerationState {
     sampler = Sampler(sampling)
     decoder = StreamingDecoder(tokenizer: tokenizer)
     matcher = StopSequenceMatcher(stops: stop)
+    constrained = constraint.map { ConstrainedDecoder($0, tokenizer: tokenizer) }
     history = prompt
     result.promptTokens = prompt.count
   }
@@ -57,7 +60,17 @@ struct GenerationState {
   /// runs it for all sequences of a step in parallel. Nil when the generation is at its limit.
   mutating func choose(_ logits: [Float]) -> Choice? {
     guard result.tokens.count < maxTokens else { return nil }
-    let token = sampler.sample(logits, history: history)
+    let token: Int
+    if let constrained {
+      // No token the grammar allows: the vocabulary cannot spell what it needs.
+      guard
+        let allowed = constrained.choose(
+          logits, sampler: &sampler, history: history, endAllowed: !ignoresEndOfGeneration)
+      else { return Choice(token: Choice.noneAllowed, logprob: nil) }
+      token = allowed
+    } else {
+      token = sampler.sample(logits, history: history)
+    }
     guard !ends(token), let logprobs else { return Choice(token: token, logprob: nil) }
     let lp = TokenLogprob.compute(logits: logits, chosen: token, top: logprobs) { tokenizer.tokenBytes($0) }
     return Choice(token: token, logprob: lp)
@@ -68,7 +81,9 @@ struct GenerationState {
   }
 
   struct Choice {
+    /// The token, or `noneAllowed` when a grammar left no token to choose.
     let token: Int
+    static let noneAllowed = -1
     let logprob: TokenLogprob?
   }
 
@@ -76,7 +91,7 @@ struct GenerationState {
   mutating func accept(_ choice: Choice?, onPiece: (String, [TokenLogprob]) -> Bool) -> Bool {
     guard let choice else { return false }
     let token = choice.token
-    if ends(token) {
+    if token == Choice.noneAllowed || ends(token) {
       result.finishReason = .stop
       return false
     }
@@ -86,6 +101,7 @@ struct GenerationState {
     }
     result.tokens.append(token)
     history.append(token)
+    let outcome = constrained?.accept(token) ?? .open
     let (piece, stopped) = matcher.append(decoder.append(token))
     result.text += piece
     if !piece.isEmpty {
@@ -97,6 +113,11 @@ struct GenerationState {
     }
     if stopped {
       stoppedBySequence = true
+      result.finishReason = .stop
+      return false
+    }
+    // A complete grammar admits nothing more (a refused one, nothing at all).
+    if outcome != .open {
       result.finishReason = .stop
       return false
     }
@@ -124,6 +145,7 @@ struct GenerationState {
       if !tail.isEmpty { _ = onPiece(tail, pending) }
     }
     finished = true
+    result.constraintMasks = constrained?.masks ?? 0
     result.prefillSeconds = prefillSeconds
     result.decodeSeconds = decodeSeconds
     return result

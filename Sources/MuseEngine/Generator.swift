@@ -19,6 +19,9 @@ public struct GenerationResult: Sendable {
   public var finishReason = FinishReason.length
   /// Per generated token, when asked for.
   public var logprobs: [TokenLogprob] = []
+  /// With a constraint: the steps whose sampled token the grammar refused, so the whole
+  /// vocabulary was masked and the sampler run again.
+  public var constraintMasks = 0
   public var prefillSeconds = 0.0
   public var decodeSeconds = 0.0
 
@@ -34,22 +37,23 @@ extension LanguageModel {
   /// is produced; `onText` returns false to stop.
   public func generate(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String] = [],
-    onText: (String) -> Bool = { _ in true }
+    constraint: GenerationConstraint? = nil, onText: (String) -> Bool = { _ in true }
   ) throws -> GenerationResult {
     try generate(
       prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: nil,
-      onPiece: { text, _ in onText(text) })
+      constraint: constraint, onPiece: { text, _ in onText(text) })
   }
 
   /// Generates as above; with `logprobs` (the number of alternatives, 0–20) every generated
-  /// token's log-probability is computed, reported with the piece of text it completed.
+  /// token's log-probability is computed, reported with the piece of text it completed. With
+  /// `constraint` the text follows its grammar and ends (`stop`) when the grammar is complete.
   public func generate(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int?,
-    onPiece: (String, [TokenLogprob]) -> Bool
+    constraint: GenerationConstraint? = nil, onPiece: (String, [TokenLogprob]) -> Bool
   ) throws -> GenerationResult {
     var state = try GenerationState(
       prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs,
-      tokenizer: tokenizer, contextLength: contextLength)
+      tokenizer: tokenizer, contextLength: contextLength, constraint: constraint)
     let cache = KVCache(config: config, capacity: state.capacity, type: kvCacheType)
     let clock = ContinuousClock()
     let prefillStart = clock.now

@@ -14,11 +14,15 @@ public struct GenerationRequest: Sendable {
   /// Where the scheduler counts the tokens generated so far, updated before each piece of text
   /// is handed over, so a caller knows how many tokens the text it delivered holds.
   public var progress: GenerationProgress?
+  /// A grammar the output must follow (from the first token, or lazily after a trigger); each
+  /// sequence gets its own matcher, so constrained and free requests share batches.
+  public var constraint: GenerationConstraint?
 
   public init(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String] = [],
-    logprobs: Int? = nil, owner: String = ""
+    logprobs: Int? = nil, owner: String = "", constraint: GenerationConstraint? = nil
   ) {
+    self.constraint = constraint
     self.prompt = prompt
     self.maxTokens = maxTokens
     self.sampling = sampling

@@ -33,6 +33,11 @@ struct BenchEngineCommand: ParsableCommand {
   ) var batch = "1"
   @Option(name: .long, help: "Repetitions of each test.") var repetitions = 3
   @Flag(name: .long, help: "Print one JSON object.") var json = false
+  @Option(
+    name: .long,
+    help:
+      "A JSON Schema file: also time compiling it and compare decode tokens/s of a sampled chat reply with and without it as a constraint."
+  ) var jsonSchema: String?
 
   func run() throws {
     ProcessMemory.keepFreedMemory()
@@ -66,6 +71,11 @@ struct BenchEngineCommand: ParsableCommand {
           report.add(sample, bandwidth: (before + after) / 2)
           if !json { report.printRow(report.rows.last!) }
         }
+      }
+      if let jsonSchema {
+        report.constraint = try ConstraintBench.measure(
+          lm, schemaPath: jsonSchema, tokens: max(genTokens, 1), repetitions: repetitions)
+        if !json { report.constraint!.printSummary() }
       }
       if json {
         let encoder = JSONEncoder()
@@ -107,6 +117,7 @@ struct BenchReport: Encodable {
   let promptTokens: Int
   let generatedTokens: Int
   var rows: [Row] = []
+  var constraint: ConstraintBench?
 
   // swiftlint:disable identifier_name
   enum CodingKeys: String, CodingKey {
@@ -118,6 +129,7 @@ struct BenchReport: Encodable {
     case generatedTokens = "gen_tokens"
     case rows = "runs"
     case prefill_tps, decode_tps
+    case constraint
   }
 
   /// Medians at the largest thread count and the first batch size, the numbers scripts compare.
@@ -134,6 +146,7 @@ struct BenchReport: Encodable {
     try c.encode(rows, forKey: .rows)
     try c.encodeIfPresent(headline?.prefill?.median, forKey: .prefill_tps)
     try c.encodeIfPresent(headline?.decode?.median, forKey: .decode_tps)
+    try c.encodeIfPresent(constraint, forKey: .constraint)
   }
 
   mutating func add(_ s: ThroughputSample, bandwidth: Double) {

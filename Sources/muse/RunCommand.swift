@@ -25,6 +25,11 @@ struct RunCommand: ParsableCommand {
   @Option(name: .long, help: "Stop when this text appears (repeatable).") var stop: [String] = []
   @Option(name: .long, help: "A Jinja chat template file to use instead of the model's.") var chatTemplate:
     String?
+  @Option(name: .long, help: "A JSON Schema file the output must follow (ends when the JSON is complete).")
+  var jsonSchema: String?
+  @Option(
+    name: .long, help: "A GBNF grammar file (llama.cpp syntax, start rule 'root') the output must follow.")
+  var grammar: String?
   @Option(
     name: .customLong("var"),
     help: "Template variable key=value, e.g. enable_thinking=false or reasoning_effort=high; repeatable.")
@@ -46,11 +51,15 @@ struct RunCommand: ParsableCommand {
       context.map { (1...10_000_000).contains($0) } ?? true, "--context", "a whole number from 1 to 10000000")
     try check(experts.map { $0 >= 1 } ?? true, "--experts", "a whole number of at least 1")
     try check(!stop.contains(""), "--stop", "a non-empty text")
+    guard jsonSchema == nil || grammar == nil else {
+      throw ValidationError("--json-schema and --grammar cannot be used together")
+    }
   }
 
   func run() throws {
     ProcessMemory.keepFreedMemory()
     try reportingErrors {
+      let (constraint, _) = try ConstraintFiles.load(jsonSchema: jsonSchema, grammar: grammar)
       let path = try DefaultModel.resolve(model)
       var bar = ProgressBar(label: "loading \((path as NSString).lastPathComponent)")
       let lm = try LanguageModel(
@@ -74,8 +83,9 @@ struct RunCommand: ParsableCommand {
         : try lm.chatPrompt(messages, extra: templateVariables(variables))
       let sampling = SamplingParameters(
         temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
-      let result = try lm.generate(prompt: tokens, maxTokens: maxTokens, sampling: sampling, stop: stop) {
-        piece in
+      let result = try lm.generate(
+        prompt: tokens, maxTokens: maxTokens, sampling: sampling, stop: stop, constraint: constraint
+      ) { piece in
         FileHandle.standardOutput.write(Data(piece.utf8))
         return true
       }
