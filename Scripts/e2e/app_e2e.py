@@ -13,6 +13,7 @@
                           HTML document with a script in a fenced block (an artifact that must
                           run in its sandboxed preview frame and nowhere else)
   MUSE_APP_REASONING_MODEL  the scripted model that thinks (<think>…</think>) before answering
+  MUSE_APP_TOOLS_MODEL  the scripted model that calls get_weather and get_time (<tool_call> blocks)
   MUSE_APP_SCREENSHOTS  folder for the screenshots (docs/screenshots)
   MUSE_APP_FAILURES     folder for screenshots of failed steps (default: a temporary folder)
   MUSE_APP_PID_FILE / MUSE_APP_SERVE_ARGV  the server's pid file and command line (JSON), for
@@ -47,6 +48,7 @@ SPENT = (os.environ["MUSE_APP_SPENT_USER"], os.environ["MUSE_APP_SPENT_PASSWORD"
 DEFAULT_MODEL = os.environ["MUSE_APP_DEFAULT_MODEL"]
 OPEN_MODEL = os.environ["MUSE_APP_OPEN_MODEL"]
 XSS_MODEL = os.environ["MUSE_APP_XSS_MODEL"]
+TOOLS_MODEL = os.environ["MUSE_APP_TOOLS_MODEL"]
 REASONING_MODEL = os.environ["MUSE_APP_REASONING_MODEL"]
 SHOTS = os.environ.get("MUSE_APP_SCREENSHOTS", "docs/screenshots")
 FAILURES = os.environ.get("MUSE_APP_FAILURES") or tempfile.mkdtemp(prefix="muse-app-e2e-")
@@ -570,6 +572,54 @@ def thinking_toggle_and_reasoning():
     stored = d.execute_async_script(
         "fetch('/app/api/conversations/' + arguments[0]).then((r) => r.json()).then(arguments[1])", conversation)
     assert stored["conversation"]["thinking"] is True, stored["conversation"]
+
+
+TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}, "unit": {"enum": ["celsius", "fahrenheit"]}},
+        "required": ["city", "unit"], "additionalProperties": False}}},
+    {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
+]
+
+
+@step
+def tool_calls_are_shown_and_answered():
+    q("#new-chat").click()
+    select_model(TOOLS_MODEL)
+    q("#toggle-settings").click()
+    area = wait_for(lambda: visible("#tools"), what="the Tools field")
+    area.send_keys("[not json")
+    q("#system-prompt").click()  # leaving the field saves it, or says why not
+    error = wait_for(lambda: visible("#tools-error"), what="the tools error")
+    assert "JSON" in error.text, error.text
+    area.clear()
+    d.execute_script("arguments[0].value = arguments[1]", area, json.dumps(TOOLS))
+    q("#toggle-settings").click()
+    send("What is the weather and the time in Paris?")
+    wait_reply_done()
+    reply = assistant_messages()[-1]
+    calls = reply.find_elements(By.CSS_SELECTOR, ".tool-call")
+    names = [c.find_element(By.CSS_SELECTOR, "summary code").text for c in calls]
+    assert names == ["get_weather", "get_time"], names
+    assert all(c.get_attribute("open") is None for c in calls), "calls start collapsed"
+    calls[0].find_element(By.TAG_NAME, "summary").click()
+    shown = json.loads(calls[0].find_element(By.CSS_SELECTOR, ".tool-arguments").text)
+    assert shown == {"city": "Paris", "unit": "celsius"}, shown
+    shot("desktop-tool-calls")
+    form = wait_for(lambda: visible(".tool-results-form"), what="the tool results form")
+    inputs = form.find_elements(By.CSS_SELECTOR, "textarea")
+    assert len(inputs) == 2
+    inputs[0].send_keys('{"temperature": 21}')
+    inputs[1].send_keys('{"time": "12:00"}')
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(lambda: len(qs(".message.tool")) == 2, what="two tool results")
+    wait_reply_done()
+    results = qs(".message.tool .tool-result")
+    assert [r.find_element(By.CSS_SELECTOR, "summary code").text for r in results] == ["get_weather", "get_time"]
+    # Reloaded, the conversation shows the same calls and results.
+    d.refresh()
+    wait_for(lambda: len(qs(".message.tool")) == 2, what="tool results after a reload")
+    assert len(qs(".tool-call")) == 4, len(qs(".tool-call"))
 
 
 @step

@@ -37,6 +37,7 @@ closed="$(e2e_smollm2)"
 open="$(e2e_fixture llama-q8_0.gguf)"
 scripted="$(e2e_fixture scripted-reply.gguf)"
 reasoning="$(e2e_fixture scripted-reasoning.gguf)"
+tools="$(e2e_fixture scripted-tools.gguf)"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/muse-app-e2e.XXXXXX")"
 data="$work/data"
@@ -92,6 +93,11 @@ models:
     visibility: closed
     display_name: Scripted thinking model
     description: Always thinks briefly, then answers 42
+  - id: scripted-tools
+    path: "$tools"
+    visibility: closed
+    display_name: Scripted tool caller
+    description: Always calls get_weather and get_time
 EOF
 
 # Passwords are made here and given to `muse users create` on stdin, so they are never on a
@@ -125,6 +131,7 @@ export MUSE_APP_DEFAULT_MODEL=smollm2-135m-instruct
 export MUSE_APP_OPEN_MODEL=fixture-llama
 export MUSE_APP_XSS_MODEL=scripted-reply
 export MUSE_APP_REASONING_MODEL=scripted-reasoning
+export MUSE_APP_TOOLS_MODEL=scripted-tools
 export MUSE_APP_SCREENSHOTS="${MUSE_APP_SCREENSHOTS:-$repo/docs/screenshots}"
 export MUSE_APP_FAILURES="$work/failures"
 export MUSE_APP_SECRETS_FILE="$secrets_file"

@@ -62,6 +62,13 @@ public final class LanguageModel: @unchecked Sendable {
   public func chatPrompt(
     messages: [JinjaValue], tools: [JinjaValue]? = nil, extra: [String: JinjaValue] = [:]
   ) throws -> [Int] {
+    try renderChat(messages: messages, tools: tools, extra: extra).tokens
+  }
+
+  /// The prompt as the template writes it, and its tokens.
+  public func renderChat(
+    messages: [JinjaValue], tools: [JinjaValue]? = nil, extra: [String: JinjaValue] = [:]
+  ) throws -> (text: String, tokens: [Int]) {
     guard let chatTemplate else { throw ChatTemplateError.noTemplate(file: model.file.path) }
     let text = try chatTemplate.render(
       messages: messages, tools: tools, addGenerationPrompt: true, extra: extra)
@@ -71,6 +78,6 @@ public final class LanguageModel: @unchecked Sendable {
     if let bos = tokenizer.bosToken, tokens.count >= 2, tokens[0] == bos, tokens[1] == bos {
       tokens.removeFirst()
     }
-    return tokens
+    return (text, tokens)
   }
 }

@@ -41,7 +41,10 @@ struct InferenceController: Sendable {
       throw OpenAIError.invalid("'messages' must be an array.", param: "messages", code: "invalid_type")
     }
     let messages = sent.map(Self.flattenTextParts)
-    let tools = try ToolFields.check(tools: json["tools"], choice: json["tool_choice"])
+    let tools = try ToolFields.check(
+      tools: json["tools"], choice: json["tool_choice"], parallel: json["parallel_tool_calls"])
+    let output = try ResponseFormatFields.check(
+      responseFormat: json["response_format"], grammar: json["grammar"])
     var extra: [String: JinjaValue] = [:]
     switch json["chat_template_kwargs"] {
     case nil, .none?: break
@@ -52,20 +55,16 @@ struct InferenceController: Sendable {
         code: "invalid_type")
     }
     if case .string(let effort)? = json["reasoning_effort"] { extra["reasoning_effort"] = .string(effort) }
-    let prompt: [Int]
-    do {
-      prompt = try runner.model.chatPrompt(messages: messages, tools: tools, extra: extra)
-    } catch {
-      throw OpenAIError.invalid(
-        "The model's chat template rejected these messages: \(error)", code: "invalid_messages")
-    }
+    let plan = try ChatReplyPlan(
+      runner: runner, messages: messages, tools: tools, output: output, extra: extra)
     let fields = SamplingFields(
       maxTokens: body.max_completion_tokens ?? body.max_tokens,
       maxTokensField: body.max_completion_tokens == nil ? "max_tokens" : "max_completion_tokens",
       temperature: body.temperature, topP: body.top_p, topK: body.top_k, minP: body.min_p,
       repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n, stop: body.stop?.values ?? [],
       ignoreEOS: body.ignore_eos == true)
-    var job = try fields.job(key: key, runner: runner, endpoint: "chat.completions", prompt: prompt)
+    var job = try fields.job(key: key, runner: runner, endpoint: "chat.completions", prompt: plan.prompt)
+    job.constraint = plan.constraint
     _ = try RequestChecks.number(body.frequency_penalty, "frequency_penalty", -2...2)
     let top = try RequestChecks.integer(body.top_logprobs, "top_logprobs", 0...20)
     if top != nil && body.logprobs != true {
@@ -76,7 +75,8 @@ struct InferenceController: Sendable {
     let reply = Reply(
       stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false, echo: nil,
       wantsLogprobs: job.logprobs != nil)
-    return try await respond(job, reply, format: ChatFormatter(model: runner.entry.id), context: context)
+    return try await respond(
+      job, reply, format: ChatFormatter(model: runner.entry.id, reader: plan.reader), context: context)
   }
 
   func completions(_ request: Request, context: MuseRequestContext) async throws -> Response {
@@ -169,9 +169,11 @@ extension InferenceController {
       await generation.run(piecesReachClient: true) { event in
         switch event {
         case .text(let piece, let logprobs):
-          try await send(sse(format.delta(piece, logprobs: reply.wantsLogprobs ? logprobs : nil)))
+          for chunk in format.deltas(piece, logprobs: reply.wantsLogprobs ? logprobs : nil) {
+            try await send(sse(chunk))
+          }
         case .finished(let result):
-          try await send(sse(format.end(result: result)))
+          for chunk in format.end(result: result) { try await send(sse(chunk)) }
           if reply.includeUsage { try await send(sse(format.usage(result: result))) }
           try await send("data: [DONE]\n\n")
         }

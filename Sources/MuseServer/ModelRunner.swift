@@ -25,6 +25,9 @@ public final class ModelRunner: @unchecked Sendable {
   /// SHA-256 of the weights file: the published digest that makes closed weights verifiable.
   public let weightsDigest: String
   public let scheduler: BatchScheduler
+  /// How this model's template shows tools and how its replies write calls and reasoning,
+  /// read once from the template.
+  let chatFormat: ChatFormat
   private let lock = NSLock()
   private var overruns: [Int] = []
 
@@ -39,6 +42,7 @@ public final class ModelRunner: @unchecked Sendable {
     self.entry = entry
     self.model = model
     self.weightsDigest = weightsDigest
+    chatFormat = ChatFormat(template: model.chatTemplate)
     let config = model.config
     let blockSize = 16
     let blockBytes = KVBlockPool.bytesPerBlock(config: config, blockSize: blockSize, type: model.kvCacheType)
@@ -79,7 +83,7 @@ public final class ModelRunner: @unchecked Sendable {
   /// so the server can answer 503 instead of a broken stream.
   public func start(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int? = nil,
-    owner: String = ""
+    constraint: GenerationConstraint? = nil, owner: String = ""
   ) throws -> Running {
     let (stream, continuation) = AsyncThrowingStream<Event, Error>.makeStream()
     let cancelled = CancellationFlag()
@@ -87,6 +91,7 @@ public final class ModelRunner: @unchecked Sendable {
     var request = GenerationRequest(
       prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs, owner: owner)
     request.progress = progress
+    request.constraint = constraint
     let ticket = try scheduler.submit(
       request,
       onPiece: { piece, logprobs in
@@ -133,4 +138,19 @@ final class CancellationFlag: @unchecked Sendable {
   var isSet: Bool { lock.withLock { value } }
   func countPiece() { lock.withLock { produced += 1 } }
   var producedCount: Int { lock.withLock { produced } }
+}
+
+/// A model's chat template as the tool-call pipeline sees it: the family its calls are written
+/// in (found in the template's text), and what it can render, found by probing it.
+struct ChatFormat: Sendable {
+  let template: ChatTemplate?
+  let format: ToolCallFormat
+  /// Nil without a template.
+  let support: TemplateToolSupport?
+
+  init(template: ChatTemplate?) {
+    self.template = template
+    format = ToolCallFormat(templateSource: template?.source ?? "")
+    support = template.map { TemplateToolSupport(probing: $0) }
+  }
 }

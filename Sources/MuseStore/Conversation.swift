@@ -9,13 +9,16 @@ public struct Conversation: Codable, Sendable, Equatable, Identifiable {
   public var systemPrompt: String?
   public var temperature: Double?
   public var thinking: Bool
+  /// The functions the model may call in this conversation: an OpenAI `tools` array as JSON
+  /// text, nil for none. The user answers each call with its result.
+  public var tools: String?
   public var createdAt: Date
   public var updatedAt: Date
 
   public init(
     id: String = "conv_" + RandomToken.base62(count: 16), userID: String, title: String = "", model: String,
-    systemPrompt: String? = nil, temperature: Double? = nil, thinking: Bool = false, createdAt: Date = Date(),
-    updatedAt: Date? = nil
+    systemPrompt: String? = nil, temperature: Double? = nil, thinking: Bool = false, tools: String? = nil,
+    createdAt: Date = Date(), updatedAt: Date? = nil
   ) {
     self.id = id
     self.userID = userID
@@ -24,6 +27,7 @@ public struct Conversation: Codable, Sendable, Equatable, Identifiable {
     self.systemPrompt = systemPrompt
     self.temperature = temperature
     self.thinking = thinking
+    self.tools = tools
     self.createdAt = createdAt
     self.updatedAt = updatedAt ?? createdAt
   }
@@ -38,11 +42,16 @@ public struct ConversationMessage: Codable, Sendable, Equatable, Identifiable {
   public var content: String
   public var reasoning: String?
   public var finishReason: String?
+  /// An assistant message's calls: an OpenAI `tool_calls` array as JSON text.
+  public var toolCalls: String?
+  /// A `tool` message: the call it answers.
+  public var toolCallID: String?
   public var createdAt: Date
 
   public init(
     id: String = "msg_" + RandomToken.base62(count: 16), conversationID: String, role: String,
-    content: String, reasoning: String? = nil, finishReason: String? = nil, createdAt: Date = Date()
+    content: String, reasoning: String? = nil, finishReason: String? = nil, toolCalls: String? = nil,
+    toolCallID: String? = nil, createdAt: Date = Date()
   ) {
     self.id = id
     self.conversationID = conversationID
@@ -50,6 +59,8 @@ public struct ConversationMessage: Codable, Sendable, Equatable, Identifiable {
     self.content = content
     self.reasoning = reasoning
     self.finishReason = finishReason
+    self.toolCalls = toolCalls
+    self.toolCallID = toolCallID
     self.createdAt = createdAt
   }
 }

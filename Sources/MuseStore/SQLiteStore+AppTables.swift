@@ -44,5 +44,14 @@ extension SQLiteStore {
         t.column("created_at", .datetime).notNull()
       }
     }
+    // Tool calls in the app (issue #18): a conversation's tools, an assistant message's calls
+    // and the call a tool message answers.
+    m.registerMigration("v3-app-tools") { db in
+      try db.alter(table: "conversation") { t in t.add(column: "tools", .text) }
+      try db.alter(table: "message") { t in
+        t.add(column: "tool_calls", .text)
+        t.add(column: "tool_call_id", .text)
+      }
+    }
   }
 }

@@ -7,7 +7,7 @@ extension SQLiteStore {
       id: row.decode(forColumn: "id"), userID: row.decode(forColumn: "user_id"),
       title: row.decode(forColumn: "title"), model: row.decode(forColumn: "model"),
       systemPrompt: row.decode(forColumn: "system_prompt"), temperature: row.decode(forColumn: "temperature"),
-      thinking: row.decode(forColumn: "thinking"),
+      thinking: row.decode(forColumn: "thinking"), tools: row.decode(forColumn: "tools"),
       createdAt: row.decode(forColumn: "created_at"), updatedAt: row.decode(forColumn: "updated_at"))
   }
 
@@ -15,12 +15,12 @@ extension SQLiteStore {
     try db.write { db in
       try db.execute(
         sql: """
-          INSERT INTO conversation (id, user_id, title, model, system_prompt, temperature, thinking, created_at,
-            updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          INSERT INTO conversation (id, user_id, title, model, system_prompt, temperature, thinking, tools,
+            created_at, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
-          c.id, c.userID, c.title, c.model, c.systemPrompt, c.temperature, c.thinking, c.createdAt,
+          c.id, c.userID, c.title, c.model, c.systemPrompt, c.temperature, c.thinking, c.tools, c.createdAt,
           c.updatedAt,
         ])
     }
@@ -62,10 +62,12 @@ extension SQLiteStore {
       try db.execute(
         sql: """
           UPDATE conversation SET title = ?, model = ?, system_prompt = ?, temperature = ?, thinking = ?,
-            updated_at = ?
+            tools = ?, updated_at = ?
           WHERE id = ? AND user_id = ?
           """,
-        arguments: [c.title, c.model, c.systemPrompt, c.temperature, c.thinking, c.updatedAt, c.id, c.userID])
+        arguments: [
+          c.title, c.model, c.systemPrompt, c.temperature, c.thinking, c.tools, c.updatedAt, c.id, c.userID,
+        ])
     }
   }
 
@@ -90,6 +92,7 @@ extension SQLiteStore {
             id: $0.decode(forColumn: "id"), conversationID: $0.decode(forColumn: "conversation_id"),
             role: $0.decode(forColumn: "role"), content: $0.decode(forColumn: "content"),
             reasoning: $0.decode(forColumn: "reasoning"), finishReason: $0.decode(forColumn: "finish_reason"),
+            toolCalls: $0.decode(forColumn: "tool_calls"), toolCallID: $0.decode(forColumn: "tool_call_id"),
             createdAt: $0.decode(forColumn: "created_at"))
         }
       }
@@ -100,10 +103,14 @@ extension SQLiteStore {
     try db.write { db in
       try db.execute(
         sql: """
-          INSERT INTO message (id, conversation_id, role, content, reasoning, finish_reason, created_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?)
+          INSERT INTO message (id, conversation_id, role, content, reasoning, finish_reason, tool_calls,
+            tool_call_id, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
-        arguments: [m.id, m.conversationID, m.role, m.content, m.reasoning, m.finishReason, m.createdAt])
+        arguments: [
+          m.id, m.conversationID, m.role, m.content, m.reasoning, m.finishReason, m.toolCalls, m.toolCallID,
+          m.createdAt,
+        ])
     }
   }
 
@@ -111,8 +118,8 @@ extension SQLiteStore {
     try db.write { db in
       try db.execute(
         sql:
-          "UPDATE message SET content = ?, reasoning = ?, finish_reason = ? WHERE id = ? AND conversation_id = ?",
-        arguments: [m.content, m.reasoning, m.finishReason, m.id, m.conversationID])
+          "UPDATE message SET content = ?, reasoning = ?, finish_reason = ?, tool_calls = ? WHERE id = ? AND conversation_id = ?",
+        arguments: [m.content, m.reasoning, m.finishReason, m.toolCalls, m.id, m.conversationID])
     }
   }
 

@@ -21,21 +21,37 @@ struct StreamOutcome: Sendable {
   var decodeRate: Double?
 }
 
-/// A plain OpenAI `/v1/completions` streaming client (what llama-server and Muse both serve).
-struct StreamingClient: Sendable {
+/// A plain OpenAI streaming client (what llama-server and Muse both serve): `/v1/completions`,
+/// or with `chat` `/v1/chat/completions` (the prompt as one user message), where a
+/// `jsonSchema` constrains every reply (`response_format` of type `json_schema`).
+struct StreamingClient: @unchecked Sendable {
   let baseURL: String
   let key: String
   let model: String
   let genTokens: Int
+  var chat = false
+  /// A JSON Schema object (as JSONSerialization reads it); implies `chat`.
+  var jsonSchema: Any?
 
   func complete(prompt: String, maxTokens: Int, greedy: Bool = false) async throws -> StreamOutcome {
-    guard let url = URL(string: baseURL + "/v1/completions") else {
+    let chat = chat || jsonSchema != nil
+    guard let url = URL(string: baseURL + (chat ? "/v1/chat/completions" : "/v1/completions")) else {
       throw BenchServeError.badURL(baseURL)
     }
     var body: [String: Any] = [
-      "model": model, "prompt": prompt, "max_tokens": maxTokens, "stream": true,
+      "model": model, "max_tokens": maxTokens, "stream": true,
       "stream_options": ["include_usage": true], "ignore_eos": true,
     ]
+    if chat {
+      body["messages"] = [["role": "user", "content": prompt]]
+    } else {
+      body["prompt"] = prompt
+    }
+    if let jsonSchema {
+      body["response_format"] = [
+        "type": "json_schema", "json_schema": ["name": "bench", "strict": true, "schema": jsonSchema],
+      ]
+    }
     body["temperature"] = greedy ? 0 : 0.8
     if !greedy { body["seed"] = Int.random(in: 0..<1 << 30) }
     let data = try JSONSerialization.data(withJSONObject: body)

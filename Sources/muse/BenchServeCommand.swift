@@ -37,6 +37,12 @@ struct BenchServeCommand: AsyncParsableCommand {
     help:
       "Instead of the levels: send one prompt of N tokens twice and compare the two requests' TTFT (prefix cache)."
   ) var sharedPrefixTokens: Int?
+  @Flag(name: .long, help: "Send chat completions (the prompt as one user message) instead of completions.")
+  var chat = false
+  @Option(
+    name: .long,
+    help: "A JSON Schema file: every reply is constrained to it (chat completions with response_format).")
+  var jsonSchema: String?
   @Flag(name: .long, help: "Print one JSON object.") var json = false
 
   func run() async throws {
@@ -59,18 +65,33 @@ struct BenchServeCommand: AsyncParsableCommand {
     guard promptTokens > 0, genTokens > 0 else {
       throw ValidationError("--prompt-tokens and --gen-tokens must be positive")
     }
+    var schema: Any?
+    if let jsonSchema {
+      let data: Data
+      do {
+        data = try Data(contentsOf: URL(fileURLWithPath: jsonSchema))
+      } catch {
+        throw ValidationError("--json-schema: cannot read '\(jsonSchema)': \(error.localizedDescription)")
+      }
+      guard let object = try? JSONSerialization.jsonObject(with: data), object is [String: Any] else {
+        throw ValidationError("--json-schema: '\(jsonSchema)' is not a JSON object")
+      }
+      schema = object
+    }
     if let model {
       let server = try await LoopbackServer.start(model: model, threads: threads, kvCacheType: kvCacheType)
       defer { server.stop() }
       let client = StreamingClient(
-        baseURL: server.baseURL, key: server.key, model: server.modelID, genTokens: genTokens)
+        baseURL: server.baseURL, key: server.key, model: server.modelID, genTokens: genTokens, chat: chat,
+        jsonSchema: schema)
       try await measure(client: client, levels: levels)
     } else if let url {
       guard let key else { throw ValidationError("--url needs --key") }
       var name = modelName
       if name == nil { name = try await StreamingClient.firstModel(baseURL: url, key: key) }
       try await measure(
-        client: StreamingClient(baseURL: url, key: key, model: name ?? "", genTokens: genTokens),
+        client: StreamingClient(
+          baseURL: url, key: key, model: name ?? "", genTokens: genTokens, chat: chat, jsonSchema: schema),
         levels: levels)
     }
   }
@@ -98,7 +119,8 @@ struct BenchServeCommand: AsyncParsableCommand {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys]
       let report = ServeBenchReport(
-        model: client.model, promptTokens: promptTokens, genTokens: genTokens, results: results)
+        model: client.model, endpoint: client.chat || client.jsonSchema != nil ? "chat" : "completions",
+        jsonSchema: jsonSchema, promptTokens: promptTokens, genTokens: genTokens, results: results)
       print(String(decoding: try encoder.encode(report), as: UTF8.self))
     }
   }
@@ -121,12 +143,17 @@ enum BenchPrompt {
 
 struct ServeBenchReport: Encodable {
   let model: String
+  /// `completions` or `chat`.
+  let endpoint: String
+  /// The schema file every reply was constrained to, if any.
+  let jsonSchema: String?
   let promptTokens: Int
   let genTokens: Int
   let results: [ServeBenchResult]
   // swiftlint:disable:next nesting
   enum CodingKeys: String, CodingKey {
-    case model, results
+    case model, results, endpoint
+    case jsonSchema = "json_schema"
     case promptTokens = "prompt_tokens"
     case genTokens = "gen_tokens"
   }

@@ -162,7 +162,7 @@ struct AppAuthTests {
       let me = try await c.app("/app/api/me", session: session).json
       #expect((me["user"] as? [String: Any])?["username"] as? String == "alice")
       let models = try #require(me["models"] as? [[String: Any]])
-      #expect(models.map { $0["id"] as? String } == ["scripted", "tiny", "thinker"])
+      #expect(models.map { $0["id"] as? String } == ["scripted", "tiny", "thinker", "tools"])
       #expect(models[2]["supports_reasoning"] as? Bool == true)
       #expect(models[0]["visibility"] as? String == "closed" && models[0]["download_url"] is NSNull)
       #expect(models[0]["display_name"] as? String == "Scripted" && models[0]["allowed"] as? Bool == true)

@@ -171,7 +171,7 @@ struct AppChatTests {
     let generation = try await MeteredGeneration.start(job, service: h.service)
     let turn = AppChatTurn(
       service: h.service, generation: generation, conversationID: conversation.id,
-      splitsReasoning: false, startsInReasoning: false)
+      reader: ChatReplyReader())
     var received: [String] = []
     let stored = await turn.run { event in
       // The fourth write fails: the client has the first three pieces.

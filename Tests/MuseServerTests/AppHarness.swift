@@ -11,7 +11,8 @@ import MuseTestSupport
 @testable import MuseServer
 
 /// A server for the chat app over a fresh store: the scripted-reply model (closed, priced) and
-/// the tiny llama fixture (open), users alice and bob (plain) and root (admin).
+/// the tiny llama fixture (open), the reasoning and tool-calling scripted models, users alice and
+/// bob (plain) and root (admin).
 struct AppHarness {
   static let scripted: LanguageModel? = try? LanguageModel(
     path: TestPaths.fixture("models/scripted-reply.gguf"), threads: 1)
@@ -66,11 +67,17 @@ struct AppHarness {
     let reasoning = ModelRunner(
       entry: ModelEntry(id: "thinker", path: thinker.gguf!.path, visibility: .closed), model: thinker,
       weightsDigest: "0")
+    guard let toolCaller = ServerHarness.scriptedTools else {
+      throw TestPaths.MissingModel(path: TestPaths.fixture("models/scripted-tools.gguf"))
+    }
+    let tools = ModelRunner(
+      entry: ModelEntry(id: "tools", path: toolCaller.gguf!.path, visibility: .open), model: toolCaller,
+      weightsDigest: "0")
     // Few iterations keep the tests fast; PasswordHasherTests covers the real count.
     let hasher = PasswordHasher(iterations: 1000)
     self.logger = logger
     service = MuseService(
-      runners: [closed, open, reasoning], store: store, logger: logger, maxBodyBytes: 64 << 10,
+      runners: [closed, open, reasoning, tools], store: store, logger: logger, maxBodyBytes: 64 << 10,
       app: AppSettings(passwordHasher: hasher))
     let accounts = UserAccounts(store: store, hasher: hasher)
     alice = try accounts.create(

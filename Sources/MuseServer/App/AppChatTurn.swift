@@ -10,8 +10,12 @@ import MuseStore
 struct AppChatTurn {
   enum Event: Encodable {
     case userMessage(AppMessageView)
+    /// The stored `tool` messages of a request that answered tool calls.
+    case toolMessages([AppMessageView])
     case delta(String)
     case reasoningDelta(String)
+    case toolCall(index: Int, id: String, name: String)
+    case toolArguments(index: Int, text: String)
     case done(AppMessageView, promptTokens: Int, completionTokens: Int)
     case error(message: String, code: String)
 
@@ -21,8 +25,20 @@ struct AppChatTurn {
       case .userMessage(let m):
         try c.encode("user_message", forKey: .type)
         try c.encode(m, forKey: .message)
+      case .toolMessages(let messages):
+        try c.encode("tool_messages", forKey: .type)
+        try c.encode(messages, forKey: .messages)
       case .delta(let text):
         try c.encode("delta", forKey: .type)
+        try c.encode(text, forKey: .text)
+      case .toolCall(let index, let id, let name):
+        try c.encode("tool_call", forKey: .type)
+        try c.encode(index, forKey: .index)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+      case .toolArguments(let index, let text):
+        try c.encode("tool_arguments", forKey: .type)
+        try c.encode(index, forKey: .index)
         try c.encode(text, forKey: .text)
       case .reasoningDelta(let text):
         try c.encode("reasoning_delta", forKey: .type)
@@ -37,14 +53,14 @@ struct AppChatTurn {
       }
     }
 
-    enum Keys: String, CodingKey { case type, message, text, usage, error }
+    enum Keys: String, CodingKey { case type, message, messages, text, usage, error, index, id, name }
   }
 
   let service: MuseService
   let generation: MeteredGeneration
   let conversationID: String
-  let splitsReasoning: Bool
-  let startsInReasoning: Bool
+  /// Reads reasoning and tool calls out of the reply, as the API's chat route does.
+  let reader: ChatReplyReader
 
   /// Runs the turn to its end; returns the stored assistant message (nil when the model failed).
   /// `emit` throws `MeteredGeneration.ClientGone` when the client has left.
@@ -57,42 +73,36 @@ struct AppChatTurn {
         generation.cancel()
       }
     }
-    var splitter = ReasoningSplitter(startsInReasoning: startsInReasoning)
-    var content = ""
-    var reasoning = ""
+    var reader = self.reader
+    // What the client was sent: what a reply it left is kept as.
+    var delivered = ChatReplyReader.Reply()
     var result: GenerationResult?
 
-    func send(_ parts: [ReasoningSplitter.Part]) async throws {
-      for part in parts {
-        switch part {
-        case .content(let text):
-          try await emit(.delta(text))
-          content += text
-        case .reasoning(let text):
-          try await emit(.reasoningDelta(text))
-          reasoning += text
+    func send(_ pieces: [ChatReplyReader.Piece]) async throws {
+      for piece in pieces {
+        switch piece {
+        case .content(let text), .invalidCall(_, let text): try await emit(.delta(text))
+        case .reasoning(let text): try await emit(.reasoningDelta(text))
+        case .callStart(let index, let id, let name):
+          try await emit(.toolCall(index: index, id: id, name: name))
+        case .callArguments(let index, let fragment):
+          try await emit(.toolArguments(index: index, text: fragment))
         }
+        _ = delivered.apply(piece)
       }
     }
 
     let outcome = await generation.run(piecesReachClient: true) { event in
       switch event {
       case .text(let piece, _):
-        try await send(splitsReasoning ? splitter.feed(piece) : [.content(piece)])
+        try await send(reader.read(piece))
       case .finished(let r):
         result = r
       }
     }
-    // What the splitter still holds is the end of a completed reply; a client that left
-    // keeps only what it was sent.
-    if case .completed = outcome {
-      for part in splitter.finish() {
-        switch part {
-        case .content(let text): content += text
-        case .reasoning(let text): reasoning += text
-        }
-      }
-    }
+    // What the reader still holds is the end of a completed reply (the done event carries
+    // it); a client that left keeps only what it was sent.
+    if case .completed = outcome { _ = reader.finish() }
     let completionTokens: Int
     switch outcome {
     case .failed:
@@ -103,10 +113,17 @@ struct AppChatTurn {
     case .abandoned(let delivered):
       completionTokens = delivered
     }
-    let finishReason = result?.finishReason.rawValue ?? "cancelled"
+    let reply: ChatReplyReader.Reply
+    if case .completed = outcome { reply = reader.reply } else { reply = delivered }
+    var finishReason = result?.finishReason.rawValue ?? "cancelled"
+    if finishReason == "stop" && !reply.calls.isEmpty { finishReason = "tool_calls" }
+    let calls =
+      reply.calls.isEmpty
+      ? nil : (try? JSONEncoder().encode(reply.calls)).map { String(decoding: $0, as: UTF8.self) }
     let message = ConversationMessage(
-      conversationID: conversationID, role: "assistant", content: content,
-      reasoning: reasoning.isEmpty ? nil : reasoning, finishReason: finishReason)
+      conversationID: conversationID, role: "assistant", content: reply.content,
+      reasoning: reply.reasoning.isEmpty ? nil : reply.reasoning, finishReason: finishReason, toolCalls: calls
+    )
     do {
       try service.store.append(message)
     } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import MuseJinja
 import MuseStore
 
 /// `GET/POST /app/api/conversations`, `GET/PATCH/DELETE /app/api/conversations/{id}`.
@@ -52,13 +53,13 @@ extension AppController {
 
   func appCreateConversation(_ request: Request, context: MuseRequestContext) async throws -> Response {
     let caller = try context.requireAppCaller()
-    let body = try await service.decode(AppConversationCreate.self, from: request)
+    let (body, raw) = try await service.decodeWithBody(AppConversationCreate.self, from: request)
     try appCheckModel(body.model, for: caller)
     try Self.checkTemperature(body.temperature)
     let conversation = Conversation(
       userID: caller.user.id, title: Self.title(body.title ?? ""), model: body.model,
       systemPrompt: body.system_prompt.flatMap { $0.isEmpty ? nil : $0 }, temperature: body.temperature,
-      thinking: body.thinking ?? false)
+      thinking: body.thinking ?? false, tools: try Self.tools(in: raw) ?? nil)
     try service.store.insert(conversation)
     return try jsonResponse(AppConversationView(conversation))
   }
@@ -81,7 +82,7 @@ extension AppController {
   {
     let caller = try context.requireAppCaller()
     var conversation = try appConversation(id, for: caller)
-    let patch = try await service.decode(AppConversationPatch.self, from: request)
+    let (patch, raw) = try await service.decodeWithBody(AppConversationPatch.self, from: request)
     if let title = patch.title { conversation.title = Self.title(title) }
     if let model = patch.model {
       try appCheckModel(model, for: caller)
@@ -95,6 +96,7 @@ extension AppController {
       conversation.temperature = temperature
     }
     if let thinking = patch.thinking { conversation.thinking = thinking }
+    if let tools = try Self.tools(in: raw) { conversation.tools = tools }
     conversation.updatedAt = Date()
     try service.store.update(conversation)
     return try jsonResponse(AppConversationView(conversation))
@@ -129,6 +131,14 @@ extension AppController {
       throw OpenAIError.invalid(
         "'temperature' must be between 0 and 2.", param: "temperature", code: "invalid_value")
     }
+  }
+
+  /// The body's `tools`, checked as the API checks them and kept as JSON text in the client's
+  /// key order: nil when the body has no `tools`, `.some(nil)` when it clears them.
+  private static func tools(in body: Data) throws -> String?? {
+    guard case .dict(let json)? = try? JinjaValue(json: body), let tools = json["tools"] else { return nil }
+    guard try ToolFields.check(tools: tools, choice: nil) != nil else { return .some(nil) }
+    return .some(try tools.jsonString())
   }
 
   /// Titles are one line of at most 60 characters (cut at a word where one is near).

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MuseEngine
+import MuseJinja
 import MuseModels
 import MuseStore
 
@@ -10,9 +11,14 @@ import MuseStore
 extension AppController {
   // swiftlint:disable identifier_name
   struct AppMessageRequest: Decodable {
+    struct ToolResult: Decodable {
+      let tool_call_id: String
+      let content: String
+    }
     let content: String?
     let edit_message_id: String?
     let regenerate: Bool?
+    let tool_results: [ToolResult]?
   }
   // swiftlint:enable identifier_name
 
@@ -20,6 +26,8 @@ extension AppController {
   /// admitted, so a refused request (429, context too long) changes nothing.
   private enum Change {
     case append(ConversationMessage)
+    /// The results of the last reply's tool calls, as `tool` messages.
+    case toolResults([ConversationMessage])
     case edit(ConversationMessage, dropFrom: String?)
     case regenerate(dropFrom: String?)
   }
@@ -34,32 +42,25 @@ extension AppController {
     var history = try service.store.messages(conversationID: conversationID)
     let change = try Self.plan(body, conversationID: conversationID, history: &history)
 
-    let reasoning = ReasoningTemplate(runner.model.chatTemplate?.source)
-    let extra = reasoning.variables(thinking: conversation.thinking)
-    var messages: [ChatMessage] = []
+    let extra = ReasoningTemplate(runner.model.chatTemplate?.source).variables(
+      thinking: conversation.thinking)
+    var messages: [JinjaValue] = []
     if let system = conversation.systemPrompt, !system.isEmpty {
-      messages.append(ChatMessage(role: "system", content: system))
+      messages.append(["role": "system", "content": .string(system)])
     }
-    messages += history.map { ChatMessage(role: $0.role, content: $0.content) }
-    let prompt: [Int]
-    let promptText: String
-    do {
-      prompt = try runner.model.chatPrompt(messages, extra: extra)
-      promptText =
-        try runner.model.chatTemplate?.render(
-          messages: messages.map { ["role": .string($0.role), "content": .string($0.content)] }, extra: extra)
-        ?? ""
-    } catch {
-      throw OpenAIError.invalid(
-        "The model's chat template rejected this conversation: \(error)", code: "invalid_messages")
+    messages += history.map(Self.templateMessage)
+    let tools = try conversation.tools.flatMap { text in
+      try ToolFields.check(tools: try? JinjaValue(json: text), choice: nil)
     }
-    let job = try appJob(
-      caller: caller, runner: runner, prompt: prompt, temperature: conversation.temperature)
+    let plan = try ChatReplyPlan(runner: runner, messages: messages, tools: tools, output: nil, extra: extra)
+    var job = try appJob(
+      caller: caller, runner: runner, prompt: plan.prompt, temperature: conversation.temperature)
+    job.constraint = plan.constraint
     let generation = try await MeteredGeneration.start(job, service: service)
 
-    let userMessage: ConversationMessage?
+    let prelude: AppChatTurn.Event?
     do {
-      userMessage = try apply(change, to: &conversation, history: history)
+      prelude = try apply(change, to: &conversation, history: history)
     } catch {
       // Nothing reached the client: stop, billing nothing but the prompt.
       generation.cancel()
@@ -68,29 +69,29 @@ extension AppController {
     }
 
     let turn = AppChatTurn(
-      service: service, generation: generation, conversationID: conversationID,
-      splitsReasoning: reasoning.emitsThinkTags,
-      startsInReasoning: promptText.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("<think>"))
+      service: service, generation: generation, conversationID: conversationID, reader: plan.reader)
     return await eventStream(of: generation, context: context) { send in
-      let prelude = userMessage.map { AppChatTurn.Event.userMessage(AppMessageView($0)) }
       await turn.run(prelude: prelude) { event in try await send(sse(event)) }
     }
   }
 
   /// Writes the planned change, names an untitled conversation after its first user message,
-  /// and returns the user message to echo back (none for a regeneration).
+  /// and returns the event that echoes the new messages back (none for a regeneration).
   private func apply(_ change: Change, to conversation: inout Conversation, history: [ConversationMessage])
-    throws -> ConversationMessage?
+    throws -> AppChatTurn.Event?
   {
-    var userMessage: ConversationMessage?
+    var echo: AppChatTurn.Event?
     switch change {
     case .append(let m):
       try service.store.append(m)
-      userMessage = m
+      echo = .userMessage(AppMessageView(m))
+    case .toolResults(let results):
+      for m in results { try service.store.append(m) }
+      echo = .toolMessages(results.map(AppMessageView.init))
     case .edit(let m, let dropFrom):
       try service.store.update(m)
       if let dropFrom { try service.store.deleteMessages(from: dropFrom, conversationID: conversation.id) }
-      userMessage = m
+      echo = .userMessage(AppMessageView(m))
     case .regenerate(let dropFrom):
       if let dropFrom { try service.store.deleteMessages(from: dropFrom, conversationID: conversation.id) }
     }
@@ -99,7 +100,7 @@ extension AppController {
     }
     conversation.updatedAt = Date()
     try service.store.update(conversation)
-    return userMessage
+    return echo
   }
 
   /// Checks the request against the stored messages and returns what it will change;
@@ -107,13 +108,16 @@ extension AppController {
   private static func plan(
     _ body: AppMessageRequest, conversationID: String, history: inout [ConversationMessage]
   ) throws -> Change {
+    if let results = body.tool_results {
+      return try planToolResults(results, conversationID: conversationID, history: &history)
+    }
     if body.regenerate == true {
       var dropFrom: String?
       if let last = history.last, last.role == "assistant" {
         dropFrom = last.id
         history.removeLast()
       }
-      guard history.last?.role == "user" else {
+      guard history.last?.role == "user" || history.last?.role == "tool" else {
         throw OpenAIError.invalid(
           "There is no message to answer again: the conversation does not end with a user message.",
           param: "regenerate", code: "nothing_to_regenerate")
@@ -138,6 +142,54 @@ extension AppController {
     let message = ConversationMessage(conversationID: conversationID, role: "user", content: content)
     history.append(message)
     return .append(message)
+  }
+
+  /// A stored message as the model's template receives it (OpenAI's message shape).
+  private static func templateMessage(_ m: ConversationMessage) -> JinjaValue {
+    var fields = JinjaDict()
+    fields["role"] = .string(m.role)
+    fields["content"] = .string(m.content)
+    if let calls = m.toolCalls, let parsed = try? JinjaValue(json: calls) { fields["tool_calls"] = parsed }
+    if let id = m.toolCallID { fields["tool_call_id"] = .string(id) }
+    return .dict(fields)
+  }
+
+  /// Tool results answer every call of the conversation's last reply, once each, in any order.
+  private static func planToolResults(
+    _ results: [AppMessageRequest.ToolResult], conversationID: String, history: inout [ConversationMessage]
+  ) throws -> Change {
+    guard let last = history.last, last.role == "assistant", let text = last.toolCalls,
+      case .array(let calls)? = try? JinjaValue(json: text), !calls.isEmpty
+    else {
+      throw OpenAIError.invalid(
+        "There are no tool calls to answer: the conversation does not end with a reply that called tools.",
+        param: "tool_results", code: "no_tool_calls")
+    }
+    let ids = calls.compactMap { call -> String? in
+      if case .dict(let c) = call, case .string(let id)? = c["id"] { return id }
+      return nil
+    }
+    var seen: Set<String> = []
+    for (i, result) in results.enumerated() {
+      guard ids.contains(result.tool_call_id), seen.insert(result.tool_call_id).inserted else {
+        throw OpenAIError.invalid(
+          "Invalid value for 'tool_results[\(i)].tool_call_id': '\(result.tool_call_id)' is not an unanswered call of the last reply.",
+          param: "tool_results[\(i)].tool_call_id", code: "invalid_value")
+      }
+    }
+    guard seen.count == ids.count else {
+      let missing = ids.filter { !seen.contains($0) }.joined(separator: ", ")
+      throw OpenAIError.invalid(
+        "'tool_results' must answer every call of the last reply; missing: \(missing).",
+        param: "tool_results",
+        code: "invalid_value")
+    }
+    let messages = results.map {
+      ConversationMessage(
+        conversationID: conversationID, role: "tool", content: $0.content, toolCallID: $0.tool_call_id)
+    }
+    history += messages
+    return .toolResults(messages)
   }
 
   /// The generation job for a reply: the conversation's temperature or the model's defaults,

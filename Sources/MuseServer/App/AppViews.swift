@@ -1,4 +1,5 @@
 import Foundation
+import MuseJinja
 import MuseStore
 
 // The app API's JSON shapes, in the field names of the contract the browser code follows.
@@ -23,6 +24,7 @@ struct AppConversationView: Encodable {
   let system_prompt: String?
   let temperature: Double?
   let thinking: Bool
+  let tools: StoredJSON?
   let created_at: Int
   let updated_at: Int
 
@@ -33,6 +35,7 @@ struct AppConversationView: Encodable {
     system_prompt = c.systemPrompt
     temperature = c.temperature
     thinking = c.thinking
+    tools = c.tools.map(StoredJSON.init)
     created_at = Int(c.createdAt.timeIntervalSince1970)
     updated_at = Int(c.updatedAt.timeIntervalSince1970)
   }
@@ -46,12 +49,13 @@ struct AppConversationView: Encodable {
     try c.encode(system_prompt, forKey: .system_prompt)
     try c.encode(temperature, forKey: .temperature)
     try c.encode(thinking, forKey: .thinking)
+    try c.encode(tools, forKey: .tools)
     try c.encode(created_at, forKey: .created_at)
     try c.encode(updated_at, forKey: .updated_at)
   }
 
   enum CodingKeys: String, CodingKey {
-    case id, title, model, system_prompt, temperature, thinking, created_at, updated_at
+    case id, title, model, system_prompt, temperature, thinking, tools, created_at, updated_at
   }
 }
 
@@ -77,6 +81,8 @@ struct AppMessageView: Encodable {
   let content: String
   let reasoning: String?
   let finish_reason: String?
+  let tool_calls: StoredJSON?
+  let tool_call_id: String?
   let created_at: Int
 
   init(_ m: ConversationMessage) {
@@ -85,6 +91,8 @@ struct AppMessageView: Encodable {
     content = m.content
     reasoning = m.reasoning
     finish_reason = m.finishReason
+    tool_calls = m.toolCalls.map(StoredJSON.init)
+    tool_call_id = m.toolCallID
     created_at = Int(m.createdAt.timeIntervalSince1970)
   }
 
@@ -95,10 +103,58 @@ struct AppMessageView: Encodable {
     try c.encode(content, forKey: .content)
     try c.encode(reasoning, forKey: .reasoning)
     try c.encode(finish_reason, forKey: .finish_reason)
+    try c.encodeIfPresent(tool_calls, forKey: .tool_calls)
+    try c.encodeIfPresent(tool_call_id, forKey: .tool_call_id)
     try c.encode(created_at, forKey: .created_at)
   }
 
-  enum CodingKeys: String, CodingKey { case id, role, content, reasoning, finish_reason, created_at }
+  enum CodingKeys: String, CodingKey {
+    case id, role, content, reasoning, finish_reason, tool_calls, tool_call_id, created_at
+  }
+}
+
+/// JSON kept as text in the store (a conversation's tools, a message's calls), written back as
+/// JSON in its stored key order; text that no longer parses is written as null.
+struct StoredJSON: Encodable {
+  let value: JinjaValue
+
+  init(_ text: String) { value = (try? JinjaValue(json: text)) ?? .none }
+  init(value: JinjaValue) { self.value = value }
+
+  private struct Key: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+
+  func encode(to encoder: Encoder) throws {
+    switch value {
+    case .bool(let b):
+      var c = encoder.singleValueContainer()
+      try c.encode(b)
+    case .int(let i):
+      var c = encoder.singleValueContainer()
+      try c.encode(i)
+    case .float(let d):
+      var c = encoder.singleValueContainer()
+      try c.encode(d.isFinite ? d : 0)
+    case .string(let s), .markup(let s):
+      var c = encoder.singleValueContainer()
+      try c.encode(s)
+    case .array(let items), .tuple(let items):
+      var c = encoder.unkeyedContainer()
+      for item in items { try c.encode(StoredJSON(value: item)) }
+    case .dict(let fields):
+      var c = encoder.container(keyedBy: Key.self)
+      for (key, item) in fields {
+        try c.encode(StoredJSON(value: item), forKey: Key(stringValue: key.stringValue))
+      }
+    default:
+      var c = encoder.singleValueContainer()
+      try c.encodeNil()
+    }
+  }
 }
 
 /// A key's limits as the app shows them; nil (written as null) means unlimited.

@@ -15,6 +15,8 @@ public struct GenerationJob: Sendable {
   public var stop: [String] = []
   /// Alternatives per token when log-probabilities are asked for.
   public var logprobs: Int?
+  /// The grammar the reply must follow (a JSON schema, tool-call syntax, GBNF), if any.
+  public var constraint: GenerationConstraint?
 
   public init(
     key: APIKey, runner: ModelRunner, endpoint: String, prompt: [Int], maxTokens: Int,

@@ -36,14 +36,15 @@ public enum ToolCallGrammar {
   ) -> String {
     var rules: [(String, String)] = []
     let calls = callRules(format, tools, &rules)
-    rules.append(("tc-calls", sequence(format, calls: calls, parallel: parallel, &rules)))
+    rules.append(("tc-calls", sequence(format, calls: calls, parallel: parallel, required: required, &rules)))
     let opener = format.family == .harmony ? "t" : format.triggers.first ?? "<"
     let first = opener.unicodeScalars.first.map { escapeClass($0) } ?? "<"
     rules.append(("tc-content", "[^\(first)]*"))
     var root = contentBeforeCall ? "tc-content tc-calls" : "tc-calls"
     if !required { root += " | tc-free" }
     rules.append(("tc-free", "[^\(first)]*"))
-    rules.append(("tc-ws", "[ \\t\\n]*"))
+    // Bounded, so a model cannot spend its tokens on whitespace between the parts of a call.
+    rules.append(("tc-ws", "[ \\t\\n]{0,20}"))
     rules.append(
       ("tc-string", #""\"" ([^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4}))* "\"""#))
     rules.append(("tc-xml-key", "[a-zA-Z0-9_.$-]+"))
@@ -110,7 +111,8 @@ public enum ToolCallGrammar {
 
   /// The calls of one reply around the per-call rule `tc-call`.
   private static func sequence(
-    _ format: ToolCallFormat, calls: [String], parallel: Bool, _ rules: inout [(String, String)]
+    _ format: ToolCallFormat, calls: [String], parallel: Bool, required: Bool,
+    _ rules: inout [(String, String)]
   ) -> String {
     rules.append(("tc-call", calls.isEmpty ? #""""# : calls.joined(separator: " | ")))
     func repeated(_ item: String, separator: String) -> String {
@@ -130,8 +132,9 @@ public enum ToolCallGrammar {
     case .llama3JSON: return repeated("tc-call", separator: #"tc-ws ";" tc-ws"#)
     case .gigaChatFunctionCall: return #"("<|function_call|>" | "function call<|role_sep|>") tc-ws tc-call"#
     case .generic:
-      return #""{" tc-ws "\"tool_calls\"" tc-ws ":" tc-ws "# + list + #" tc-ws "}""#
-        + #" | "{" tc-ws "\"response\"" tc-ws ":" tc-ws tc-string tc-ws "}""#
+      // A required call leaves no room for the `response` form.
+      let calls = #""{" tc-ws "\"tool_calls\"" tc-ws ":" tc-ws "# + list + #" tc-ws "}""#
+      return required ? calls : calls + #" | "{" tc-ws "\"response\"" tc-ws ":" tc-ws tc-string tc-ws "}""#
     case .deepseekR1, .deepseekV31:
       return #""<｜tool▁calls▁begin｜>" "# + repeated("tc-call", separator: "tc-ws") + #" "<｜tool▁calls▁end｜>""#
     case .kimiK2:

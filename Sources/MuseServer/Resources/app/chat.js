@@ -6,6 +6,7 @@ import { ApiError, api, streamMessage } from './api.js';
 import { byId, el } from './dom.js';
 import { editInPlace, messageElement, updateMessageElement } from './messages.js';
 import { announce, modelById, state } from './state.js';
+import { functionNameOfCall, pendingCalls, readToolsField, toolResultsForm, toolsText } from './tools.js';
 
 const DEFAULT_TEMPERATURE = 0.7;
 const ui = {};
@@ -13,7 +14,7 @@ const ui = {};
 export function initChat() {
   for (const id of ['model-select', 'model-badge', 'model-download', 'toggle-settings', 'settings',
     'system-prompt', 'temperature', 'temperature-value', 'thinking', 'thinking-field', 'messages',
-    'empty-chat', 'composer', 'prompt', 'send', 'stop']) {
+    'empty-chat', 'composer', 'prompt', 'send', 'stop', 'tools', 'tools-error']) {
     ui[id.replace(/-(\w)/g, (_, letter) => letter.toUpperCase())] = byId(id);
   }
   ui.modelSelect.addEventListener('change', () => changeModel(ui.modelSelect.value));
@@ -29,6 +30,10 @@ export function initChat() {
   ui.temperature.addEventListener('change', () => saveSettings({ temperature: Number(ui.temperature.value) }));
   ui.systemPrompt.addEventListener('change', () => saveSettings({ system_prompt: ui.systemPrompt.value }));
   ui.thinking.addEventListener('change', () => saveSettings({ thinking: ui.thinking.checked }));
+  ui.tools.addEventListener('change', () => {
+    const tools = readTools();
+    if (tools !== undefined) saveSettings({ tools });
+  });
   ui.settings.addEventListener('submit', (event) => event.preventDefault());
 
   ui.composer.addEventListener('submit', (event) => {
@@ -104,6 +109,10 @@ function saveSettings(fields) {
   return pendingSave;
 }
 
+function readTools() {
+  return readToolsField(ui.tools, ui.toolsError);
+}
+
 function currentSettings() {
   const model = modelById(ui.modelSelect.value);
   return {
@@ -111,6 +120,7 @@ function currentSettings() {
     system_prompt: ui.systemPrompt.value,
     temperature: Number(ui.temperature.value),
     thinking: Boolean(model && model.supports_reasoning && ui.thinking.checked),
+    tools: readTools() ?? null,
   };
 }
 
@@ -123,6 +133,8 @@ export function newChat() {
   ui.temperature.value = String(DEFAULT_TEMPERATURE);
   ui.temperatureValue.textContent = DEFAULT_TEMPERATURE.toFixed(1);
   ui.thinking.checked = false;
+  ui.tools.value = '';
+  ui.toolsError.hidden = true;
   renderMessages();
   announce('conversation-opened', null);
   ui.prompt.focus();
@@ -140,6 +152,8 @@ export async function openConversation(id) {
   ui.temperature.value = String(temperature);
   ui.temperatureValue.textContent = Number(temperature).toFixed(1);
   ui.thinking.checked = Boolean(conversation.thinking);
+  ui.tools.value = toolsText(conversation.tools);
+  ui.toolsError.hidden = true;
   renderMessages();
   announce('conversation-opened', conversation.id);
 }
@@ -160,13 +174,39 @@ function messageActions() {
 function renderMessages() {
   const lastAssistant = lastIndexOf('assistant');
   ui.messages.replaceChildren(...state.messages.map((message, index) => {
+    if (message.role === 'tool') message.tool_name = callName(message.tool_call_id);
     const article = messageElement(message, messageActions());
     updateMessageElement(article, message, { last: index === lastAssistant });
     message.element = article;
     return article;
   }));
   ui.emptyChat.hidden = state.messages.length > 0;
+  showToolResultsForm();
   scrollToEnd(true);
+}
+
+function callName(id) {
+  return functionNameOfCall(state.messages, id);
+}
+
+/** Under a reply that called tools, the form for their results (sent back to the model). */
+function showToolResultsForm() {
+  ui.messages.querySelector('.tool-results-form')?.remove();
+  const calls = pendingCalls(state.messages);
+  if (!calls.length || state.streaming) return;
+  ui.messages.append(toolResultsForm(calls, async (results) => {
+    ui.messages.querySelector('.tool-results-form')?.remove();
+    clearErrors();
+    const sent = results.map((result) => appendMessage({
+      role: 'tool', content: result.content, tool_call_id: result.tool_call_id,
+      tool_name: callName(result.tool_call_id), pending: true,
+    }));
+    const started = await generate({ tool_results: results }, { pendingTools: sent });
+    if (!started) {
+      for (const message of sent) removeMessage(message);
+      showToolResultsForm();
+    }
+  }));
 }
 
 function lastIndexOf(role) {
@@ -252,7 +292,7 @@ async function editMessage(article, message) {
 // Streams one reply and tells whether the server started it. `pendingUser` is the optimistic
 // bubble of a new message: the server's user_message event gives it its id; an error before
 // streaming removes it again.
-async function generate(body, { pendingUser = null, restoreText = null, editedUser = null }) {
+async function generate(body, { pendingUser = null, restoreText = null, editedUser = null, pendingTools = [] }) {
   const controller = new AbortController();
   state.streaming = controller;
   setStreaming(true);
@@ -290,6 +330,20 @@ async function generate(body, { pendingUser = null, restoreText = null, editedUs
           reply.reasoning = (reply.reasoning || '') + (event.text || '');
           schedule();
           break;
+        case 'tool_messages':
+          (event.messages || []).forEach((stored, index) => {
+            if (pendingTools[index]) Object.assign(pendingTools[index], stored, { pending: false });
+          });
+          break;
+        case 'tool_call':
+          reply.tool_calls = reply.tool_calls || [];
+          reply.tool_calls[event.index] = { id: event.id, type: 'function', function: { name: event.name, arguments: '' } };
+          schedule();
+          break;
+        case 'tool_arguments':
+          if (reply.tool_calls && reply.tool_calls[event.index]) reply.tool_calls[event.index].function.arguments += event.text || '';
+          schedule();
+          break;
         case 'done':
           Object.assign(reply, event.message);
           break;
@@ -319,6 +373,7 @@ async function generate(body, { pendingUser = null, restoreText = null, editedUs
     if (state.streaming === controller) state.streaming = null;
     setStreaming(false);
     if (state.messages.includes(reply)) refreshActions();
+    showToolResultsForm();
     announce('conversations-changed');
   }
   return started;

@@ -4,11 +4,14 @@
 
 import { copyText, el, flashLabel } from './dom.js';
 import { renderMarkdown } from './markdown.js';
+import { toolCallsElement, toolResultElement } from './tools.js';
 
 const FINISH_NOTES = {
   cancelled: 'Stopped',
   length: 'Stopped at the length limit',
 };
+
+const ROLE_NAMES = { user: 'You', assistant: 'Assistant', tool: 'Tool' };
 
 /** Creates the element of `message`; `actions` holds the callbacks for its buttons. */
 export function messageElement(message, actions) {
@@ -16,7 +19,7 @@ export function messageElement(message, actions) {
     className: `message ${message.role}`,
     dataset: { role: message.role },
   });
-  const header = el('div', { className: 'message-role', textContent: message.role === 'user' ? 'You' : 'Assistant' });
+  const header = el('div', { className: 'message-role', textContent: ROLE_NAMES[message.role] || message.role });
   article.append(header);
   if (message.role === 'assistant') {
     const reasoning = el('details', { className: 'reasoning' }, [
@@ -27,6 +30,7 @@ export function messageElement(message, actions) {
     article.append(reasoning);
   }
   article.append(el('div', { className: `message-body${message.role === 'assistant' ? ' markdown' : ''}` }));
+  if (message.role === 'assistant') article.append(el('div', { className: 'tool-calls' }));
   article.append(el('p', { className: 'message-status', role: 'status' }));
   article.append(el('div', { className: 'message-actions' }));
   article.museActions = actions;
@@ -43,6 +47,8 @@ export function updateMessageElement(article, message, { streaming = false, last
   const body = article.querySelector('.message-body');
   if (message.role === 'user') {
     body.textContent = message.content;
+  } else if (message.role === 'tool') {
+    body.replaceChildren(toolResultElement(message, message.tool_name));
   } else {
     body.replaceChildren(renderMarkdown(message.content || '', {
       onCopy: copyCode,
@@ -52,6 +58,7 @@ export function updateMessageElement(article, message, { streaming = false, last
     const reasoning = article.querySelector('.reasoning');
     reasoning.hidden = !message.reasoning;
     reasoning.querySelector('.reasoning-text').textContent = message.reasoning || '';
+    article.querySelector('.tool-calls').replaceWith(toolCallsElement(message.tool_calls));
   }
   const status = article.querySelector('.message-status');
   const note = message.error || FINISH_NOTES[message.finish_reason] || '';
