@@ -54,7 +54,7 @@ final class ConstrainedDecoder {
   /// Masks of states seen before this generation (JSON revisits the same few), by memo id.
   private var masks: [Int32: [Bool]] = [:]
   private var masksGeneration = 0
-  private static let maxCachedMasks = 64
+  private static let maxCachedMasks = 16  // 49 KB each for a 49k vocabulary
   private let triggers: [[UInt8]]
   private let longestTrigger: Int
   private(set) var active: Bool

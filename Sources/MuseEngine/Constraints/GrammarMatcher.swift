@@ -39,8 +39,9 @@ final class GrammarMatcher {
   private var transitions: [UInt64: Int32] = [:]
   /// Changes whenever ids are forgotten, so a cache keyed by them knows to drop its entries.
   private(set) var memoGeneration = 0
-  private static let maxMemoStates = 100_000
-  private static let maxMemoTransitions = 2_000_000
+  private static let maxMemoStates = 50_000
+  // About 16 MB at most per sequence (a walk inside a string adds up to one per trie node).
+  private static let maxMemoTransitions = 400_000
 
   /// Arena size above which `commit` keeps only the nodes the current state reaches.
   private static let compactionThreshold = 1 << 20
