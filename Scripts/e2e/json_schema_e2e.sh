@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `muse run --json-schema` on SmolLM2: every output of one schema per feature, several seeds at
-# a high temperature, validated by the jsonschema package (json_schema_e2e.py). About a minute.
+# a high temperature, validated by the jsonschema package (json_schema_e2e.py). About 2.5 minutes
+# on the shared 2-core machine.
 #
 #   Scripts/e2e/json_schema_e2e.sh [MUSE_BINARY]
 set -euo pipefail

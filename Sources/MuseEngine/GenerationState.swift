@@ -145,7 +145,7 @@ struct GenerationState {
       if !tail.isEmpty { _ = onPiece(tail, pending) }
     }
     finished = true
-    result.constraintMasks = constrained?.masks ?? 0
+    result.constraintMasks = constrained?.fullMasks ?? 0
     result.prefillSeconds = prefillSeconds
     result.decodeSeconds = decodeSeconds
     return result

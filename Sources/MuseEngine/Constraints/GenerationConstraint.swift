@@ -51,7 +51,10 @@ final class ConstrainedDecoder {
   let matcher: GrammarMatcher
   let trie: TokenTrie
   private let tokenizer: Tokenizer
-  private let initial: GrammarMatcher.State
+  /// Masks of states seen before this generation (JSON revisits the same few), by memo id.
+  private var masks: [Int32: [Bool]] = [:]
+  private var masksGeneration = 0
+  private static let maxCachedMasks = 16  // 49 KB each for a 49k vocabulary
   private let triggers: [[UInt8]]
   private let longestTrigger: Int
   private(set) var active: Bool
@@ -59,13 +62,12 @@ final class ConstrainedDecoder {
   private var waitingText: [UInt8] = []
   /// Statistics: tokens checked, and how many needed the full mask.
   private(set) var checks = 0
-  private(set) var masks = 0
+  private(set) var fullMasks = 0
 
   private static let lazyRetries = 16
 
   init(_ constraint: GenerationConstraint, tokenizer: Tokenizer) {
     matcher = GrammarMatcher(grammar: constraint.grammar)
-    initial = matcher.state
     trie = TokenTrie.shared(for: tokenizer)
     self.tokenizer = tokenizer
     triggers = constraint.triggers.map { Array($0.utf8) }
@@ -82,8 +84,20 @@ final class ConstrainedDecoder {
 
   /// Every token allowed next.
   func mask(endAllowed: Bool) -> [Bool] {
-    var allowed = [Bool](repeating: false, count: trie.vocabularySize)
-    trie.walk(matcher, from: matcher.state) { allowed[$0] = true }
+    matcher.trimMemo()
+    if masksGeneration != matcher.memoGeneration || masks.count >= Self.maxCachedMasks {
+      masks.removeAll()
+      masksGeneration = matcher.memoGeneration
+    }
+    let id = matcher.id(of: matcher.state)
+    var allowed: [Bool]
+    if let cached = masks[id] {
+      allowed = cached
+    } else {
+      allowed = [Bool](repeating: false, count: trie.vocabularySize)
+      trie.walk(matcher, from: matcher.state) { allowed[$0] = true }
+      masks[id] = allowed
+    }
     if endAllowed && matcher.canEnd { for t in trie.endTokens { allowed[t] = true } }
     return allowed
   }
@@ -95,7 +109,7 @@ final class ConstrainedDecoder {
     guard active else { return chooseWaiting(first, logits, sampler: &sampler, history: history) }
     checks += 1
     if allows(first, endAllowed: endAllowed) { return first }
-    masks += 1
+    fullMasks += 1
     let allowed = mask(endAllowed: endAllowed)
     guard allowed.contains(true) else { return nil }
     var masked = logits
@@ -114,7 +128,7 @@ final class ConstrainedDecoder {
     for _ in 0..<Self.lazyRetries {
       guard let start = triggerStart(after: tokenizer.tokenBytes(token)) else { return token }
       let text = waitingText + tokenizer.tokenBytes(token)
-      if matcher.next(initial, bytes: text[start...]) != nil { return token }
+      if matcher.next(matcher.initial, bytes: text[start...]) != nil { return token }
       if masked == nil { masked = logits }
       masked![token] = -.infinity
       token = sampler.sample(masked!, history: history)

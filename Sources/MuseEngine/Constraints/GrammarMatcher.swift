@@ -6,7 +6,7 @@
 final class GrammarMatcher {
   /// The input so far: every live stack (0 is the empty stack: the grammar may end here), and
   /// the UTF-8 character in progress, if a byte sequence stopped inside one.
-  struct State: Equatable {
+  struct State: Hashable {
     var stacks: [Int32]
     /// The bits of the code point read so far, and how many continuation bytes it still needs.
     var partial: UInt32 = 0
@@ -31,6 +31,17 @@ final class GrammarMatcher {
   private var work: [Int32] = []
   private let elements: [Grammar.Element]
   private let charSets: [CodePointSet]
+  // The trie walk's memo: states interned to ids (stacks sorted), and (id, byte) → id (-1:
+  // refused). Inside a JSON string most bytes lead back to the same state, so most steps of a
+  // walk are one lookup. Cleared when the arena is compacted or the memo grows too large.
+  private var stateIDs: [State: Int32] = [:]
+  private var statesByID: [State] = []
+  private var transitions: [UInt64: Int32] = [:]
+  /// Changes whenever ids are forgotten, so a cache keyed by them knows to drop its entries.
+  private(set) var memoGeneration = 0
+  private static let maxMemoStates = 50_000
+  // About 16 MB at most per sequence (a walk inside a string adds up to one per trie node).
+  private static let maxMemoTransitions = 400_000
 
   /// Arena size above which `commit` keeps only the nodes the current state reaches.
   private static let compactionThreshold = 1 << 20
@@ -145,6 +156,39 @@ final class GrammarMatcher {
     return alive ? s : nil
   }
 
+  /// The id of `s` in the memo.
+  func id(of s: State) -> Int32 {
+    var key = s
+    key.stacks.sort()
+    if let id = stateIDs[key] { return id }
+    let id = Int32(statesByID.count)
+    statesByID.append(key)
+    stateIDs[key] = id
+    return id
+  }
+
+  /// The id of the state after `byte` from state `id`, or -1 when refused.
+  @inline(__always) func next(id: Int32, byte: UInt8) -> Int32 {
+    let key = UInt64(UInt32(bitPattern: id)) << 8 | UInt64(byte)
+    if let hit = transitions[key] { return hit }
+    let result = next(statesByID[Int(id)], byte: byte).map { self.id(of: $0) } ?? -1
+    transitions[key] = result
+    return result
+  }
+
+  /// Forgets the memo if it has grown too large (call before a walk, not during one).
+  func trimMemo() {
+    guard statesByID.count > Self.maxMemoStates || transitions.count > Self.maxMemoTransitions else { return }
+    forgetMemo()
+  }
+
+  private func forgetMemo() {
+    stateIDs.removeAll(keepingCapacity: true)
+    statesByID.removeAll(keepingCapacity: true)
+    transitions.removeAll(keepingCapacity: true)
+    memoGeneration += 1
+  }
+
   /// The state after `bytes`, or nil when some byte is refused.
   func next(_ s: State, bytes: some Sequence<UInt8>) -> State? {
     var s = s
@@ -175,6 +219,9 @@ final class GrammarMatcher {
 
   /// Starts again from the grammar's beginning.
   func reset() { state = initialState() }
+
+  /// The state before any input.
+  var initial: State { initialState() }
 
   /// Drops every node the current state does not reach (tries of the vocabulary leave many).
   private func compact() {
@@ -207,5 +254,6 @@ final class GrammarMatcher {
     nodeIndex = index
     stamp = [UInt32](repeating: 0, count: positions.count)
     epoch = 0
+    forgetMemo()
   }
 }

@@ -187,7 +187,8 @@ extension SchemaCompiler {
       "time": time,
       "date-time": "( \(date) ) [Tt] \(time)",
       "uuid": #"\#(hex){8} "-" \#(hex){4} "-" \#(hex){4} "-" \#(hex){4} "-" \#(hex){12}"#,
-      "email": #"[a-zA-Z0-9._%+-]+ "@" [a-zA-Z0-9-]+ ( "." [a-zA-Z0-9-]+ )+"#,
+      // RFC 5321's lengths: a local part of at most 64, labels of at most 63, a few labels.
+      "email": #"[a-zA-Z0-9._%+-]{1,64} "@" [a-zA-Z0-9-]{1,63} ( "." [a-zA-Z0-9-]{1,63} ){1,4}"#,
     ]
     guard case .string(let name) = format, let body = bodies[name] else {
       throw JSONSchemaError.unsupportedKeyword("format", path: path + " ('\(format.stringValue)')")

@@ -87,17 +87,19 @@ public final class TokenTrie: @unchecked Sendable {
   var nodeCount: Int { byte.count }
 
   /// Calls `allowed` with every text token the matcher accepts from `state` (all of its bytes,
-  /// possibly stopping inside a character).
+  /// possibly stopping inside a character), walking the matcher's memo of transitions.
   func walk(_ matcher: GrammarMatcher, from state: GrammarMatcher.State, allowed: (Int) -> Void) {
-    var states = [GrammarMatcher.State](repeating: state, count: maxDepth + 1)
+    matcher.trimMemo()
+    var ids = [Int32](repeating: matcher.id(of: state), count: maxDepth + 1)
     var i = 1
     while i < byte.count {
       let d = Int(depth[i])
-      guard let s = matcher.next(states[d - 1], byte: byte[i]) else {
+      let next = matcher.next(id: ids[d - 1], byte: byte[i])
+      guard next >= 0 else {
         i = Int(subtreeEnd[i])
         continue
       }
-      states[d] = s
+      ids[d] = next
       for t in tokenStart[i]..<tokenStart[i + 1] { allowed(Int(sortedTokens[Int(t)])) }
       i += 1
     }
