@@ -43,6 +43,8 @@ public final class ModelRunner: @unchecked Sendable {
     self.model = model
     self.weightsDigest = weightsDigest
     chatFormat = ChatFormat(template: model.chatTemplate)
+    // The vocabulary's trie for constrained replies, built now rather than by the first one.
+    _ = TokenTrie.shared(for: model.tokenizer)
     let config = model.config
     let blockSize = 16
     let blockBytes = KVBlockPool.bytesPerBlock(config: config, blockSize: blockSize, type: model.kvCacheType)

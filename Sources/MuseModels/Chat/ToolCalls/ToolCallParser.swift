@@ -26,7 +26,7 @@ enum ReadResult {
 /// already started when that happens, or still unfinished when the reply ends, is withdrawn
 /// with `.invalidToolCall` carrying its raw text as content. A whole call followed by a missing
 /// closer (`</tool_call>`) at the end of the reply is still a call.
-public struct ToolCallParser {
+public struct ToolCallParser: Sendable {
   public let format: ToolCallFormat
   private var buffer = ParseBuffer()
   private var pos = 0
