@@ -95,12 +95,15 @@ def test_parse_pydantic_model(e2e, seed):
 def test_json_object_mode(e2e):
     done = client(e2e).chat.completions.create(
         model=e2e.closed_id,
-        messages=[{"role": "user", "content": "Give the capital of France as JSON."}],
+        messages=[
+            {"role": "user", "content": 'Reply with a JSON object with the keys "city" and "country" for Paris.'}
+        ],
         response_format={"type": "json_object"},
         temperature=0,
         max_tokens=200,
     )
-    assert isinstance(json.loads(done.choices[0].message.content), dict)
+    assert done.choices[0].finish_reason == "stop", done.choices[0].message.content
+    assert json.loads(done.choices[0].message.content) == {"city": "Paris", "country": "France"}
 
 
 def check_calls(calls, allowed: set[str]):
