@@ -618,6 +618,9 @@ def tool_calls_are_shown_and_answered():
     assert [r.find_element(By.CSS_SELECTOR, "summary code").text for r in results] == ["get_weather", "get_time"]
     # Reloaded, the conversation shows the same calls and results.
     d.refresh()
+    wait_for(lambda: visible("#app-view"), what="the app after reload")
+    item = wait_for(lambda: sidebar_items(), what="the sidebar after reload")[0]
+    item.find_element(By.CSS_SELECTOR, ".conversation-open").click()
     wait_for(lambda: len(qs(".message.tool")) == 2, what="tool results after a reload")
     assert len(qs(".tool-call")) == 4, len(qs(".tool-call"))
 
