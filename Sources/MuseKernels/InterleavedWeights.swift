@@ -18,11 +18,17 @@ public enum InterleavedWeights {
   }()
 
   /// Whether weights of `type` are repacked at `level`: where the level has a 16-row kernel
-  /// for the type (AVX2, AVX-VNNI and AVX-512 VNNI; the portable level keeps rows, whose
-  /// Swift float kernels are faster than the portable 16-row loop).
+  /// for the type (AVX2, AVX-VNNI and AVX-512 VNNI; the portable level keeps rows, whose Swift
+  /// float kernels are faster than the portable 16-row loop), or where `MUSE_INTERLEAVE` names
+  /// the type. AVX2 keeps Q8_0 in rows: without an 8-bit × 8-bit dot product its 24-bit
+  /// activations take 6 vpmaddubsw and 6 adds per 4 values of 8 rows and token, ~3× the float
+  /// kernel's per-token work, so several tokens run slower (OLMoE-shaped Q8_0, 128-token
+  /// prefill, 1 thread: 8.0 tok/s vs 11.5 in rows) and one gains little (decode 4.4 vs 4.1).
   public static func repacks(_ type: GGMLType, level: KernelDispatch.Level = KernelDispatch.selected) -> Bool
   {
-    supports(type) && level >= .avx2 && onlyTypes.map { $0.contains(type.name.lowercased()) } ?? true
+    guard supports(type), level >= .avx2 else { return false }
+    if let onlyTypes { return onlyTypes.contains(type.name.lowercased()) }
+    return !(level == .avx2 && type == .q8_0)
   }
 
   static func supports(_ type: GGMLType) -> Bool {
