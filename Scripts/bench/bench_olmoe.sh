@@ -17,6 +17,8 @@
 #                per-round ratios (this machine's bandwidth drifts between minutes, so a
 #                ratio is only fair between runs taken right after each other)
 #   MUSE         the muse binary (default: builds .build/release/muse)
+#   KERNEL_LEVEL muse's kernel level (portable, avx2, vnni, avx512; default the CPU's best):
+#                passed as --kernel-level, to measure a lower level on a machine with a higher one
 #   LLAMA_BENCH  a llama-bench binary: also run it (-p PROMPT -n GEN) on each file and print
 #                muse/llama ratios for prefill and decode, and both programs' decode/roofline
 #                (the roofline is muse's: measured read bandwidth / weight bytes per token)
@@ -54,6 +56,10 @@ done
 [ -n "$SMOL" ] && [ -f "$SMOL" ] && MODELS+=("$SMOL")
 
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); vector flags:" \
+  "$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|f16c|avx512f|avx512vl|avx512bw|avx512_vnni|avx_vnni|amx_int8)$' | xargs)"
+LEVEL_ARGS=()
+[ -n "${KERNEL_LEVEL:-}" ] && LEVEL_ARGS=(--kernel-level "$KERNEL_LEVEL")
 echo "== prompt $PROMPT, gen $GEN, repetitions $REPS, threads $THREADS"
 ROUNDS=${ROUNDS:-1}
 echo "== rounds $ROUNDS"
@@ -62,7 +68,7 @@ for model in "${MODELS[@]}"; do
   for round in $(seq 1 "$ROUNDS"); do
     echo "== round $round: muse, $(basename "$model")"
     muse_json=$("$MUSE" bench --model "$model" --threads "$THREADS" --prompt-tokens "$PROMPT" \
-      --gen-tokens "$GEN" --repetitions "$REPS" --json)
+      --gen-tokens "$GEN" --repetitions "$REPS" "${LEVEL_ARGS[@]}" --json)
     llama_csv=""
     if [ -n "${LLAMA_BENCH:-}" ]; then
       echo "== round $round: llama-bench, $(basename "$model")"
@@ -77,6 +83,11 @@ for model in "${MODELS[@]}"; do
 import csv, io, json, statistics, sys
 rounds = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 print(f"{rounds[0][0]['active_bytes_per_token'] / 1e6:.1f} MB of weights per token")
+first = rounds[0][0]
+if "kernel_level" in first:
+    print(f"muse kernel level {first['kernel_level']} on {first['cpu']}")
+    for name, path in sorted(first["kernel_paths"].items()):
+        print(f"  {name}: {path}")
 print("round | threads | muse pp | llama pp | ratio | muse tg | llama tg | ratio "
       "| roofline tg | muse/roof | llama/roof")
 ratio = lambda a, b: a / b if a and b else None

@@ -3,14 +3,33 @@ import MuseKernelsC
 
 /// Repacking quantised weights into groups of 16 rows for the kernels of
 /// Sources/MuseKernelsC/interleaved_dot.c (the layout is described there), and a portable
-/// version of those kernels for CPUs without AVX-512 VNNI. A group's bytes are a permutation
-/// of its 16 rows' bytes (Q8_0's codes shifted by 128), so the repacked tensor is exactly as
-/// large as the original, and the original pages are not read again.
+/// version of those kernels. A group's bytes are a permutation of its 16 rows' bytes (Q8_0's
+/// codes shifted by 128), so the repacked tensor is exactly as large as the original, and the
+/// original pages are not read again.
 public enum InterleavedWeights {
-  /// Whether `interleaved(_:)` repacks: on CPUs with AVX-512 VNNI (the only ones with a fast
-  /// kernel for the layout), unless `MUSE_INTERLEAVE=0` asks for the row kernels.
-  public static let enabled: Bool =
-    KernelDispatch.detected == .avx512vnni && getenv("MUSE_INTERLEAVE").map { String(cString: $0) } != "0"
+  /// `MUSE_INTERLEAVE=0` keeps every weight in rows (the float-activation row kernels);
+  /// `MUSE_INTERLEAVE=q4_0,q4_1` repacks only the types named, to measure one type's kernels
+  /// against the row ones.
+  static let onlyTypes: Set<String>? = {
+    guard let value = getenv("MUSE_INTERLEAVE").map({ String(cString: $0).lowercased() }), value != "1" else {
+      return nil
+    }
+    return Set(value.split(separator: ",").map(String.init))
+  }()
+
+  /// Whether weights of `type` are repacked at `level`: where the level has a 16-row kernel
+  /// for the type (AVX2, AVX-VNNI and AVX-512 VNNI; the portable level keeps rows, whose Swift
+  /// float kernels are faster than the portable 16-row loop), or where `MUSE_INTERLEAVE` names
+  /// the type. AVX2 keeps Q8_0 in rows: without an 8-bit × 8-bit dot product its 24-bit
+  /// activations take 6 vpmaddubsw and 6 adds per 4 values of 8 rows and token, ~3× the float
+  /// kernel's per-token work, so several tokens run slower (OLMoE-shaped Q8_0, 128-token
+  /// prefill, 1 thread: 8.0 tok/s vs 11.5 in rows) and one gains little (decode 4.4 vs 4.1).
+  public static func repacks(_ type: GGMLType, level: KernelDispatch.Level = KernelDispatch.selected) -> Bool
+  {
+    guard supports(type), level >= .avx2 else { return false }
+    if let onlyTypes { return onlyTypes.contains(type.name.lowercased()) }
+    return !(level == .avx2 && type == .q8_0)
+  }
 
   static func supports(_ type: GGMLType) -> Bool {
     switch type {
@@ -22,10 +41,10 @@ public enum InterleavedWeights {
   /// Bytes of one block of 16 rows (16 × the format's block size).
   static func groupBlockBytes(_ type: GGMLType) -> Int { 16 * type.blockLayout.bytes }
 
-  /// `w` repacked when `enabled`, the type has a 16-row kernel and every matrix has a multiple
+  /// `w` repacked when the process's level `repacks` its type and every matrix has a multiple
   /// of 16 rows; otherwise `w` itself.
   public static func interleaved(_ w: TensorView, into arena: WeightArena) -> TensorView {
-    guard enabled else { return w }
+    guard repacks(w.type) else { return w }
     return repack(w, into: arena)
   }
 
@@ -75,21 +94,28 @@ public enum InterleavedWeights {
   }
 
   /// y[t * yStride + i] = row i of the 16-row group at `group` · token t, for `count` (1...4)
-  /// tokens of `x`: the C kernel with AVX-512 VNNI, else the same arithmetic in Swift (the same
-  /// int32 sums and the same float operations in the same order, so both give identical bits).
+  /// tokens of `x`: the C kernel of the level (AVX-512 VNNI, AVX-VNNI or AVX2), else the same
+  /// arithmetic in Swift (the same int32 sums and the same float operations in the same order,
+  /// so every level gives identical bits).
   @inline(__always)
   static func dot(
     _ type: GGMLType, level: KernelDispatch.Level, group: UnsafeRawPointer, blocks: Int,
     x: SplitActivations, first: Int, count: Int, y: UnsafeMutablePointer<Float>, yStride: Int
   ) {
     #if arch(x86_64)
-      if level == .avx512vnni {
+      if level != .portable {
         let xs = x.token(first)
         let (b, n) = (Int32(blocks), Int32(count))
-        switch type {
-        case .q4_0: muse_idot_q4_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
-        case .q4_1: muse_idot_q4_1_vnni(group, b, xs, x.tokenStride, n, y, yStride)
-        default: muse_idot_q8_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
+        switch (type, level) {
+        case (.q4_0, .avx512vnni): muse_idot_q4_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
+        case (.q4_1, .avx512vnni): muse_idot_q4_1_vnni(group, b, xs, x.tokenStride, n, y, yStride)
+        case (_, .avx512vnni): muse_idot_q8_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
+        case (.q4_0, .avxvnni): muse_idot_q4_0_avxvnni(group, b, xs, x.tokenStride, n, y, yStride)
+        case (.q4_1, .avxvnni): muse_idot_q4_1_avxvnni(group, b, xs, x.tokenStride, n, y, yStride)
+        case (_, .avxvnni): muse_idot_q8_0_avxvnni(group, b, xs, x.tokenStride, n, y, yStride)
+        case (.q4_0, _): muse_idot_q4_0_avx2(group, b, xs, x.tokenStride, n, y, yStride)
+        case (.q4_1, _): muse_idot_q4_1_avx2(group, b, xs, x.tokenStride, n, y, yStride)
+        default: muse_idot_q8_0_avx2(group, b, xs, x.tokenStride, n, y, yStride)
         }
         return
       }

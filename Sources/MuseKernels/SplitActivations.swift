@@ -35,9 +35,10 @@ struct SplitActivations {
     tokenStride = Self.tokenStride(columns: columns, digits: digits)
     base = ThreadScratch.buffer(bytes: tokens * tokenStride, slot: slot)
     #if arch(x86_64)
-      if level == .avx512vnni {
+      if level != .portable {
+        let split = level == .avx512vnni ? muse_split_activations_vnni : muse_split_activations_avx2
         for t in 0..<tokens {
-          muse_split_activations_vnni(
+          split(
             x + t * columns, (base + t * tokenStride).assumingMemoryBound(to: Int8.self), Int32(blocks),
             Int32(digits))
         }

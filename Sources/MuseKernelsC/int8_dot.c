@@ -21,18 +21,31 @@
 #include "MuseKernelsC.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #include <string.h>
 
-int muse_cpu_level(void) {
+int muse_cpu_features(void) {
   __builtin_cpu_init();
-  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c")))
-    return 0;
-  if (__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vnni"))
-    return 2;
-  return 1;
+  int features = 0;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+    features |= MUSE_CPU_AVX2;
+    if (__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vnni"))
+      features |= MUSE_CPU_AVX512VNNI;
+    if (__builtin_cpu_supports("avxvnni")) features |= MUSE_CPU_AVXVNNI;
+  }
+  return features;
+}
+
+void muse_cpu_brand(char out[49]) {
+  unsigned int regs[12] = {0};
+  unsigned int top = __get_cpuid_max(0x80000000u, NULL);
+  if (top >= 0x80000004u)
+    for (unsigned int i = 0; i < 3; i++)
+      __get_cpuid(0x80000002u + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2], &regs[4 * i + 3]);
+  memcpy(out, regs, 48);
+  out[48] = 0;
 }
 
 // AVX2: pmaddubsw sums byte pairs to int16 (|q| ≤ 63 and |x| ≤ 127 never saturate:
@@ -56,6 +69,7 @@ int muse_cpu_level(void) {
 
 #else
 
-int muse_cpu_level(void) { return 0; }
+int muse_cpu_features(void) { return 0; }
+void muse_cpu_brand(char out[49]) { out[0] = 0; }
 
 #endif

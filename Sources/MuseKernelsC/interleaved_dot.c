@@ -1,5 +1,6 @@
-// Sixteen weight rows at a time against activations quantised to 16 bits: the decode and
-// prefill path for Q4_0, Q8_0 and Q4_1 weights on CPUs with AVX-512 VNNI.
+// Sixteen weight rows at a time against activations quantised to 16 or 24 bits: the decode
+// and prefill path for Q4_0, Q8_0 and Q4_1 weights on CPUs with AVX2, AVX-VNNI or AVX-512 VNNI
+// (the 256-bit levels are in interleaved_dot_kernels.h).
 //
 // Why this layout: the row-at-a-time kernels (float_dot.c, int8_dot.c) spend most of their
 // time on per-block work — unpacking, a horizontal sum, a scale — not on reading memory. With
@@ -229,6 +230,104 @@ DEFINE_IDOT(q4_0)
 DEFINE_IDOT(q4_1)
 DEFINE_IDOT(q8_0)
 
+#pragma clang attribute pop
+
+// The same kernels on 256-bit vectors for CPUs without AVX-512 (interleaved_dot_kernels.h).
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#define SUFFIX avx2
+#define CODE_PLANES 2
+#define DIGIT_ZERO _mm256_setzero_si256()
+#define DIGIT_ADD(a, q, x) _mm256_add_epi16((a), _mm256_maddubs_epi16((q), (x)))
+#define DIGIT_JOIN(a, b) _mm256_add_epi16((a), (b))
+#define DIGIT_WIDEN(a, s) _mm256_madd_epi16((a), _mm256_set1_epi16((short)(1 << (s))))
+#include "interleaved_dot_kernels.h"
+#undef SUFFIX
+#undef CODE_PLANES
+#undef DIGIT_ADD
+#undef DIGIT_JOIN
+#undef DIGIT_WIDEN
+#pragma clang attribute pop
+
+// The quantiser again for AVX2 (the same bytes as SplitActivations.swift and the VNNI twin):
+// AVX2 has no int32 → int8 narrowing, so four vectors of 8 codes are packed with saturating
+// packs (every digit is in -128...127, so none saturates) and put back in order with one
+// cross-lane permute.
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+AI __m256i pack32(const __m256i v[4]) {
+  const __m256i ab = _mm256_packs_epi32(v[0], v[1]), cd = _mm256_packs_epi32(v[2], v[3]);
+  return _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+AI int32_t hsum8(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+void muse_split_activations_avx2(const float *x, int8_t *dst, int blocks, int digits) {
+  const double levels = digits == 3 ? 8323072.0 : 32512.0;
+  const int32_t top_place = digits == 3 ? 65536 : 256;
+  uint8_t *tail = (uint8_t *)dst + (size_t)blocks * 32 * digits;
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (int b = 0; b < blocks; b++) {
+    __m256 v[4];
+    for (int i = 0; i < 4; i++) v[i] = _mm256_loadu_ps(x + 32 * b + 8 * i);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                             _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    const double scale = amax == 0 ? 0 : levels / (double)amax;
+    __m256i q[4], rest[4];
+    for (int i = 0; i < 4; i++) {
+      if (digits == 2) {
+        q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], _mm256_set1_ps((float)scale)));
+      } else {
+        const __m256d sd = _mm256_set1_pd(scale);
+        const __m128i lo = _mm256_cvtpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v[i])), sd));
+        const __m128i hi = _mm256_cvtpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v[i], 1)), sd));
+        q[i] = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+      }
+      rest[i] = q[i];
+    }
+    for (int j = digits - 1; j > 0; j--) {
+      __m256i digit[4];
+      for (int i = 0; i < 4; i++) {
+        const __m256i up = _mm256_srai_epi32(_mm256_add_epi32(rest[i], _mm256_set1_epi32(128)), 8);
+        digit[i] = _mm256_sub_epi32(rest[i], _mm256_slli_epi32(up, 8));
+        rest[i] = up;
+      }
+      _mm256_storeu_si256((__m256i *)(dst + ((size_t)j * blocks + b) * 32), pack32(digit));
+    }
+    _mm256_storeu_si256((__m256i *)(dst + (size_t)b * 32), pack32(rest));
+    const int32_t sum = hsum8(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+    const int32_t sum_top =
+        hsum8(_mm256_add_epi32(_mm256_add_epi32(rest[0], rest[1]), _mm256_add_epi32(rest[2], rest[3])));
+    const int32_t sum_rest = sum - top_place * sum_top;
+    const float d = (float)((double)amax / levels);
+    const float xsum = (float)((double)sum * (double)d);
+    memcpy(tail + 4 * b, &d, 4);
+    memcpy(tail + 4 * ((size_t)blocks + b), &sum_top, 4);
+    memcpy(tail + 4 * (2 * (size_t)blocks + b), &sum_rest, 4);
+    memcpy(tail + 4 * (3 * (size_t)blocks + b), &xsum, 4);
+  }
+}
+#pragma clang attribute pop
+
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avxvnni"))), apply_to = function)
+#define SUFFIX avxvnni
+#define CODE_PLANES 1
+#define DIGIT_ADD(a, q, x) _mm256_dpbusd_avx_epi32((a), (q), (x))
+#define DIGIT_JOIN(a, b) _mm256_add_epi32((a), (b))
+#define DIGIT_WIDEN(a, s) ((s) ? _mm256_slli_epi32((a), (s)) : (a))
+#include "interleaved_dot_kernels.h"
+#undef SUFFIX
+#undef CODE_PLANES
+#undef DIGIT_ADD
+#undef DIGIT_JOIN
+#undef DIGIT_WIDEN
 #pragma clang attribute pop
 
 #endif

@@ -32,6 +32,11 @@ struct BenchEngineCommand: ParsableCommand {
       "Sequences decoded together, comma-separated (llama-batched-bench's -npl): each batch size is prefilled in one pass and decoded in lockstep, one batched pass per token."
   ) var batch = "1"
   @Option(name: .long, help: "Repetitions of each test.") var repetitions = 3
+  @Option(
+    name: .long,
+    help:
+      "Kernel level to run: portable, avx2, vnni (AVX-VNNI) or avx512 (AVX-512 VNNI); default the best the CPU has, or MUSE_KERNEL_LEVEL."
+  ) var kernelLevel: String?
   @Flag(name: .long, help: "Print one JSON object.") var json = false
   @Option(
     name: .long,
@@ -48,6 +53,8 @@ struct BenchEngineCommand: ParsableCommand {
         throw ValidationError(
           "--depth, --prompt-tokens and --gen-tokens cannot be negative; --repetitions must be positive")
       }
+      // Before the model loads: its weights are repacked for the level in force.
+      if let kernelLevel { try KernelDispatch.select(name: kernelLevel) }
       let path = try DefaultModel.resolve(model)
       var bar = ProgressBar(
         label: "loading \((path as NSString).lastPathComponent)", enabled: !json && isatty(2) != 0)
@@ -58,7 +65,12 @@ struct BenchEngineCommand: ParsableCommand {
       let cacheBytes = config.cacheBytesPerPosition(kvCacheType) * (depth + genTokens / 2)
       var report = BenchReport(
         model: (path as NSString).lastPathComponent, activeBytesPerToken: summary.activeBytes,
-        cacheBytesPerToken: cacheBytes, depth: depth, promptTokens: promptTokens, generatedTokens: genTokens)
+        cacheBytesPerToken: cacheBytes, depth: depth, promptTokens: promptTokens, generatedTokens: genTokens,
+        cpu: KernelDispatch.cpuDescription, kernelLevel: KernelDispatch.selected.name,
+        kernelPaths: summary.quantizationMix.map {
+          (type: $0.type.name, path: KernelDispatch.kernelPath(for: $0.type))
+        })
+      if !json { report.printKernels() }
       for t in counts {
         for b in batches {
           // Shared machines drift by tens of percent between minutes: the mean of a reading
@@ -116,6 +128,11 @@ struct BenchReport: Encodable {
   let depth: Int
   let promptTokens: Int
   let generatedTokens: Int
+  /// The CPU's name and the instruction sets seen, the kernel level run and, per tensor type in
+  /// the file (largest first), how its matmuls run.
+  let cpu: String
+  let kernelLevel: String
+  let kernelPaths: [(type: String, path: String)]
   var rows: [Row] = []
   var constraint: ConstraintBench?
 
@@ -128,8 +145,12 @@ struct BenchReport: Encodable {
     case promptTokens = "prompt_tokens"
     case generatedTokens = "gen_tokens"
     case rows = "runs"
+    case cpu
+    case kernelLevel = "kernel_level"
+    case kernelPaths = "kernel_paths"
     case prefill_tps, decode_tps
     case constraint
+    case rooflineFraction = "roofline_fraction"
   }
 
   /// Medians at the largest thread count and the first batch size, the numbers scripts compare.
@@ -147,6 +168,18 @@ struct BenchReport: Encodable {
     try c.encodeIfPresent(headline?.prefill?.median, forKey: .prefill_tps)
     try c.encodeIfPresent(headline?.decode?.median, forKey: .decode_tps)
     try c.encodeIfPresent(constraint, forKey: .constraint)
+    try c.encodeIfPresent(headline?.rooflineFraction, forKey: .rooflineFraction)
+    try c.encode(cpu, forKey: .cpu)
+    try c.encode(kernelLevel, forKey: .kernelLevel)
+    try c.encode(
+      Dictionary(kernelPaths.map { ($0.type, $0.path) }, uniquingKeysWith: { a, _ in a }),
+      forKey: .kernelPaths)
+  }
+
+  func printKernels() {
+    print("cpu: \(cpu)")
+    print("kernel level: \(kernelLevel)")
+    for (type, path) in kernelPaths { print("  \(type): \(path)") }
   }
 
   mutating func add(_ s: ThroughputSample, bandwidth: Double) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MuseKernels
 
 @main
 struct Muse: AsyncParsableCommand {
@@ -12,6 +13,25 @@ struct Muse: AsyncParsableCommand {
       TokenizeCommand.self, TemplateCommand.self, ConvertCommand.self, PerplexityCommand.self,
       BenchCommand.self,
     ])
+
+  /// ArgumentParser's entry point, after refusing a MUSE_KERNEL_LEVEL this CPU cannot run
+  /// (every command that runs a model would otherwise start at a level nobody asked for).
+  static func main() async {
+    if let problem = KernelDispatch.environmentProblem {
+      printError("muse: error: \(problem)")
+      Foundation.exit(1)
+    }
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      exit(withError: error)
+    }
+  }
 }
 
 /// Prints an error the way a person needs it (file, place, what was expected) and exits 1,

@@ -19,6 +19,42 @@ func interleavedMatmul(
   return y
 }
 
+/// Expects `interleavedMatmul` at every level to be within what rounding activations (16 or 24
+/// bits) can move a dot (Σ |w| d / 2 per block), plus float summation, of Σ dequantised weight ×
+/// activation in Double.
+func expectInterleavedMatchesReference(
+  _ type: GGMLType, _ bytes: [UInt8], rows: Int, columns: Int, x: [Float], tokens: Int
+) {
+  let dense = denseRows(type, bytes, rows: rows, columns: columns)
+  let pool = ThreadPool(threads: 2)
+  forEachLevel { level in
+    let y = interleavedMatmul(type, bytes, rows: rows, columns: columns, x: x, tokens: tokens, pool: pool)
+    for t in 0..<tokens {
+      for r in 0..<rows {
+        var expected = 0.0
+        var magnitude = 0.0
+        var rounding = 0.0
+        for b in 0..<columns / 32 {
+          let xs = x[t * columns + b * 32..<t * columns + (b + 1) * 32]
+          let d =
+            Double(xs.map { abs($0) }.max()!)
+            / SplitActivations.levels(digits: SplitActivations.digits(for: type))
+          for c in b * 32..<(b + 1) * 32 {
+            let product = Double(dense[r][c]) * Double(x[t * columns + c])
+            expected += product
+            magnitude += abs(product)
+            rounding += abs(Double(dense[r][c])) * d / 2
+          }
+        }
+        let got = Double(y[t * rows + r])
+        #expect(
+          abs(got - expected) <= rounding * 1.001 + 2e-6 * magnitude,
+          "\(type.name) \(level) \(columns)×\(rows), token \(t)/\(tokens), row \(r): \(got) vs \(expected)")
+      }
+    }
+  }
+}
+
 // Forcing levels is process-wide, so these join IntegerKernelTests' serialized suite.
 extension IntegerKernelTests {
   /// Every activation is q · d with q the digits in base 256, |x - q d| ≤ d / 2 (plus the
@@ -87,50 +123,49 @@ extension IntegerKernelTests {
 
   /// Repacked Q4_0 / Q4_1 / Q8_0 against Σ dequantised weight × activation in Double, at every
   /// level, on odd block counts, 1 and 3 groups of rows and token counts that leave partial
-  /// groups of four. The bound is what rounding activations (16 or 24 bits) can move a dot
-  /// (Σ |w| d / 2 per block) plus float summation.
+  /// groups of four.
   @Test(arguments: interleavedTypes)
   func interleavedKernelsMatchReference(type: GGMLType) {
     for blocks in [1, 3, 7] {
       let columns = blocks * 32
       for rows in [16, 48] {
         let bytes = randomRows(type, rows: rows, columns: columns, seed: UInt64(blocks * 31 + rows))
-        let dense = denseRows(type, bytes, rows: rows, columns: columns)
         for tokens in [1, 2, 3, 5, 9] {
           var generator = SeededGenerator(state: UInt64(tokens * 5 + blocks))
           let x = (0..<tokens * columns).map { _ in generator.float() * 4 }
-          let pool = ThreadPool(threads: 2)
-          forEachLevel { level in
-            let y = interleavedMatmul(
-              type, bytes, rows: rows, columns: columns, x: x, tokens: tokens, pool: pool)
-            for t in 0..<tokens {
-              for r in 0..<rows {
-                var expected = 0.0
-                var magnitude = 0.0
-                var rounding = 0.0
-                for b in 0..<blocks {
-                  let xs = x[t * columns + b * 32..<t * columns + (b + 1) * 32]
-                  let d =
-                    Double(xs.map { abs($0) }.max()!)
-                    / SplitActivations.levels(digits: SplitActivations.digits(for: type))
-                  for c in b * 32..<(b + 1) * 32 {
-                    let product = Double(dense[r][c]) * Double(x[t * columns + c])
-                    expected += product
-                    magnitude += abs(product)
-                    rounding += abs(Double(dense[r][c])) * d / 2
-                  }
-                }
-                let got = Double(y[t * rows + r])
-                #expect(
-                  abs(got - expected) <= rounding * 1.001 + 2e-6 * magnitude,
-                  "\(type.name) \(level) \(columns)×\(rows), token \(t)/\(tokens), row \(r): \(got) vs \(expected)"
-                )
-              }
-            }
-          }
+          expectInterleavedMatchesReference(type, bytes, rows: rows, columns: columns, x: x, tokens: tokens)
         }
       }
     }
+  }
+
+  /// The codes and digits at the ends of their ranges, where AVX2's int16 sums (vpmaddubsw) are
+  /// closest to saturating: every 4-bit code 15, Q8_0 codes 127 and -128, activations whose
+  /// lower digits are -128 and top digits ±127: q = ±(L - 128) for 16 bits, ±(L - 32896) for 24,
+  /// with one 127/128 per block making the scale L · 128 / 127, a power of two, so every
+  /// product x · scale is exact.
+  @Test(arguments: interleavedTypes)
+  func interleavedKernelsHoldExtremeCodes(type: GGMLType) {
+    let (rows, columns, tokens) = (32, 32 * 3, 5)
+    let layout = type.blockLayout
+    var bytes = [UInt8](repeating: 0, count: rows * columns / 32 * layout.bytes)
+    for block in 0..<rows * columns / 32 {
+      let at = block * layout.bytes
+      bytes[at + 1] = 0x3C  // d = 1.0 (f16 0x3C00)
+      switch type {
+      case .q4_0: for i in 2..<18 { bytes[at + i] = 0xFF }
+      case .q4_1:
+        bytes[at + 3] = 0xBC  // m = -1.0
+        for i in 4..<20 { bytes[at + i] = 0xFF }
+      default: for i in 0..<32 { bytes[at + 2 + i] = i % 3 == 0 ? 0x80 : 0x7F }
+      }
+    }
+    let levels = SplitActivations.levels(digits: SplitActivations.digits(for: type))
+    let edge = Float((levels - (type == .q8_0 ? 32896 : 128)) / (levels * 128 / 127))
+    let x = (0..<tokens * columns).map { i -> Float in
+      i % 32 == 5 ? 127.0 / 128 : (i / 7) % 2 == 0 ? edge : -edge
+    }
+    expectInterleavedMatchesReference(type, bytes, rows: rows, columns: columns, x: x, tokens: tokens)
   }
 
   /// The VNNI kernels and the portable Swift ones do the same integer sums and the same float

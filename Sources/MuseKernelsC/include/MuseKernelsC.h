@@ -7,8 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// 0: no accelerated kernels; 1: AVX2 + FMA + F16C; 2: level 1 plus AVX-512 VL/BW/VNNI.
-int muse_cpu_level(void);
+/// The instruction sets this CPU (and its operating system) offers, as MUSE_CPU_* bits; the
+/// VNNI bits only alongside MUSE_CPU_AVX2.
+int muse_cpu_features(void);
+#define MUSE_CPU_AVX2 1       /* AVX2 + FMA + F16C */
+#define MUSE_CPU_AVX512VNNI 2 /* AVX-512 VL/BW/VNNI's vpdpbusd */
+#define MUSE_CPU_AVXVNNI 4    /* AVX-VNNI: the VEX (256-bit) vpdpbusd of Alder Lake, Sapphire Rapids, Zen 5 */
+/// The CPU's brand string (cpuid leaves 0x80000002–4; empty where there is none).
+void muse_cpu_brand(char out[49]);
 
 // One weight row (`blocks` blocks of the format) against `ntok` (1...4) quantised activation
 // rows: row t starts at x + t * xstride and holds blocks32 × 32 int8 codes, then blocks32
@@ -49,8 +55,8 @@ MUSE_FDOT(muse_fdot_q6_K_vnni);
 
 // Sixteen interleaved weight rows (`blocks` blocks, InterleavedWeights.swift) against `ntok`
 // (1...4) tokens of 16-bit split activations (SplitActivations.swift), token t at
-// x + t * xstride; row i's dot for token t is written to y[t * ystride + i]. AVX-512 VNNI only;
-// see interleaved_dot.c.
+// x + t * xstride; row i's dot for token t is written to y[t * ystride + i]. AVX-512 VNNI,
+// AVX-VNNI (VEX, 256-bit) and AVX2; all give the same bits (see interleaved_dot.c).
 #define MUSE_IDOT(name)                                                                        \
   void name(const void *w, int blocks, const int8_t *x, size_t xstride, int ntok, float *y,   \
             size_t ystride)
@@ -58,8 +64,15 @@ MUSE_FDOT(muse_fdot_q6_K_vnni);
 MUSE_IDOT(muse_idot_q4_0_vnni);
 MUSE_IDOT(muse_idot_q4_1_vnni);
 MUSE_IDOT(muse_idot_q8_0_vnni);
+MUSE_IDOT(muse_idot_q4_0_avxvnni);
+MUSE_IDOT(muse_idot_q4_1_avxvnni);
+MUSE_IDOT(muse_idot_q8_0_avxvnni);
+MUSE_IDOT(muse_idot_q4_0_avx2);
+MUSE_IDOT(muse_idot_q4_1_avx2);
+MUSE_IDOT(muse_idot_q8_0_avx2);
 /// SplitActivations' quantiser (`digits` 2 or 3) for one token of `blocks` × 32 floats.
 void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int digits);
+void muse_split_activations_avx2(const float *x, int8_t *dst, int blocks, int digits);
 
 /// Most query heads one `muse_attend_*` call takes (the caller splits larger groups).
 #define MUSE_ATTEND_MAX_HEADS 16

@@ -1,0 +1,165 @@
+// The interleaved kernels of interleaved_dot.c on 256-bit vectors, included once per level:
+// AVX2 (SUFFIX avx2) and AVX-VNNI (SUFFIX avxvnni, the VEX vpdpbusd). The includer defines
+//   SUFFIX               the level's name, appended to each function's
+//   DIGIT_ZERO           a zeroed digit accumulator
+//   DIGIT_ADD(a, q, x)   a + Σ over 4-byte groups of unsigned codes q × signed digits x (per
+//                        32-bit lane, i.e. per row), in whatever form the level keeps
+//   DIGIT_JOIN(a, b)     two accumulators as one (each at most 8 · 3840 where they are int16)
+//   DIGIT_WIDEN(a, s)    that accumulator as int32 lanes times 2^s
+//   CODE_PLANES          1 where DIGIT_ADD takes 8-bit codes, 2 where only 4-bit ones
+// AVX2 has no vpdpbusd: vpmaddubsw sums byte pairs into int16 (|pair| ≤ 2 · 15 · 128 = 3840
+// for 4-bit codes), eight of those are added as int16 (≤ 30720 < 32767, so no saturation),
+// and one vpmaddwd by 2^s per digit joins pairs into the row's int32 lane. Every sum is exact,
+// so each level gives the VNNI level's (and the portable loop's) bits.
+//
+// A 256-bit vector holds 8 of a group's 16 rows: each kernel runs two passes over the group's
+// blocks, rows 0–7 then rows 8–15 (the group's bytes are in cache for the second; a group is
+// at most blocks × 544 bytes). Within a pass, each 32-byte half-chunk is loaded and unpacked
+// once and used for every token.
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SUFFIX)
+
+AI __m256i FN(bcast4)(const int8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+AI void FN(store8)(const __m256 acc[4], int nt, float *y, size_t ystride) {
+  for (int t = 0; t < nt; t++) _mm256_storeu_ps(y + t * ystride, acc[t]);
+}
+
+// Q4_0 (value d (q - 8)) and Q4_1 (value d q + m), 16-bit activations q = 256 h + l.
+AI void FN(iq4)(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
+                size_t ystride, int q4_1) {
+  const size_t block_bytes = q4_1 ? 320 : 288, header = q4_1 ? 64 : 32;
+  const int32_t off = q4_1 ? 0 : 8;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int half = 0; half < 2; half++) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const uint8_t *w = group;
+    for (int b = 0; b < blocks; b++, w += block_bytes) {
+      if (half == 0) PREFETCH(nt, w, block_bytes);
+      // Digit sums, [t][0] over low nibbles and [t][1] over high ones: two short dependency
+      // chains per digit rather than one long one (vpdpbusd's latency is 5 cycles).
+      __m256i sh[4][2], sl[4][2];
+      for (int t = 0; t < nt; t++) sh[t][0] = sh[t][1] = sl[t][0] = sl[t][1] = DIGIT_ZERO;
+      for (int j = 0; j < 4; j++) {
+        // Chunk j: low nibbles are values 4j ..< 4j + 4, high nibbles 16 + 4j ..< 16 + 4j + 4.
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(w + header + 64 * j + 32 * half));
+        const __m256i lo = _mm256_and_si256(raw, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        for (int t = 0; t < nt; t++) {
+          const int8_t *h = XDIGIT(t, b, 0), *l = XDIGIT(t, b, 1);
+          sh[t][0] = DIGIT_ADD(sh[t][0], lo, FN(bcast4)(h + 4 * j));
+          sl[t][0] = DIGIT_ADD(sl[t][0], lo, FN(bcast4)(l + 4 * j));
+          sh[t][1] = DIGIT_ADD(sh[t][1], hi, FN(bcast4)(h + 16 + 4 * j));
+          sl[t][1] = DIGIT_ADD(sl[t][1], hi, FN(bcast4)(l + 16 + 4 * j));
+        }
+      }
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
+      const __m256 m = q4_1 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 32 + 16 * half)))
+                            : _mm256_setzero_ps();
+      for (int t = 0; t < nt; t++) {
+        // Each pair of accumulators is ≤ 8 · 3840 in magnitude: joined as int16 on AVX2.
+        __m256i s = _mm256_add_epi32(DIGIT_WIDEN(DIGIT_JOIN(sh[t][0], sh[t][1]), 8),
+                                     DIGIT_WIDEN(DIGIT_JOIN(sl[t][0], sl[t][1]), 0));
+        if (off) s = _mm256_sub_epi32(s, _mm256_set1_epi32(off * (256 * XI(t, b, 2, 1) + XI(t, b, 2, 2))));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(d, _mm256_set1_ps(XD(t, b, 2))), acc[t]);
+        if (q4_1) acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(XSUM(t, b, 2)), acc[t]);
+      }
+    }
+    FN(store8)(acc, nt, y + 8 * half, ystride);
+  }
+}
+
+// Q8_0: value d q, stored as u = q + 128; 24-bit activations q = 65536 h + 256 m + l. The top
+// digit's sum and the lower digits' are each exact in int32 with the offset taken off, joined
+// by one float fma (dot_block3's arithmetic). Where DIGIT_ADD takes 4-bit codes only (AVX2:
+// 2 · 255 · 128 overflows int16), CODE_PLANES is 2 and u = 16 u_hi + u_lo is summed per
+// nibble; with 8-bit codes (VNNI) the two accumulators per digit take even and odd chunks.
+AI void FN(iq8_0)(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
+                  size_t ystride) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int half = 0; half < 2; half++) {
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    const uint8_t *w = group;
+    for (int b = 0; b < blocks; b++, w += 544) {
+      if (half == 0) PREFETCH(nt, w, 544);
+      __m256i s[2][3][2];  // [token][digit][plane, or chunk parity]
+      for (int t = 0; t < nt; t++)
+        for (int j = 0; j < 3; j++) s[t][j][0] = s[t][j][1] = DIGIT_ZERO;
+      for (int k = 0; k < 8; k++) {
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(w + 32 + 64 * k + 32 * half));
+        if (CODE_PLANES == 1) {
+          for (int t = 0; t < nt; t++)
+            for (int j = 0; j < 3; j++)
+              s[t][j][k & 1] = DIGIT_ADD(s[t][j][k & 1], raw, FN(bcast4)(XDIGIT(t, b, j) + 4 * k));
+        } else {
+          const __m256i lo = _mm256_and_si256(raw, m4);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+          for (int t = 0; t < nt; t++)
+            for (int j = 0; j < 3; j++) {
+              const __m256i xj = FN(bcast4)(XDIGIT(t, b, j) + 4 * k);
+              s[t][j][0] = DIGIT_ADD(s[t][j][0], lo, xj);
+              s[t][j][1] = DIGIT_ADD(s[t][j][1], hi, xj);
+            }
+        }
+      }
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
+      for (int t = 0; t < nt; t++) {
+        __m256i sh, sml;
+        if (CODE_PLANES == 1) {
+          sh = DIGIT_WIDEN(DIGIT_JOIN(s[t][0][0], s[t][0][1]), 0);
+          sml = _mm256_add_epi32(DIGIT_WIDEN(DIGIT_JOIN(s[t][1][0], s[t][1][1]), 8),
+                                 DIGIT_WIDEN(DIGIT_JOIN(s[t][2][0], s[t][2][1]), 0));
+        } else {
+          // Plane 1 (high nibbles) weighs 16 within its digit's place.
+          sh = _mm256_add_epi32(DIGIT_WIDEN(s[t][0][0], 0), DIGIT_WIDEN(s[t][0][1], 4));
+          sml = _mm256_add_epi32(_mm256_add_epi32(DIGIT_WIDEN(s[t][1][0], 8), DIGIT_WIDEN(s[t][1][1], 12)),
+                                 _mm256_add_epi32(DIGIT_WIDEN(s[t][2][0], 0), DIGIT_WIDEN(s[t][2][1], 4)));
+        }
+        sh = _mm256_sub_epi32(sh, _mm256_set1_epi32(128 * XI(t, b, 3, 1)));
+        sml = _mm256_sub_epi32(sml, _mm256_set1_epi32(128 * XI(t, b, 3, 2)));
+        const __m256 dot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sh), _mm256_set1_ps(65536.0f), _mm256_cvtepi32_ps(sml));
+        acc[t] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, _mm256_set1_ps(XD(t, b, 3))), acc[t]);
+      }
+    }
+    for (int t = 0; t < nt; t++) _mm256_storeu_ps(y + t * ystride + 8 * half, acc[t]);
+  }
+}
+
+// One specialisation per token count, so the loops over tokens unroll. Q8_0 keeps 6
+// accumulators per token, so it takes tokens two at a time (the group's bytes are in cache for
+// the second pair), each token with the same instructions: results do not depend on the batch.
+#define DEFINE_IDOT4(fmt, q4_1)                                                                 \
+  MUSE_IDOT(CAT(muse_idot_##fmt, SUFFIX)) {                                                     \
+    const uint8_t *g = (const uint8_t *)w;                                                      \
+    switch (ntok) {                                                                             \
+    case 1: FN(iq4)(g, blocks, x, xstride, 1, y, ystride, q4_1); break;                         \
+    case 2: FN(iq4)(g, blocks, x, xstride, 2, y, ystride, q4_1); break;                         \
+    case 3: FN(iq4)(g, blocks, x, xstride, 3, y, ystride, q4_1); break;                         \
+    default: FN(iq4)(g, blocks, x, xstride, 4, y, ystride, q4_1); break;                        \
+    }                                                                                           \
+  }
+DEFINE_IDOT4(q4_0, 0)
+DEFINE_IDOT4(q4_1, 1)
+
+MUSE_IDOT(CAT(muse_idot_q8_0, SUFFIX)) {
+  const uint8_t *g = (const uint8_t *)w;
+  for (int t = 0; t < ntok; t += 2) {
+    const int8_t *xt = x + (size_t)t * xstride;
+    float *yt = y + (size_t)t * ystride;
+    if (ntok - t == 1)
+      FN(iq8_0)(g, blocks, xt, xstride, 1, yt, ystride);
+    else
+      FN(iq8_0)(g, blocks, xt, xstride, 2, yt, ystride);
+  }
+}
+
+#undef DEFINE_IDOT4
+#undef FN
+#undef CAT
+#undef CAT_
