@@ -117,7 +117,7 @@ def variants(data, schema):
 
 
 REFUSAL = re.compile(r"unsupported JSON Schema keyword '([^']+)'|(invalid JSON Schema)|(JSON Schema too complex)"
-                     r"|(not JSON)|(GBNF|grammar)")
+                     r"|(not JSON)|grammar line \d+, column \d+: ([^(\n]*)")
 
 
 def check(muse, schema_text, tests, schema, gbnf=False):
@@ -144,7 +144,7 @@ def check(muse, schema_text, tests, schema, gbnf=False):
             m = REFUSAL.search(r.stderr)
             if not m:
                 return None, "other: " + r.stderr.strip()[-200:]
-            return None, m.group(1) or next(g for g in m.groups()[1:] if g)
+            return None, next(g for g in m.groups() if g).strip()
         answers = [json.loads(line)["accepted"] for line in r.stdout.splitlines()]
         if len(answers) != len(lines):
             return None, f"other: {len(answers)} answers for {len(lines)} instances"
