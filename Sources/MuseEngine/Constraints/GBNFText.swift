@@ -1,8 +1,8 @@
 /// Spelling GBNF: literals and character classes, for the grammar generators (JSON Schema, regular expressions) that write GBNF and let the one parser
 /// compile it.
-enum GBNFText {
+public enum GBNFText {
   /// A GBNF string literal matching exactly `text`.
-  static func literal(_ text: String) -> String {
+  public static func literal(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars {
       switch scalar {

@@ -145,30 +145,16 @@ struct ChatReplyPlan {
         guard !prefixes.isEmpty else { return try .lazy(grammar, triggers: triggers) }
         let start =
           "muse-lazy ::= root | "
-          + prefixes.map { "\(gbnfLiteral($0)) [ \\t\\n]* root" }.joined(separator: " | ")
+          + prefixes.map { "\(GBNFText.literal($0)) [ \\t\\n]* root" }.joined(separator: " | ")
         return try .lazy(Grammar(gbnf: start + "\n" + gbnf, root: "muse-lazy"), triggers: triggers)
       }
       if let close {
-        let start = "muse-after-reasoning ::= \(gbnfLiteral(close)) [ \\t\\n]* root\n"
+        let start = "muse-after-reasoning ::= \(GBNFText.literal(close)) [ \\t\\n]* root\n"
         return try .lazy(Grammar(gbnf: start + gbnf, root: "muse-after-reasoning"), triggers: [close])
       }
       return GenerationConstraint(grammar: try Grammar(gbnf: gbnf))
     } catch let error as GrammarError {
       throw OpenAIError.invalid("Invalid '\(param)': \(error)", param: param, code: "invalid_grammar")
     }
-  }
-
-  /// `text` as a GBNF string literal.
-  private static func gbnfLiteral(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out + "\""
   }
 }
