@@ -127,15 +127,15 @@ final class ChatFormatter: ResponseFormatter, @unchecked Sendable {
     _ = whole.finish()
     let reply = whole.reply
     let message = Message(
-      role: "assistant", content: reply.calls.isEmpty || !reply.content.isEmpty ? reply.content : nil,
+      role: "assistant", content: reply.toolCalls.isEmpty || !reply.content.isEmpty ? reply.content : nil,
       reasoning_content: reply.reasoning.isEmpty ? nil : reply.reasoning,
-      tool_calls: reply.calls.isEmpty ? nil : reply.calls)
+      tool_calls: reply.toolCalls.isEmpty ? nil : reply.callViews)
     return Complete(
       id: id, created: created, model: model,
       choices: [
         Choice(
           index: 0, message: message, logprobs: logprobs.map(ChatLogprobs.init),
-          finish_reason: finish(result, called: !reply.calls.isEmpty))
+          finish_reason: finish(result, called: !reply.toolCalls.isEmpty))
       ], usage: Usage(prompt: result.promptTokens, completion: result.tokens.count))
   }
 
@@ -161,7 +161,7 @@ final class ChatFormatter: ResponseFormatter, @unchecked Sendable {
   func end(result: GenerationResult) -> [Chunk] {
     let held = result.finishReason == .cancelled ? [] : reader.finish()
     return held.map { chunk(Self.delta($0)) }
-      + [chunk(Delta(), finish: finish(result, called: !reader.reply.calls.isEmpty))]
+      + [chunk(Delta(), finish: finish(result, called: !reader.reply.toolCalls.isEmpty))]
   }
 
   func usage(result: GenerationResult) -> Chunk {
@@ -170,24 +170,24 @@ final class ChatFormatter: ResponseFormatter, @unchecked Sendable {
       usage: Usage(prompt: result.promptTokens, completion: result.tokens.count))
   }
 
-  private static func delta(_ piece: ChatReplyReader.Piece) -> Delta {
+  private static func delta(_ piece: AssistantDelta) -> Delta {
     switch piece {
     case .content(let text):
       return Delta(content: text)
     case .reasoning(let text):
       return Delta(reasoning_content: text)
-    case .callStart(let index, let id, let name):
+    case .toolCallStart(let index, let id, let name):
       return Delta(
         tool_calls: [
           ToolCallDeltaView(
             index: index, id: id, type: "function", function: .init(name: name, arguments: ""))
         ])
-    case .callArguments(let index, let fragment):
+    case .toolCallArguments(let index, let fragment):
       return Delta(
         tool_calls: [
           ToolCallDeltaView(index: index, id: nil, type: nil, function: .init(name: nil, arguments: fragment))
         ])
-    case .invalidCall(_, let text):
+    case .invalidToolCall(_, let text):
       return Delta(content: text)
     }
   }

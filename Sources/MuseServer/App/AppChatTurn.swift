@@ -75,20 +75,20 @@ struct AppChatTurn {
     }
     var reader = self.reader
     // What the client was sent: what a reply it left is kept as.
-    var delivered = ChatReplyReader.Reply()
+    var delivered = ParsedAssistantMessage()
     var result: GenerationResult?
 
-    func send(_ pieces: [ChatReplyReader.Piece]) async throws {
+    func send(_ pieces: [AssistantDelta]) async throws {
       for piece in pieces {
         switch piece {
-        case .content(let text), .invalidCall(_, let text): try await emit(.delta(text))
+        case .content(let text), .invalidToolCall(_, let text): try await emit(.delta(text))
         case .reasoning(let text): try await emit(.reasoningDelta(text))
-        case .callStart(let index, let id, let name):
-          try await emit(.toolCall(index: index, id: id, name: name))
-        case .callArguments(let index, let fragment):
+        case .toolCallStart(let index, let id, let name):
+          try await emit(.toolCall(index: index, id: id ?? "", name: name))
+        case .toolCallArguments(let index, let fragment):
           try await emit(.toolArguments(index: index, text: fragment))
         }
-        _ = delivered.apply(piece)
+        delivered.apply(piece)
       }
     }
 
@@ -113,13 +113,13 @@ struct AppChatTurn {
     case .abandoned(let delivered):
       completionTokens = delivered
     }
-    let reply: ChatReplyReader.Reply
+    let reply: ParsedAssistantMessage
     if case .completed = outcome { reply = reader.reply } else { reply = delivered }
     var finishReason = result?.finishReason.rawValue ?? "cancelled"
-    if finishReason == "stop" && !reply.calls.isEmpty { finishReason = "tool_calls" }
+    if finishReason == "stop" && !reply.toolCalls.isEmpty { finishReason = "tool_calls" }
     let calls =
-      reply.calls.isEmpty
-      ? nil : (try? JSONEncoder().encode(reply.calls)).map { String(decoding: $0, as: UTF8.self) }
+      reply.toolCalls.isEmpty
+      ? nil : (try? JSONEncoder().encode(reply.callViews)).map { String(decoding: $0, as: UTF8.self) }
     let message = ConversationMessage(
       conversationID: conversationID, role: "assistant", content: reply.content,
       reasoning: reply.reasoning.isEmpty ? nil : reply.reasoning, finishReason: finishReason, toolCalls: calls
