@@ -23,6 +23,12 @@ struct AppToolCallTests {
         (conversation["conversation"] as? [String: Any])?["tools"] as? [[String: Any]])
       #expect(stored.count == 2)
 
+      // Nothing to answer yet.
+      let early = try await c.app(
+        "/app/api/conversations/\(id)/messages", method: .post, session: session,
+        json: #"{"tool_results": [{"tool_call_id": "call_x", "content": "x"}]}"#)
+      #expect(
+        early.status == .badRequest && early.error["code"] as? String == "no_tool_calls", "\(early.text)")
       let r = try await c.app(
         "/app/api/conversations/\(id)/messages", method: .post, session: session,
         json: #"{"content": "Weather and time in Paris?"}"#)

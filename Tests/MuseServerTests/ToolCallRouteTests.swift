@@ -207,6 +207,19 @@ struct ToolCallRouteTests {
         ),
         (#""grammar": "root ::= missing""#, "grammar", "missing"),
         (#""grammar": 5"#, "grammar", "string"),
+        (#""grammar": """#, "grammar", "bytes"),
+        (#""response_format": "json""#, "response_format", "object"),
+        (#""response_format": {}"#, "response_format.type", "Missing"),
+        (#""response_format": {"type": "json_schema"}"#, "response_format.json_schema", "object"),
+        (
+          #""response_format": {"type": "json_schema", "json_schema": {"name": "x", "strict": "yes"}}"#,
+          "response_format.json_schema.strict", "boolean"
+        ),
+        (
+          #""response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": []}}"#,
+          "response_format.json_schema.schema", "object"
+        ),
+        (#""response_format": {"type": "json_object"}, "grammar": "root ::= \"a\"""#, "grammar", "together"),
         (
           #""tools": \#(Self.tools), "response_format": {"type": "json_object"}"#, "response_format",
           "together"
