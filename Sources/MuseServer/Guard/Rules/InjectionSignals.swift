@@ -203,7 +203,7 @@ extension InjectionSignal {
     .words(
       .jailbreak, "mode", 0.8,
       "jailbreak|jailbroken|dan|god|unrestricted|unfiltered|uncensored|evil|opposite mode"),
-    .words(.jailbreak, "mode", 0.8, "developer_mode enabled|activated|on"),
+    .words(.jailbreak, "mode", 0.8, "developer_mode enabled|activated"),
     .words(.jailbreak, "mode", 0.3, "developer|dev|debug|admin|sudo mode"),
     .words(
       .jailbreak, "limits", 0.88,
