@@ -44,6 +44,7 @@ public final class SQLiteStore: Store {
       }
     }
     registerAppTables(in: &m)
+    registerGuardTables(in: &m)
     return m
   }
 
