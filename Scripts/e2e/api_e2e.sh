@@ -29,6 +29,7 @@ say "Python packages"
 
 closed="$(e2e_smollm2)"
 open="$(e2e_fixture llama-q8_0.gguf)"
+minilm="$(bash Scripts/fixtures/fetch-minilm.sh)"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/muse-e2e.XXXXXX")"
 data="$work/data"
@@ -67,6 +68,20 @@ models:
     visibility: open
     display_name: Fixture Llama
     description: open model of the end-to-end tests
+  - id: smollm2-guarded
+    path: "$closed"
+    visibility: closed
+    description: the closed model behind the operator's guardrails
+    guard:
+      input:
+        - {rail: pii, action: block, categories: [payment_card, iban, national_id, api_key, private_key]}
+        - {rail: pii, action: redact, categories: [email, phone]}
+        - {rail: injection, action: block}
+      output:
+        - {rail: patterns, action: block, deny: [Paris]}
+        - {rail: moderation, action: block}
+  - id: all-minilm-l6-v2
+    path: "$minilm"
 EOF
 
 e2e_start_server "$config" "$data" "$port" "$log" "$pidfile"
@@ -93,6 +108,7 @@ export MUSE_E2E_CLOSED_ID=smollm2-135m-instruct
 export MUSE_E2E_CLOSED_PATH="$closed"
 export MUSE_E2E_OPEN_ID=fixture-llama
 export MUSE_E2E_OPEN_PATH="$open"
+export MUSE_E2E_GUARDED_ID=smollm2-guarded
 export MUSE_E2E_ADMIN_KEY="$admin"
 export MUSE_E2E_INFERENCE_KEY="$inference"
 export MUSE_E2E_WEIGHTS_KEY="$weights"

@@ -10,6 +10,8 @@ public enum FinishReason: String, Sendable {
   case length
   /// The caller asked to stop.
   case cancelled
+  /// The server's guardrails ended the reply (OpenAI's `content_filter`).
+  case contentFilter = "content_filter"
 }
 
 public struct GenerationResult: Sendable {

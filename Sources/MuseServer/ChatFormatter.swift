@@ -75,14 +75,17 @@ final class ChatFormatter: ResponseFormatter, @unchecked Sendable {
     let message: Message
     let logprobs: ChatLogprobs?
     let finish_reason: String
+    /// Muse's addition: which guardrail ended a `content_filter` reply.
+    var content_filter: GuardViolation?
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(index, forKey: .index)
       try c.encode(message, forKey: .message)
       try c.encode(logprobs, forKey: .logprobs)
       try c.encode(finish_reason, forKey: .finish_reason)
+      try c.encodeIfPresent(content_filter, forKey: .content_filter)
     }
-    enum CodingKeys: String, CodingKey { case index, message, logprobs, finish_reason }
+    enum CodingKeys: String, CodingKey { case index, message, logprobs, finish_reason, content_filter }
   }
   struct Complete: Encodable {
     let id: String
@@ -97,14 +100,16 @@ final class ChatFormatter: ResponseFormatter, @unchecked Sendable {
     let delta: Delta
     var logprobs: ChatLogprobs?
     let finish_reason: String?
+    var content_filter: GuardViolation?
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(index, forKey: .index)
       try c.encode(delta, forKey: .delta)
       try c.encode(logprobs, forKey: .logprobs)
       try c.encode(finish_reason, forKey: .finish_reason)
+      try c.encodeIfPresent(content_filter, forKey: .content_filter)
     }
-    enum CodingKeys: String, CodingKey { case index, delta, logprobs, finish_reason }
+    enum CodingKeys: String, CodingKey { case index, delta, logprobs, finish_reason, content_filter }
   }
   struct Chunk: Encodable {
     let id: String
@@ -121,7 +126,9 @@ final class ChatFormatter: ResponseFormatter, @unchecked Sendable {
     return reason == "stop" && called ? "tool_calls" : reason
   }
 
-  func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?) -> Complete {
+  func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?, filter: GuardViolation?)
+    -> Complete
+  {
     var whole = reader
     _ = whole.read(text)
     _ = whole.finish()
@@ -135,15 +142,19 @@ final class ChatFormatter: ResponseFormatter, @unchecked Sendable {
       choices: [
         Choice(
           index: 0, message: message, logprobs: logprobs.map(ChatLogprobs.init),
-          finish_reason: finish(result, called: !reply.toolCalls.isEmpty))
+          finish_reason: finish(result, called: !reply.toolCalls.isEmpty), content_filter: filter)
       ], usage: Usage(prompt: result.promptTokens, completion: result.tokens.count))
   }
 
-  func chunk(_ delta: Delta, finish: String? = nil, logprobs: [TokenLogprob]? = nil) -> Chunk {
+  func chunk(
+    _ delta: Delta, finish: String? = nil, logprobs: [TokenLogprob]? = nil, filter: GuardViolation? = nil
+  ) -> Chunk {
     Chunk(
       id: id, created: created, model: model,
       choices: [
-        DeltaChoice(index: 0, delta: delta, logprobs: logprobs.map(ChatLogprobs.init), finish_reason: finish)
+        DeltaChoice(
+          index: 0, delta: delta, logprobs: logprobs.map(ChatLogprobs.init), finish_reason: finish,
+          content_filter: filter)
       ], usage: nil)
   }
 
@@ -158,10 +169,10 @@ final class ChatFormatter: ResponseFormatter, @unchecked Sendable {
     return pieces.enumerated().map { i, piece in chunk(Self.delta(piece), logprobs: i == 0 ? logprobs : nil) }
   }
 
-  func end(result: GenerationResult) -> [Chunk] {
+  func end(result: GenerationResult, filter: GuardViolation?) -> [Chunk] {
     let held = result.finishReason == .cancelled ? [] : reader.finish()
     return held.map { chunk(Self.delta($0)) }
-      + [chunk(Delta(), finish: finish(result, called: !reader.reply.toolCalls.isEmpty))]
+      + [chunk(Delta(), finish: finish(result, called: !reader.reply.toolCalls.isEmpty), filter: filter)]
   }
 
   func usage(result: GenerationResult) -> Chunk {

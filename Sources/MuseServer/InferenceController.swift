@@ -40,11 +40,13 @@ struct InferenceController: Sendable {
     guard case .array(let sent)? = json["messages"] else {
       throw OpenAIError.invalid("'messages' must be an array.", param: "messages", code: "invalid_type")
     }
-    let messages = sent.map(Self.flattenTextParts)
     let tools = try ToolFields.check(
       tools: json["tools"], choice: json["tool_choice"], parallel: json["parallel_tool_calls"])
     let output = try ResponseFormatFields.check(
       responseFormat: json["response_format"], grammar: json["grammar"])
+    // The input rails see (and may redact) the messages before the template does.
+    let guardContext = GuardContext(requestID: UUID().uuidString, keyID: key.id, model: runner.entry.id)
+    let messages = try await service.screen(messages: sent.map(Self.flattenTextParts), context: guardContext)
     var extra: [String: JinjaValue] = [:]
     switch json["chat_template_kwargs"] {
     case nil, .none?: break
@@ -63,8 +65,11 @@ struct InferenceController: Sendable {
       temperature: body.temperature, topP: body.top_p, topK: body.top_k, minP: body.min_p,
       repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n, stop: body.stop?.values ?? [],
       ignoreEOS: body.ignore_eos == true)
-    var job = try fields.job(key: key, runner: runner, endpoint: "chat.completions", prompt: plan.prompt)
+    var job = try fields.job(
+      key: key, runner: runner, endpoint: "chat.completions", prompt: plan.prompt,
+      requestID: guardContext.requestID)
     job.constraint = plan.constraint
+    job.hasTools = tools != nil
     _ = try RequestChecks.number(body.frequency_penalty, "frequency_penalty", -2...2)
     let top = try RequestChecks.integer(body.top_logprobs, "top_logprobs", 0...20)
     if top != nil && body.logprobs != true {
@@ -92,9 +97,16 @@ struct InferenceController: Sendable {
       minP: body.min_p, repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n,
       stop: body.stop?.values ?? [], ignoreEOS: body.ignore_eos == true, routeDefaultMaxTokens: 16)
     let format = CompletionFormatter(model: runner.entry.id)
-    let jobs = try body.prompt.values.map { text in
+    let guardContext = GuardContext(requestID: UUID().uuidString, keyID: key.id, model: runner.entry.id)
+    let prompts = body.prompt.values
+    let texts = try await service.screen(
+      texts: prompts.enumerated().map { (prompts.count == 1 ? "prompt" : "prompt[\($0)]", $1) },
+      context: guardContext)
+    let jobs = try texts.enumerated().map { i, text in
       let prompt = runner.model.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
-      var job = try fields.job(key: key, runner: runner, endpoint: "completions", prompt: prompt)
+      var job = try fields.job(
+        key: key, runner: runner, endpoint: "completions", prompt: prompt,
+        requestID: i == 0 ? guardContext.requestID : UUID().uuidString)
       job.logprobs = logprobs
       return (job, text)
     }
@@ -158,7 +170,9 @@ extension InferenceController {
       defer { watch?.stop() }
       let (text, result) = try await collect(generation, echo: reply.echo)
       return try jsonResponse(
-        format.complete(text: text, result: result, logprobs: reply.wantsLogprobs ? result.logprobs : nil))
+        format.complete(
+          text: text, result: result, logprobs: reply.wantsLogprobs ? result.logprobs : nil,
+          filter: generation.violation))
     }
     return await eventStream(of: generation, context: context) { send in
       do {
@@ -173,7 +187,7 @@ extension InferenceController {
             try await send(sse(chunk))
           }
         case .finished(let result):
-          for chunk in format.end(result: result) { try await send(sse(chunk)) }
+          for chunk in format.end(result: result, filter: generation.violation) { try await send(sse(chunk)) }
           if reply.includeUsage { try await send(sse(format.usage(result: result))) }
           try await send("data: [DONE]\n\n")
         }
@@ -214,10 +228,12 @@ extension InferenceController {
       defer { watch?.stop() }
       let (text, result) = try await collect(generation, echo: nil)
       let one = format.complete(
-        text: text, result: result, logprobs: job.logprobs == nil ? nil : result.logprobs)
+        text: text, result: result, logprobs: job.logprobs == nil ? nil : result.logprobs,
+        filter: generation.violation)
       choices += one.choices.map {
         CompletionFormatter.Choice(
-          text: $0.text, index: index, logprobs: $0.logprobs, finish_reason: $0.finish_reason)
+          text: $0.text, index: index, logprobs: $0.logprobs, finish_reason: $0.finish_reason,
+          content_filter: $0.content_filter)
       }
       promptTokens += result.promptTokens
       completionTokens += result.tokens.count

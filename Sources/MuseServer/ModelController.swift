@@ -47,6 +47,9 @@ struct ModelController: Sendable {
     /// the API's own default, temperature 1, top_p 1, max_tokens up to the context).
     let default_sampling: DefaultSampling
     let download: String?
+    /// The stages the operator's guardrails watch (`input`, `output`, `tool`): that a policy
+    /// applies, not what it is.
+    let guardrails: [String]
   }
 
   struct DefaultSampling: Encodable {
@@ -117,7 +120,8 @@ struct ModelController: Sendable {
         ],
         default_sampling: DefaultSampling(
           temperature: entry.defaultTemperature, top_p: entry.defaultTopP, max_tokens: entry.defaultMaxTokens),
-        download: entry.visibility == .open ? "/v1/models/\(entry.id)/weights" : nil))
+        download: entry.visibility == .open ? "/v1/models/\(entry.id)/weights" : nil,
+        guardrails: (entry.guardPolicy?.stages ?? []).map(\.rawValue)))
   }
 
   /// Streams an open model's GGUF file (with Range and an ETag of its SHA-256). For a closed

@@ -22,6 +22,8 @@ public struct ModelEntry: Codable, Sendable {
   public var defaultTemperature: Float?
   public var defaultTopP: Float?
   public var defaultMaxTokens: Int?
+  /// The operator's guardrails for this model (`guard:` in the catalogue).
+  public var guardPolicy: GuardPolicy?
 
   public init(
     id: String, path: String, visibility: Visibility = .closed, displayName: String? = nil,
@@ -51,6 +53,7 @@ public struct ModelEntry: Codable, Sendable {
     case defaultTemperature = "temperature"
     case defaultTopP = "top_p"
     case defaultMaxTokens = "max_tokens"
+    case guardPolicy = "guard"
   }
 
   public init(from decoder: Decoder) throws {
@@ -66,6 +69,7 @@ public struct ModelEntry: Codable, Sendable {
     defaultTemperature = try c.decodeIfPresent(Float.self, forKey: .defaultTemperature)
     defaultTopP = try c.decodeIfPresent(Float.self, forKey: .defaultTopP)
     defaultMaxTokens = try c.decodeIfPresent(Int.self, forKey: .defaultMaxTokens)
+    guardPolicy = try c.decodeIfPresent(GuardPolicy.self, forKey: .guardPolicy)
     func refuse(_ key: CodingKeys, _ message: String) -> DecodingError {
       .dataCorruptedError(forKey: key, in: c, debugDescription: "model '\(id)': \(key.rawValue) \(message)")
     }

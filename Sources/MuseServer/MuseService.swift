@@ -21,12 +21,15 @@ public final class MuseService: Sendable {
   public let loginThrottle: LoginThrottle
   /// Run in order on every billed generation (`MeteredGeneration`).
   public let stages: [any GenerationStage]
+  /// The operator's guardrails per model, and the built-in moderation classifier.
+  public let guardrails: Guardrails
 
   public init(
     runners: [ModelRunner], embedders: [EmbeddingRunner] = [], store: Store,
     metrics: ServerMetrics = ServerMetrics(),
     logger: Logger = Logger(label: "muse"), maxBodyBytes: Int = 4 << 20, app: AppSettings = AppSettings(),
-    loginThrottle: LoginThrottle = LoginThrottle(), stages: [any GenerationStage] = []
+    loginThrottle: LoginThrottle = LoginThrottle(), stages: [any GenerationStage] = [],
+    guardrails: Guardrails = Guardrails()
   ) {
     models = Dictionary(runners.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
     self.embedders = Dictionary(embedders.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -39,6 +42,7 @@ public final class MuseService: Sendable {
     self.app = app
     self.loginThrottle = loginThrottle
     self.stages = stages
+    self.guardrails = guardrails
   }
 
   /// The model a key asked for, if it exists and the key may use it. A model the key may not

@@ -7,17 +7,23 @@ import MuseEngine
 protocol ResponseFormatter: Sendable {
   associatedtype Complete: Encodable
   associatedtype Chunk: Encodable
-  func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?) -> Complete
+  /// `filter`: the guardrail that ended the reply, shown beside `finish_reason: "content_filter"`.
+  func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?, filter: GuardViolation?)
+    -> Complete
   func start(echo: String?) -> Chunk
   func deltas(_ text: String, logprobs: [TokenLogprob]?) -> [Chunk]
   /// What was held back, then the chunk with the finish reason.
-  func end(result: GenerationResult) -> [Chunk]
+  func end(result: GenerationResult, filter: GuardViolation?) -> [Chunk]
   func usage(result: GenerationResult) -> Chunk
 }
 
 /// OpenAI's finish reason for a generation's end.
 func finishReason(_ r: GenerationResult) -> String {
-  r.finishReason == .length ? "length" : "stop"
+  switch r.finishReason {
+  case .length: "length"
+  case .contentFilter: "content_filter"
+  case .stop, .cancelled: "stop"
+  }
 }
 
 // swiftlint:disable identifier_name
@@ -78,14 +84,17 @@ struct CompletionFormatter: ResponseFormatter {
     let index: Int
     let logprobs: CompletionLogprobs?
     let finish_reason: String?
+    /// Muse's addition: which guardrail ended a `content_filter` reply.
+    var content_filter: GuardViolation?
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(text, forKey: .text)
       try c.encode(index, forKey: .index)
       try c.encode(logprobs, forKey: .logprobs)
       try c.encode(finish_reason, forKey: .finish_reason)
+      try c.encodeIfPresent(content_filter, forKey: .content_filter)
     }
-    enum CodingKeys: String, CodingKey { case text, index, logprobs, finish_reason }
+    enum CodingKeys: String, CodingKey { case text, index, logprobs, finish_reason, content_filter }
   }
   struct Complete: Encodable {
     let id: String
@@ -97,31 +106,37 @@ struct CompletionFormatter: ResponseFormatter {
   }
   typealias Chunk = Complete
 
-  func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?) -> Complete {
+  func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?, filter: GuardViolation?)
+    -> Complete
+  {
     let offset = text.count - result.text.count
     return Complete(
       id: id, created: created, model: model,
       choices: [
         Choice(
           text: text, index: 0, logprobs: logprobs.map { CompletionLogprobs($0, offset: offset) },
-          finish_reason: finishReason(result))
+          finish_reason: finishReason(result), content_filter: filter)
       ],
       usage: Usage(prompt: result.promptTokens, completion: result.tokens.count))
   }
 
-  func chunk(_ text: String, finish: String? = nil, logprobs: [TokenLogprob]? = nil) -> Chunk {
+  func chunk(
+    _ text: String, finish: String? = nil, logprobs: [TokenLogprob]? = nil, filter: GuardViolation? = nil
+  ) -> Chunk {
     Complete(
       id: id, created: created, model: model,
       choices: [
         Choice(
           text: text, index: 0, logprobs: logprobs.map { CompletionLogprobs($0, offset: 0) },
-          finish_reason: finish)
+          finish_reason: finish, content_filter: filter)
       ], usage: nil)
   }
 
   func start(echo: String?) -> Chunk { chunk(echo ?? "") }
   func deltas(_ text: String, logprobs: [TokenLogprob]?) -> [Chunk] { [chunk(text, logprobs: logprobs)] }
-  func end(result: GenerationResult) -> [Chunk] { [chunk("", finish: finishReason(result))] }
+  func end(result: GenerationResult, filter: GuardViolation?) -> [Chunk] {
+    [chunk("", finish: finishReason(result), filter: filter)]
+  }
   func usage(result: GenerationResult) -> Chunk {
     Complete(
       id: id, created: created, model: model, choices: [],

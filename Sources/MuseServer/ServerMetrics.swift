@@ -100,3 +100,25 @@ public final class ServerMetrics: @unchecked Sendable {
 
   public func render() -> String { registry.emitToString() }
 }
+
+extension ServerMetrics {
+  private static let guardBuckets: [Double] = [
+    0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5,
+  ]
+
+  /// One guardrail decision: counted by model, rail, stage and verdict; the rail's time.
+  func guardDecision(model: String, rail: String, stage: String, verdict: String, microseconds: Int) {
+    registry.makeCounter(
+      descriptor: MetricNameDescriptor(
+        namespace: "muse", metricName: "guard_decisions", unitName: "total",
+        helpText: "Guardrail decisions by model, rail, stage and verdict."),
+      labels: [("model", model), ("rail", rail), ("stage", stage), ("verdict", verdict)]
+    ).increment()
+    registry.makeValueHistogram(
+      descriptor: MetricNameDescriptor(
+        namespace: "muse", metricName: "guard_duration", unitName: "seconds",
+        helpText: "Time a guardrail took on one request (all its checks)."),
+      labels: [("rail", rail), ("stage", stage)], buckets: Self.guardBuckets
+    ).record(Double(microseconds) / 1e6)
+  }
+}

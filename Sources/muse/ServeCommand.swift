@@ -31,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
             temperature: 0.7
             top_p: 0.9
             max_tokens: 1024
+            guard:                    # the operator's guardrails (see docs/GUARDRAILS.md)
+              input:  [{rail: pii, action: redact}, {rail: injection, action: block}]
+              output: [{rail: pii, action: redact}, {rail: moderation, action: block}]
       """)
 
   @Option(name: .long, help: "Config file (YAML or JSON) with the model catalogue.") var config: String?
@@ -52,6 +55,19 @@ struct ServeCommand: AsyncParsableCommand {
     name: .long,
     help: "How the KV cache stores keys and values: f16 (half the memory and reads) or f32 (exact).")
   var kvCacheType: KVCacheType = .f16
+  @Option(
+    name: .customLong("guard"),
+    help: ArgumentHelp(
+      "A guardrail, STAGE:RAIL:ACTION[:THRESHOLD] (repeatable), for every model without a guard: section, e.g. input:pii:redact, output:moderation:block.",
+      valueName: "rule")) var guardRules: [String] = []
+  @Option(name: .long, help: "A guard policy file (YAML or JSON) for every model without a guard: section.")
+  var guardPolicy: String?
+  @Option(
+    name: .long,
+    help:
+      "The all-MiniLM-L6-v2 folder for the built-in moderation classifier (/v1/moderations, the moderation rail)."
+  )
+  var moderationModel: String?
 
   func run() async throws {
     ProcessMemory.keepFreedMemory()
@@ -92,6 +108,11 @@ struct ServeCommand: AsyncParsableCommand {
     if settings.models.isEmpty {
       settings.models = [ModelEntry.builtInDefault(path: try DefaultModel.resolve(nil))]
     }
+    if let policy = try commandLinePolicy() {
+      for i in settings.models.indices where settings.models[i].guardPolicy == nil {
+        settings.models[i].guardPolicy = policy
+      }
+    }
     settings.host = host ?? settings.host
     settings.port = port ?? settings.port
     let dataDirectory = dataDir ?? settings.dataDirectory ?? DataDirectory.default
@@ -126,7 +147,11 @@ struct ServeCommand: AsyncParsableCommand {
     }
     var logger = Logger(label: "muse")
     logger.logLevel = .info
-    let service = MuseService(runners: runners, embedders: embedders, store: store, logger: logger)
+    let guardrails = try Guardrails.build(
+      runners: runners,
+      moderation: try ModerationSetup.classifier(folder: moderationModel, embedders: embedders))
+    let service = MuseService(
+      runners: runners, embedders: embedders, store: store, logger: logger, guardrails: guardrails)
     let adminSecret = try AdminKey.ensure(in: store)
     let adminPassword = try FirstAppUser.ensure(in: store)
     let url = "http://\(settings.host):\(settings.port)"
@@ -157,6 +182,21 @@ struct ServeCommand: AsyncParsableCommand {
         fflush(stdout)
       })
     try await app.runService()
+  }
+}
+
+extension ServeCommand {
+  /// The policy of `--guard-policy` and `--guard`, if either is given.
+  fileprivate func commandLinePolicy() throws -> GuardPolicy? {
+    guard guardPolicy != nil || !guardRules.isEmpty else { return nil }
+    var policy = GuardPolicy()
+    if let guardPolicy { policy = try GuardPolicyFile.read(guardPolicy) }
+    do {
+      for rule in guardRules { try policy.add(flag: rule) }
+    } catch let error as GuardPolicyError {
+      throw ValidationError(error.description)
+    }
+    return policy
   }
 }
 

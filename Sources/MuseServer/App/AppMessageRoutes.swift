@@ -13,12 +13,12 @@ extension AppController {
   struct AppMessageRequest: Decodable {
     struct ToolResult: Decodable {
       let tool_call_id: String
-      let content: String
+      var content: String
     }
-    let content: String?
+    var content: String?
     let edit_message_id: String?
     let regenerate: Bool?
-    let tool_results: [ToolResult]?
+    var tool_results: [ToolResult]?
   }
   // swiftlint:enable identifier_name
 
@@ -37,8 +37,21 @@ extension AppController {
   {
     let caller = try context.requireAppCaller()
     var conversation = try appConversation(conversationID, for: caller)
-    let body = try await service.decode(AppMessageRequest.self, from: request)
+    var body = try await service.decode(AppMessageRequest.self, from: request)
     let runner = try appCheckModel(conversation.model, for: caller)
+    // The input rails see (and may redact) the new message or tool results before they are
+    // stored or rendered; earlier messages were screened when they were sent.
+    let guardContext = GuardContext(
+      requestID: UUID().uuidString, keyID: caller.key.id, model: runner.entry.id)
+    if let content = body.content {
+      body.content = try await service.screen(texts: [("content", content)], context: guardContext)[0]
+    }
+    if let results = body.tool_results {
+      let screened = try await service.screen(
+        texts: results.enumerated().map { ("tool_results[\($0)].content", $1.content) }, stage: .tool,
+        context: guardContext)
+      for i in results.indices { body.tool_results?[i].content = screened[i] }
+    }
     var history = try service.store.messages(conversationID: conversationID)
     let change = try Self.plan(body, conversationID: conversationID, history: &history)
 
@@ -54,8 +67,10 @@ extension AppController {
     }
     let plan = try ChatReplyPlan(runner: runner, messages: messages, tools: tools, output: nil, extra: extra)
     var job = try appJob(
-      caller: caller, runner: runner, prompt: plan.prompt, temperature: conversation.temperature)
+      caller: caller, runner: runner, prompt: plan.prompt, temperature: conversation.temperature,
+      requestID: guardContext.requestID)
     job.constraint = plan.constraint
+    job.hasTools = tools != nil
     let generation = try await MeteredGeneration.start(job, service: service)
 
     let prelude: AppChatTurn.Event?
@@ -194,9 +209,9 @@ extension AppController {
 
   /// The generation job for a reply: the conversation's temperature or the model's defaults,
   /// and as many tokens as the context leaves (or the model's configured maximum).
-  private func appJob(caller: AppCaller, runner: ModelRunner, prompt: [Int], temperature: Double?) throws
-    -> GenerationJob
-  {
+  private func appJob(
+    caller: AppCaller, runner: ModelRunner, prompt: [Int], temperature: Double?, requestID: String
+  ) throws -> GenerationJob {
     let entry = runner.entry
     let context = runner.contextLength
     guard prompt.count < context else {
@@ -210,6 +225,7 @@ extension AppController {
       topP: entry.defaultTopP ?? 1, minP: 0)
     return GenerationJob(
       key: caller.key, runner: runner, endpoint: "app.chat", prompt: prompt,
-      maxTokens: min(entry.defaultMaxTokens ?? context, context - prompt.count), sampling: sampling)
+      maxTokens: min(entry.defaultMaxTokens ?? context, context - prompt.count), sampling: sampling,
+      requestID: requestID)
   }
 }

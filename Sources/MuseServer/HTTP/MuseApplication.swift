@@ -49,6 +49,7 @@ func buildRouter(_ service: MuseService) -> Router<MuseRequestContext> {
   ModelController(service: service).register(on: v1)
   InferenceController(service: service).register(on: v1)
   EmbeddingController(service: service).register(on: v1)
+  GuardController(service: service).register(on: v1)
   AccountController(service: service).register(on: v1)
   AppRoutes.register(on: router, service: service)
   return router

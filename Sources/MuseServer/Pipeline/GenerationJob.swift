@@ -5,6 +5,8 @@ import MuseStore
 /// One billed generation as the routes describe it: who pays, which model, the prompt's tokens
 /// and how to sample. Validated before it is built (`RequestLimits`), so every value is in range.
 public struct GenerationJob: Sendable {
+  /// The request's id: its ledger row's, and the audit log's for its guard decisions.
+  public let requestID: String
   public let key: APIKey
   public let runner: ModelRunner
   /// The ledger's name for the route: `chat.completions`, `completions`, `app.chat`.
@@ -17,11 +19,15 @@ public struct GenerationJob: Sendable {
   public var logprobs: Int?
   /// The grammar the reply must follow (a JSON schema, tool-call syntax, GBNF), if any.
   public var constraint: GenerationConstraint?
+  /// The request declared tools (the policy's tool rules then read the reply too).
+  public var hasTools = false
 
   public init(
     key: APIKey, runner: ModelRunner, endpoint: String, prompt: [Int], maxTokens: Int,
-    sampling: SamplingParameters, stop: [String] = [], logprobs: Int? = nil
+    sampling: SamplingParameters, stop: [String] = [], logprobs: Int? = nil,
+    requestID: String = UUID().uuidString
   ) {
+    self.requestID = requestID
     self.key = key
     self.runner = runner
     self.endpoint = endpoint
@@ -35,6 +41,11 @@ public struct GenerationJob: Sendable {
   /// What the request costs at the model's prices for `completion` generated tokens.
   public func cost(completion: Int) -> Int {
     runner.entry.cost(promptTokens: prompt.count, completionTokens: completion)
+  }
+
+  /// Who the guardrails audit this job's decisions against.
+  public var guardContext: GuardContext {
+    GuardContext(requestID: requestID, keyID: key.id, model: runner.entry.id)
   }
 }
 

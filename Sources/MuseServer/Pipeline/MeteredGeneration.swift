@@ -5,10 +5,11 @@ import MuseStore
 /// The whole life of one billed generation, the only path by which the API's chat and
 /// completion routes and the chat app reach a model:
 ///
-/// stages' `beforePrompt` → admission (rate limits, budget reservation) → the model's
-/// scheduler → each piece through the stages' `onOutput` to the client → the ledger row
-/// (written at the start, checkpointed as tokens are delivered, completed at the end) →
-/// settlement → metrics → the stages' `afterEnd`.
+/// (input rails, run by the route on the messages before they are rendered) → stages'
+/// `beforePrompt` → admission (rate limits, budget reservation) → the model's scheduler → each
+/// piece through the stages' `onOutput` and the output rails (`OutputGuard`) to the client → the
+/// ledger row (written at the start, checkpointed as tokens are delivered, completed at the
+/// end) → settlement → metrics → the guard decisions audited → the stages' `afterEnd`.
 ///
 /// What is billed is what the client received: the prompt, and every generated token whose
 /// text was handed to it. A client that goes away stops the generation at the next step and
@@ -32,13 +33,21 @@ public final class MeteredGeneration: @unchecked Sendable {
   private let reservation: Admission.Reservation
   private let running: ModelRunner.Running
   private let started: ContinuousClock.Instant
-  private let rowID = UUID().uuidString
+  private var rowID: String { job.requestID }
   private let createdAt = Date()
   private let lock = NSLock()
   private var delivered = 0
   private var checkpointed = 0
   private var firstToken: Duration?
   private var ended = false
+  /// The output rails of this reply, if the model's policy has any.
+  private let outputGuard: OutputGuard?
+  /// Why the guardrails ended the reply, if they did.
+  public private(set) var violation: GuardViolation? {
+    get { lock.withLock { _violation } }
+    set { lock.withLock { _violation = newValue } }
+  }
+  private var _violation: GuardViolation?
 
   private init(
     job: GenerationJob, service: MuseService, reservation: Admission.Reservation,
@@ -49,6 +58,9 @@ public final class MeteredGeneration: @unchecked Sendable {
     self.reservation = reservation
     self.running = running
     self.started = started
+    outputGuard = service.guardrails.policy(for: job.runner.entry.id).flatMap {
+      OutputGuard(guardrails: $0, withTools: job.hasTools, context: job.guardContext)
+    }
   }
 
   /// Runs the input stages, admits the job and hands it to the model's scheduler. Throws the
@@ -97,12 +109,33 @@ public final class MeteredGeneration: @unchecked Sendable {
       for try await event in running.events {
         switch event {
         case .text(let piece, let logprobs, let tokens):
+          // After a violation the reply is cancelled; what the model still sends is dropped.
+          guard violation == nil else { continue }
           var text = piece
           for stage in service.stages { text = try stage.onOutput(text, job: job) }
+          if let outputGuard {
+            switch await outputGuard.process(text) {
+            case .text(let released): text = released
+            case .violation(let v):
+              violation = v
+              running.cancel()
+              continue
+            }
+          }
           lock.withLock { if firstToken == nil { firstToken = ContinuousClock.now - started } }
           try await deliver(.text(text, logprobs))
           if piecesReachClient { await markDelivered(tokens) }
-        case .finished(let r):
+        case .finished(var r):
+          if violation == nil, let outputGuard {
+            switch await outputGuard.finish() {
+            case .text(let rest) where !rest.isEmpty: try await deliver(.text(rest, []))
+            case .text: break
+            case .violation(let v): violation = v
+            }
+          }
+          // A reply the rails ended is complete as far as the client is concerned: every
+          // token generated is billed, and the finish reason says why it stopped.
+          if violation != nil { r.finishReason = .contentFilter }
           result = r
         }
       }
@@ -125,6 +158,7 @@ public final class MeteredGeneration: @unchecked Sendable {
     if case .completed(let result) = outcome {
       try? await deliver(.finished(result))
     }
+    if let outputGuard { service.record(outputGuard.events()) }
     for stage in service.stages { await stage.afterEnd(job, outcome: outcome) }
     return outcome
   }

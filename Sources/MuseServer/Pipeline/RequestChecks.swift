@@ -77,7 +77,9 @@ struct SamplingFields {
 
   /// The generation for `prompt`: checked fields, the model's catalogue defaults where the
   /// client said nothing, and a token limit within the context window.
-  func job(key: APIKey, runner: ModelRunner, endpoint: String, prompt: [Int]) throws -> GenerationJob {
+  func job(
+    key: APIKey, runner: ModelRunner, endpoint: String, prompt: [Int], requestID: String = UUID().uuidString
+  ) throws -> GenerationJob {
     let entry = runner.entry
     let context = runner.contextLength
     if let n = try RequestChecks.integer(n, "n", 1...128), n != 1 {
@@ -110,6 +112,6 @@ struct SamplingFields {
     sampling.ignoreEOS = ignoreEOS
     return GenerationJob(
       key: key, runner: runner, endpoint: endpoint, prompt: prompt, maxTokens: limit, sampling: sampling,
-      stop: try RequestChecks.stop(stop))
+      stop: try RequestChecks.stop(stop), requestID: requestID)
   }
 }

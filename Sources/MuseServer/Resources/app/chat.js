@@ -400,7 +400,10 @@ const ERROR_TITLES = { 403: 'Not allowed. ', 429: 'Limit reached. ' };
 export function showError(error) {
   if (error instanceof ApiError && error.status === 401) return; // The sign-in screen says it.
   const banner = el('div', { className: 'chat-error', role: 'alert' }, [
-    el('strong', { textContent: ERROR_TITLES[error.status] || 'Something went wrong. ' }),
+    el('strong', {
+      textContent: error.code === 'content_policy_violation' ? 'Blocked by the content policy. '
+        : ERROR_TITLES[error.status] || 'Something went wrong. ',
+    }),
     document.createTextNode(error.message || String(error)),
   ]);
   if (error.code) banner.dataset.code = error.code;

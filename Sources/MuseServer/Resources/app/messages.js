@@ -9,6 +9,7 @@ import { toolCallsElement, toolResultElement } from './tools.js';
 const FINISH_NOTES = {
   cancelled: 'Stopped',
   length: 'Stopped at the length limit',
+  content_filter: 'Stopped by the content policy: the rest of this reply was withheld',
 };
 
 const ROLE_NAMES = { user: 'You', assistant: 'Assistant', tool: 'Tool' };

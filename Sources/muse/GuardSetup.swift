@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import MuseEngine
+import MuseServer
+import Yams
+
+/// Reads a guard policy file (YAML or JSON), naming the file in every error.
+enum GuardPolicyFile {
+  static func read(_ path: String) throws -> GuardPolicy {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw ValidationError("\(path): cannot read the guard policy file")
+    }
+    do {
+      return try YAMLDecoder().decode(GuardPolicy.self, from: String(decoding: data, as: UTF8.self))
+    } catch {
+      throw ValidationError("\(path): not a valid guard policy: \(error)")
+    }
+  }
+}
+
+/// The built-in moderation classifier: over a served all-MiniLM-L6-v2 whose weights match the
+/// bundled head, or over the folder `--moderation-model` names.
+enum ModerationSetup {
+  static func classifier(folder: String?, embedders: [EmbeddingRunner]) throws -> ModerationClassifier? {
+    let head: ModerationHead
+    do {
+      head = try ModerationHead.bundled()
+    } catch {
+      throw ValidationError("the built-in moderation head could not be read: \(error)")
+    }
+    if let folder {
+      do {
+        return try ModerationClassifier(model: EmbeddingModel(path: folder), head: head)
+      } catch {
+        throw ValidationError("\(folder): cannot use it for moderation: \(error)")
+      }
+    }
+    for embedder in embedders where embedder.weightsDigest == head.embeddingModel.sha256 {
+      return try ModerationClassifier(model: embedder.model, head: head)
+    }
+    return nil
+  }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import MuseEngine
+import MuseModels
+import MuseStore
+import MuseTestSupport
+import Testing
+
+@testable import MuseServer
+
+/// A server whose models are the scripted-reply fixture (the same Markdown reply to anything,
+/// from its numpy-checked golden): "guarded" (closed) and "open" (open, failing open), each
+/// with the policy a test gives, plus the built-in moderation classifier over MiniLM.
+struct GuardHarness {
+  let store: SQLiteStore
+  let service: MuseService
+  let admin: String
+  let user: String
+
+  init(guarded: GuardPolicy, open: GuardPolicy? = nil, moderation: Bool = false) throws {
+    let dir = try TestPaths.temporaryDirectory()
+    store = try SQLiteStore(path: dir.appendingPathComponent("muse.sqlite").path)
+    guard let scripted = AppHarness.scripted else {
+      throw TestPaths.MissingModel(path: TestPaths.fixture("models/scripted-reply.gguf"))
+    }
+    var closedEntry = ModelEntry(id: "guarded", path: scripted.gguf!.path, visibility: .closed)
+    closedEntry.guardPolicy = guarded
+    var openEntry = ModelEntry(id: "open", path: scripted.gguf!.path, visibility: .open)
+    openEntry.guardPolicy = open
+    let runners = [
+      ModelRunner(entry: closedEntry, model: scripted, weightsDigest: "0"),
+      ModelRunner(entry: openEntry, model: scripted, weightsDigest: "0"),
+    ]
+    var classifier: ModerationClassifier?
+    if moderation {
+      _ = try TestPaths.cachedModel("all-MiniLM-L6-v2")
+      guard let minilm = ServerHarness.minilm else { throw TestPaths.MissingModel(path: "all-MiniLM-L6-v2") }
+      classifier = try ModerationClassifier(model: minilm, head: ModerationHead.bundled())
+    }
+    service = MuseService(
+      runners: runners, store: store, maxBodyBytes: 64 << 10,
+      guardrails: try Guardrails.build(runners: runners, moderation: classifier))
+    let (adminSecret, adminKey) = APIKey.generate(name: "admin", scopes: [.admin])
+    try store.insert(adminKey)
+    let (userSecret, userKey) = APIKey.generate(name: "user", scopes: [.inference])
+    try store.insert(userKey)
+    admin = adminSecret
+    user = userSecret
+  }
+
+  func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    try await buildApplication(service: service).test(.router, body)
+  }
+}
+
+/// The content and finish of a chat reply, streamed or not.
+struct ChatOutcome {
+  var content = ""
+  var finish: String?
+  var filter: [String: Any]?
+}
+
+func chat(
+  _ client: any TestClientProtocol, key: String, model: String, content: String, stream: Bool,
+  extra: String = ""
+)
+  async throws -> (status: HTTPResponse.Status, outcome: ChatOutcome, error: [String: Any])
+{
+  let body = """
+    {"model": "\(model)", "messages": [{"role": "user", "content": \(jsonString(content))}], "stream": \(stream)\(extra)}
+    """
+  let r = try await client.call("/v1/chat/completions", method: .post, key: key, json: body)
+  var outcome = ChatOutcome()
+  guard r.status == .ok else { return (r.status, outcome, r.error) }
+  if stream {
+    for e in r.text.components(separatedBy: "\n\n") where e.hasPrefix("data: {") {
+      let j = try JSONSerialization.jsonObject(with: Data(e.dropFirst(6).utf8)) as! [String: Any]
+      for c in j["choices"] as? [[String: Any]] ?? [] {
+        outcome.content += (c["delta"] as? [String: Any])?["content"] as? String ?? ""
+        if let f = c["finish_reason"] as? String { outcome.finish = f }
+        if let f = c["content_filter"] as? [String: Any] { outcome.filter = f }
+      }
+    }
+  } else {
+    let choice = (r.json["choices"] as? [[String: Any]])?.first
+    outcome.content = (choice?["message"] as? [String: Any])?["content"] as? String ?? ""
+    outcome.finish = choice?["finish_reason"] as? String
+    outcome.filter = choice?["content_filter"] as? [String: Any]
+  }
+  return (r.status, outcome, [:])
+}
+
+func jsonString(_ s: String) -> String {
+  String(decoding: try! JSONEncoder().encode(s), as: UTF8.self)
+}
+
+@Suite(.serialized) struct GuardRouteTests {
+  static let reply = AppHarness.scriptedReply
+
+  @Test func anOutputViolationEndsTheStreamWithContentFilterAndNoFlaggedTextReachesTheClient() async throws {
+    let policy = GuardPolicy(output: [.init(rail: "patterns", action: .block, deny: ["onerror"])])
+    let h = try GuardHarness(guarded: policy)
+    #expect(Self.reply.contains("onerror"))
+    try await h.test { client in
+      for stream in [true, false] {
+        let (status, outcome, _) = try await chat(
+          client, key: h.user, model: "guarded", content: "hi", stream: stream)
+        #expect(status == .ok)
+        #expect(outcome.finish == "content_filter")
+        #expect(
+          outcome.filter?["rail"] as? String == "patterns"
+            && outcome.filter?["category"] as? String == "deny_list")
+        #expect(outcome.filter?["stage"] as? String == "output")
+        // Byte for byte: what was sent is the reply up to a point before the flagged word.
+        #expect(Self.reply.hasPrefix(outcome.content))
+        #expect(!outcome.content.contains("onerr"))
+        let flaggedAt = Self.reply.range(of: "onerror")!.lowerBound
+        #expect(
+          outcome.content.count >= Self.reply.distance(from: Self.reply.startIndex, to: flaggedAt) - 2 * 64)
+      }
+      let usage = try h.store.usage(keyID: nil, since: nil, limit: 10)
+      #expect(
+        usage.count == 2
+          && usage.allSatisfy { $0.finishReason == "content_filter" && $0.completionTokens > 0 })
+      // One audit row per rail decision per request, streamed or not.
+      for row in usage {
+        let events = try h.store.guardEvents(GuardEventQuery(requestID: row.id))
+        #expect(events.count == 1 && events[0].verdict == "block" && events[0].stage == "output")
+      }
+    }
+  }
+
+  @Test func streamedAndNonStreamedRedactionsAreTheSame() async throws {
+    let policy = GuardPolicy(output: [
+      .init(rail: "patterns", action: .redact, regex: ["greeting": "Hello, \\{name\\}"])
+    ])
+    let h = try GuardHarness(guarded: policy)
+    let expected = Self.reply.replacingOccurrences(of: "Hello, {name}", with: "[REDACTED]")
+    #expect(expected != Self.reply)
+    try await h.test { client in
+      let streamed = try await chat(client, key: h.user, model: "guarded", content: "hi", stream: true)
+        .outcome
+      let whole = try await chat(client, key: h.user, model: "guarded", content: "hi", stream: false).outcome
+      #expect(streamed.content == expected && whole.content == expected)
+      #expect(streamed.finish == "stop" && whole.finish == "stop")
+    }
+  }
+
+  @Test func blockedInputIsRefusedNamingTheRailAndFieldAndNothingIsBilled() async throws {
+    let policy = GuardPolicy(input: [.init(rail: "pii", action: .block)])
+    let h = try GuardHarness(guarded: policy)
+    try await h.test { client in
+      let (status, _, error) = try await chat(
+        client, key: h.user, model: "guarded", content: "charge 4111 1111 1111 1111 please", stream: true)
+      #expect(status == .badRequest)
+      #expect(error["code"] as? String == "content_policy_violation")
+      #expect(error["param"] as? String == "messages[0].content")
+      #expect((error["message"] as? String)?.contains("pii") == true)
+      #expect((error["message"] as? String)?.contains("payment_card") == true)
+      #expect(try h.store.usage(keyID: nil, since: nil, limit: 10).isEmpty)
+      let events = try h.store.guardEvents(GuardEventQuery())
+      #expect(events.count == 1 && events[0].verdict == "block" && events[0].category == "payment_card")
+      // A clean message goes through.
+      let ok = try await chat(client, key: h.user, model: "guarded", content: "hello there", stream: false)
+      #expect(ok.status == .ok && ok.outcome.content == Self.reply)
+    }
+  }
+
+  @Test func redactedInputIsWhatTheModelSeesAndNothingStoredHoldsTheOriginal() async throws {
+    let policy = GuardPolicy(input: [.init(rail: "pii", action: .redact)])
+    let h = try GuardHarness(guarded: policy)
+    try await h.test { client in
+      let r = try await client.call(
+        "/v1/completions", method: .post, key: h.user,
+        json:
+          #"{"model": "guarded", "prompt": "write to jane.doe@example.com now", "echo": true, "max_tokens": 1}"#
+      )
+      #expect(r.status == .ok)
+      let text = (r.json["choices"] as? [[String: Any]])?.first?["text"] as? String ?? ""
+      #expect(text.hasPrefix("write to [EMAIL] now"))
+      #expect(!r.text.contains("jane.doe"))
+      let events = try h.store.guardEvents(GuardEventQuery())
+      #expect(
+        events.count == 1 && events[0].verdict == "redact" && events[0].redacted
+          && events[0].category == "email")
+      let dump = try h.store.guardEvents(GuardEventQuery()).map { "\($0)" }.joined()
+      #expect(!dump.contains("jane.doe"))
+    }
+  }
+
+  @Test func noRequestFieldTurnsAClosedModelsRailsOff() async throws {
+    let policy = GuardPolicy(
+      input: [.init(rail: "pii", action: .block)],
+      output: [.init(rail: "patterns", action: .block, deny: ["onerror"])])
+    let h = try GuardHarness(guarded: policy)
+    let attempts = [
+      #", "guardrails": false"#, #", "guard": null"#, #", "guardrails": {"input": [], "output": []}"#,
+      #", "safe_mode": false"#, #", "moderation": false"#, #", "safety": "off""#,
+      #", "content_filter": false"#,
+      #", "metadata": {"guardrails": "off"}"#, #", "extra_body": {"guardrails": false}"#,
+      #", "chat_template_kwargs": {"guardrails": false}"#, #", "user": "admin""#,
+    ]
+    try await h.test { client in
+      for extra in attempts {
+        let blocked = try await chat(
+          client, key: h.user, model: "guarded", content: "card 4111111111111111", stream: false, extra: extra
+        )
+        #expect(
+          blocked.status == .badRequest && blocked.error["code"] as? String == "content_policy_violation",
+          "\(extra)")
+        let filtered = try await chat(
+          client, key: h.user, model: "guarded", content: "hi", stream: true, extra: extra)
+        #expect(filtered.outcome.finish == "content_filter", "\(extra)")
+      }
+    }
+  }
+
+  @Test func aRailThatCannotDecideFailsClosedForClosedModelsAndOpenWhereThePolicySays() async throws {
+    // The scripted model cannot answer as Llama Guard: its reply parses as neither safe nor unsafe.
+    let rule = GuardPolicy.Rule(rail: "llama_guard", action: .block, model: "open")
+    let h = try GuardHarness(
+      guarded: GuardPolicy(input: [rule]), open: GuardPolicy(input: [rule], onError: .allow))
+    try await h.test { client in
+      let closed = try await chat(client, key: h.user, model: "guarded", content: "hello", stream: false)
+      #expect(
+        closed.status == .serviceUnavailable && closed.error["code"] as? String == "guardrail_unavailable")
+      let open = try await chat(client, key: h.user, model: "open", content: "hello", stream: false)
+      #expect(open.status == .ok)
+      let verdicts = try h.store.guardEvents(GuardEventQuery()).map(\.verdict)
+      #expect(verdicts == ["error", "error"])
+    }
+  }
+
+  @Test func theCardShowsThatAPolicyAppliesAndTheAuditLogIsForAdmins() async throws {
+    let policy = GuardPolicy(
+      input: [.init(rail: "pii", action: .redact)],
+      output: [.init(rail: "patterns", action: .flag, deny: ["onerror"])])
+    let h = try GuardHarness(guarded: policy)
+    try await h.test { client in
+      let card = try await client.call("/v1/models/guarded", key: h.user)
+      #expect(card.json["guardrails"] as? [String] == ["input", "output"])
+      #expect(!card.text.contains("onerror") && !card.text.contains("pii"))
+      let open = try await client.call("/v1/models/open", key: h.user)
+      #expect(open.json["guardrails"] as? [String] == [])
+      _ = try await chat(client, key: h.user, model: "guarded", content: "mail a@b.co", stream: true)
+      #expect(try await client.call("/v1/admin/guard/events", key: h.user).status == .forbidden)
+      let log = try await client.call("/v1/admin/guard/events?actions=true", key: h.admin)
+      let rows = log.json["data"] as? [[String: Any]] ?? []
+      #expect(Set(rows.compactMap { $0["verdict"] as? String }) == ["redact", "flag"])
+      #expect(!log.text.contains("a@b.co"))
+      let bad = try await client.call("/v1/admin/guard/events?limit=0", key: h.admin)
+      #expect(bad.status == .badRequest && bad.error["param"] as? String == "limit")
+      let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+      #expect(
+        metrics.contains(
+          #"muse_guard_decisions_total{model="guarded",rail="pii",stage="input",verdict="redact"} 1"#))
+    }
+  }
+}
