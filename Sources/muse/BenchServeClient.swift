@@ -167,9 +167,12 @@ final class LoopbackServer: @unchecked Sendable {
     self.task = task
   }
 
-  static func start(model path: String, threads: Int?, kvCacheType: KVCacheType) async throws
-    -> LoopbackServer
-  {
+  /// `guardPolicy`: also serve the model as `<id>-guarded` under that policy (a second runner on
+  /// the same weights), so guarded and unguarded streams are measured side by side.
+  static func start(
+    model path: String, threads: Int?, kvCacheType: KVCacheType, guardPolicy: GuardPolicy? = nil,
+    moderation: ModerationClassifier? = nil
+  ) async throws -> LoopbackServer {
     let lm = try LanguageModel(path: path, threads: threads)
     lm.kvCacheType = kvCacheType
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muse-bench-\(UUID().uuidString)")
@@ -178,13 +181,22 @@ final class LoopbackServer: @unchecked Sendable {
     let (secret, key) = APIKey.generate(name: "bench", scopes: [.inference])
     try store.insert(key)
     let id = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-    let runner = ModelRunner(
-      entry: ModelEntry(id: id, path: path, visibility: .closed), model: lm, weightsDigest: "bench")
+    var runners = [
+      ModelRunner(
+        entry: ModelEntry(id: id, path: path, visibility: .closed), model: lm, weightsDigest: "bench")
+    ]
+    if let guardPolicy {
+      var entry = ModelEntry(id: id + "-guarded", path: path, visibility: .closed)
+      entry.guardPolicy = guardPolicy
+      runners.append(ModelRunner(entry: entry, model: lm, weightsDigest: "bench"))
+    }
     // The benchmark reports what goes wrong itself; the server's own lines (its start, and the
     // cancellation errors of stopping it on purpose) would only interleave with the results.
     var logger = Logger(label: "muse-bench-server")
     logger.logLevel = .critical
-    let service = MuseService(runners: [runner], store: store, logger: logger)
+    let service = MuseService(
+      runners: runners, store: store, logger: logger,
+      guardrails: try Guardrails.build(runners: runners, moderation: moderation))
     let port = try freeLoopbackPort()
     let app = buildApplication(service: service, http: HTTPSettings(host: "127.0.0.1", port: port))
     let task = Task { try await app.runService() }

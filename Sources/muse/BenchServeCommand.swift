@@ -43,6 +43,14 @@ struct BenchServeCommand: AsyncParsableCommand {
     name: .long,
     help: "A JSON Schema file: every reply is constrained to it (chat completions with response_format).")
   var jsonSchema: String?
+  @Option(
+    name: .customLong("guard"),
+    help: ArgumentHelp(
+      "A guard rule STAGE:RAIL:ACTION (repeatable): the in-process server also serves the model under this policy, measured beside it.",
+      valueName: "rule"))
+  var guardRules: [String] = []
+  @Option(name: .long, help: "The all-MiniLM-L6-v2 folder, for a moderation rule.") var moderationModel:
+    String?
   @Flag(name: .long, help: "Print one JSON object.") var json = false
 
   func run() async throws {
@@ -79,12 +87,31 @@ struct BenchServeCommand: AsyncParsableCommand {
       schema = object
     }
     if let model {
-      let server = try await LoopbackServer.start(model: model, threads: threads, kvCacheType: kvCacheType)
+      var policy: GuardPolicy?
+      if !guardRules.isEmpty {
+        var p = GuardPolicy()
+        do {
+          for rule in guardRules { try p.add(flag: rule) }
+        } catch let error as GuardPolicyError {
+          throw ValidationError(error.description)
+        }
+        policy = p
+      }
+      let server = try await LoopbackServer.start(
+        model: model, threads: threads, kvCacheType: kvCacheType, guardPolicy: policy,
+        moderation: try ModerationSetup.classifier(folder: moderationModel, embedders: []))
       defer { server.stop() }
       let client = StreamingClient(
         baseURL: server.baseURL, key: server.key, model: server.modelID, genTokens: genTokens, chat: chat,
         jsonSchema: schema)
-      try await measure(client: client, levels: levels)
+      if policy != nil {
+        let guarded = StreamingClient(
+          baseURL: server.baseURL, key: server.key, model: server.modelID + "-guarded", genTokens: genTokens,
+          chat: chat, jsonSchema: schema)
+        try await measureSideBySide(plain: client, guarded: guarded, levels: levels)
+      } else {
+        try await measure(client: client, levels: levels)
+      }
     } else if let url {
       guard let key else { throw ValidationError("--url needs --key") }
       var name = modelName
@@ -93,6 +120,22 @@ struct BenchServeCommand: AsyncParsableCommand {
         client: StreamingClient(
           baseURL: url, key: key, model: name ?? "", genTokens: genTokens, chat: chat, jsonSchema: schema),
         levels: levels)
+    }
+  }
+
+  /// Each level unguarded then guarded, alternating, so drift of the machine hits both alike.
+  private func measureSideBySide(plain: StreamingClient, guarded: StreamingClient, levels: [Int]) async throws
+  {
+    _ = try await plain.complete(prompt: BenchPrompt.text(tokens: 8, variant: 0), maxTokens: 2)
+    _ = try await guarded.complete(prompt: BenchPrompt.text(tokens: 8, variant: 1), maxTokens: 2)
+    let run = Int.random(in: 100...999)
+    for (index, level) in levels.enumerated() {
+      for (name, client) in [("unguarded", plain), ("guarded", guarded)] {
+        let result = try await ServeBenchResult.measure(
+          client: client, concurrency: level, promptTokens: promptTokens,
+          firstVariant: run * 1_000_000 + index * 10_000 + (name == "guarded" ? 5_000 : 0))
+        print("\(name)\t\(result.row)")
+      }
     }
   }
 
