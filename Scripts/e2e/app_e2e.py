@@ -49,6 +49,7 @@ DEFAULT_MODEL = os.environ["MUSE_APP_DEFAULT_MODEL"]
 OPEN_MODEL = os.environ["MUSE_APP_OPEN_MODEL"]
 XSS_MODEL = os.environ["MUSE_APP_XSS_MODEL"]
 TOOLS_MODEL = os.environ["MUSE_APP_TOOLS_MODEL"]
+GUARDED_MODEL = os.environ.get("MUSE_APP_GUARDED_MODEL", "scripted-guarded")
 REASONING_MODEL = os.environ["MUSE_APP_REASONING_MODEL"]
 SHOTS = os.environ.get("MUSE_APP_SCREENSHOTS", "docs/screenshots")
 FAILURES = os.environ.get("MUSE_APP_FAILURES") or tempfile.mkdtemp(prefix="muse-app-e2e-")
@@ -580,6 +581,31 @@ TOOLS = [
         "required": ["city", "unit"], "additionalProperties": False}}},
     {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
 ]
+
+
+@step
+def content_policy_notices():
+    q("#new-chat").click()
+    select_model(GUARDED_MODEL)
+    # A message the input rails block is refused with a clear notice, and nothing is kept.
+    send("Please charge my card 4111 1111 1111 1111")
+    banner = wait_for(lambda: visible(".chat-error"), what="the content policy notice")
+    assert "Blocked by the content policy" in banner.text, banner.text
+    assert banner.get_attribute("data-code") == "content_policy_violation"
+    assert "4111" not in "".join(m.text for m in assistant_messages())
+    # The refused text is back in the box for the user to change.
+    prompt = q("#prompt")
+    assert "4111" in prompt.get_attribute("value")
+    prompt.clear()
+    # A reply the output rails end says so under the reply; the flagged word never arrives.
+    send("Say something that tests the renderer.")
+    wait_reply_done()
+    reply = assistant_messages()[-1]
+    assert reply.get_attribute("data-finish-reason") == "content_filter"
+    status = reply.find_element(By.CSS_SELECTOR, ".message-status").text
+    assert "Stopped by the content policy" in status, status
+    assert "onerror" not in reply.text
+    shot("desktop-content-filter")
 
 
 @step

@@ -98,6 +98,14 @@ models:
     visibility: closed
     display_name: Scripted tool caller
     description: Always calls get_weather and get_time
+  - id: scripted-guarded
+    path: "$scripted"
+    visibility: closed
+    display_name: Scripted guarded model
+    description: The scripted reply behind the operator's guardrails
+    guard:
+      input: [{rail: pii, action: block, categories: [payment_card]}]
+      output: [{rail: patterns, action: block, deny: [onerror]}]
 EOF
 
 # Passwords are made here and given to `muse users create` on stdin, so they are never on a
