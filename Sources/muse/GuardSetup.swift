@@ -22,6 +22,7 @@ enum GuardPolicyFile {
 /// bundled head, or over the folder `--moderation-model` names.
 enum ModerationSetup {
   static func classifier(folder: String?, embedders: [EmbeddingRunner]) throws -> ModerationClassifier? {
+    guard folder != nil || !embedders.isEmpty else { return nil }
     let head: ModerationHead
     do {
       head = try ModerationHead.bundled()
@@ -35,8 +36,10 @@ enum ModerationSetup {
         throw ValidationError("\(folder): cannot use it for moderation: \(error)")
       }
     }
+    // Its own copy of the encoder: the served one runs on the embedding route's queue, and the
+    // encoder's buffers are not shared between threads.
     for embedder in embedders where embedder.weightsDigest == head.embeddingModel.sha256 {
-      return try ModerationClassifier(model: embedder.model, head: head)
+      return try ModerationClassifier(model: EmbeddingModel(path: embedder.model.path), head: head)
     }
     return nil
   }

@@ -258,3 +258,143 @@ func jsonString(_ s: String) -> String {
     }
   }
 }
+
+@Suite(.serialized) struct ModerationRouteTests {
+  @Test func moderationsAnswerInOpenAIsShapeAndAreMetered() async throws {
+    let policy = GuardPolicy(output: [.init(rail: "moderation", action: .block)])
+    let h = try GuardHarness(guarded: policy, moderation: true)
+    let categories = h.service.guardrails.moderation!.categories
+    try await h.test { client in
+      let r = try await client.call(
+        "/v1/moderations", method: .post, key: h.user,
+        json:
+          #"{"model": "omni-moderation-latest", "input": ["I will kill you and your whole family tonight.", "What a lovely morning for a walk in the park."]}"#
+      )
+      #expect(r.status == .ok)
+      #expect(
+        r.json["model"] as? String == "muse-moderation"
+          && (r.json["id"] as? String)?.hasPrefix("modr-") == true)
+      let results = r.json["results"] as? [[String: Any]] ?? []
+      #expect(results.count == 2)
+      for result in results {
+        let flags = result["categories"] as? [String: Bool] ?? [:]
+        let scores = result["category_scores"] as? [String: Double] ?? [:]
+        #expect(Set(flags.keys) == Set(categories) && Set(scores.keys) == Set(categories))
+        #expect(scores.values.allSatisfy { (0...1).contains($0) })
+        #expect(result["flagged"] as? Bool == flags.values.contains(true))
+      }
+      #expect(results[0]["flagged"] as? Bool == true)
+      #expect((results[0]["categories"] as? [String: Bool])?["violence"] == true)
+      #expect(results[1]["flagged"] as? Bool == false)
+      let parts = try await client.call(
+        "/v1/moderations", method: .post, key: h.user,
+        json: #"{"input": [{"type": "text", "text": "hello"}]}"#)
+      #expect(parts.status == .ok && (parts.json["results"] as? [Any])?.count == 1)
+      let image = try await client.call(
+        "/v1/moderations", method: .post, key: h.user,
+        json: #"{"input": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}"#)
+      #expect(image.status == .badRequest && image.error["param"] as? String == "input")
+      let unknown = try await client.call(
+        "/v1/moderations", method: .post, key: h.user, json: #"{"model": "nope", "input": "hi"}"#)
+      #expect(unknown.status == .notFound && unknown.error["param"] as? String == "model")
+      let empty = try await client.call(
+        "/v1/moderations", method: .post, key: h.user, json: #"{"input": []}"#)
+      #expect(empty.status == .badRequest)
+      #expect(
+        try await client.call("/v1/moderations", method: .post, key: nil, json: #"{"input": "x"}"#).status
+          == .unauthorized)
+      let rows = try h.store.usage(keyID: nil, since: nil, limit: 10).filter { $0.endpoint == "moderations" }
+      #expect(rows.count == 2 && rows.allSatisfy { $0.promptTokens > 0 && $0.model == "muse-moderation" })
+      // The benign scripted reply passes the moderation rail, which leaves one audit row.
+      let reply = try await chat(client, key: h.user, model: "guarded", content: "hi", stream: true)
+      #expect(reply.outcome.finish == "stop" && reply.outcome.content == AppHarness.scriptedReply)
+      let events = try h.store.guardEvents(GuardEventQuery(rail: "moderation"))
+      #expect(events.count == 1 && events[0].verdict == "pass")
+    }
+  }
+
+  @Test func withoutItsEncoderTheModerationModelIsNotServed() async throws {
+    let h = try GuardHarness(guarded: GuardPolicy())
+    try await h.test { client in
+      let r = try await client.call(
+        "/v1/moderations", method: .post, key: h.user, json: #"{"input": "hello"}"#)
+      #expect(r.status == .notFound && r.error["code"] as? String == "model_not_found")
+    }
+  }
+
+  @Test func aPolicyThatCannotRunIsRefusedAtStartNamingModelAndRule() throws {
+    let scripted = try #require(AppHarness.scripted)
+    var entry = ModelEntry(id: "m", path: scripted.gguf!.path)
+    for (policy, expected) in [
+      (
+        GuardPolicy(output: [.init(rail: "moderation", action: .block)]),
+        "guard.output[0]: the moderation rail needs"
+      ),
+      (
+        GuardPolicy(input: [.init(rail: "llama_guard", action: .block, model: "ghost")]),
+        "guard.input[0]: model: 'ghost'"
+      ),
+      (
+        GuardPolicy(input: [.init(rail: "patterns", action: .block, regex: ["bad": "(unclosed"])]),
+        "guard.input[0]"
+      ),
+    ] {
+      entry.guardPolicy = policy
+      let runner = ModelRunner(entry: entry, model: scripted, weightsDigest: "0")
+      #expect {
+        _ = try Guardrails.build(runners: [runner], moderation: nil)
+      } throws: { error in
+        "\(error)".contains("model 'm'") && "\(error)".contains(expected)
+      }
+    }
+  }
+}
+
+@Suite struct GuardPolicyTests {
+  @Test func policiesDecodeFromYAMLAndRefuseWhatCannotWork() throws {
+    let decoder = JSONDecoder()
+    let good = try decoder.decode(
+      GuardPolicy.self,
+      from: Data(
+        #"{"input": [{"rail": "pii", "action": "redact", "categories": ["email"]}], "output": [{"rail": "moderation", "action": "block", "threshold": 0.7, "timeout_ms": 200}], "on_error": "allow", "stream_window": 128}"#
+          .utf8))
+    #expect(good.stages == [.input, .output] && good.window == 128 && good.onError == .allow)
+    #expect(good.output[0].timeoutMilliseconds == 200 && good.output[0].threshold == 0.7)
+    let bad: [(String, String)] = [
+      (#"{"input": [{"rail": "nosuch", "action": "block"}]}"#, "unknown rail 'nosuch'"),
+      (#"{"input": [{"rail": "injection", "action": "redact"}]}"#, "cannot redact"),
+      (#"{"output": [{"rail": "pii", "action": "block", "threshold": 2}]}"#, "guard.output[0].threshold"),
+      (#"{"input": [{"rail": "patterns", "action": "block"}]}"#, "needs 'deny' or 'regex'"),
+      (#"{"input": [{"rail": "llama_guard", "action": "block"}]}"#, "needs the id of the served model"),
+      (#"{"stream_window": 2}"#, "stream_window"),
+      (#"{"input": [{"rail": "pii", "action": "block", "timeout_ms": 0}]}"#, "timeout_ms"),
+      (#"{"input": [{"rail": "pii", "action": "erase"}]}"#, "erase"),
+    ]
+    for (json, expected) in bad {
+      #expect(throws: (any Error).self, "\(json)") {
+        try decoder.decode(GuardPolicy.self, from: Data(json.utf8))
+      }
+      do {
+        _ = try decoder.decode(GuardPolicy.self, from: Data(json.utf8))
+      } catch {
+        #expect("\(error)".contains(expected), "\(json): \(error)")
+      }
+    }
+  }
+
+  @Test func commandLineRules() throws {
+    var policy = GuardPolicy()
+    try policy.add(flag: "input:pii:redact")
+    try policy.add(flag: "output:moderation:block:0.7")
+    try policy.add(flag: "tool:injection:flag")
+    #expect(
+      policy.input.map(\.rail) == ["pii"] && policy.output[0].threshold == 0.7
+        && policy.tool[0].action == .flag)
+    for bad in [
+      "input:pii", "middle:pii:block", "input:pii:erase", "input:pii:block:high", "input:nosuch:block",
+    ] {
+      var p = GuardPolicy()
+      #expect(throws: GuardPolicyError.self, "\(bad)") { try p.add(flag: bad) }
+    }
+  }
+}
