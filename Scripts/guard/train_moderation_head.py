@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Train Muse's built-in moderation head (Sources/MuseServer/Resources/guard/moderation-head.json).
+
+Embeddings: an independent NumPy implementation of all-MiniLM-L6-v2 (minilm_reference.py: the
+safetensors weights, Hugging Face `tokenizers`, the BERT forward pass written out), checked at
+start against sentence-transformers' golden vectors (Tests/Fixtures/embeddings/minilm-golden.json,
+max difference ~2e-7), so neither torch nor Muse itself is needed. Texts longer than 256 tokens
+are cut into the same overlapping token windows as ModerationClassifier.swift; the heads train on
+each text's first window (what sentence-transformers' truncation sees) and a text's score is the
+max over its windows, in cross-validation as in the server. Features are cached under
+$MUSE_CACHE_DIR/guard/ (a few minutes to compute on two cores).
+
+Heads (NumPy, heads.py): L2-regularised logistic regression, one per OpenAI category, trained on
+the texts whose label is known (a missing label is masked out); XSTest's safe prompts are extra
+negatives for every category (its unsafe ones carry no category, so they are masked). An extra
+`flagged` head is trained on the moderation set's any-label together with XSTest's safe/unsafe
+label; the overall decision is "any head reaches its threshold". Per head, C is picked from
+heads.C_GRID by cross-validated AP and the threshold is the F1-best one on out-of-fold scores.
+
+Evaluation: nested, stratified 5-fold cross-validation with a fixed seed over both dev files
+(strata: file × any-label): every reported number is on an outer fold whose C and threshold
+were chosen by an inner 5-fold CV on the other four. AUPRC is average precision over the pooled
+outer-fold scores (numpy, checked against scikit-learn when it is importable). The overall
+moderation score (for AUPRC) is the max of the category probabilities, as eval_moderation.py
+computes it from a server's category_scores; the overall flag is "any head, `flagged` included,
+reaches its threshold". The head written out is refitted on all the data with C and threshold
+chosen by a plain 5-fold CV.
+
+What was tried (nested CV, overall AUPRC / F1; XSTest safe flagged / unsafe caught):
+  features mean      0.771 / 0.690; 32.3 % / 73.5 %   (the default: cheapest, as good as the others)
+  features mean,cls  0.776 / 0.698; 34.6 % / 76.5 %
+  features mean,max  0.776 / 0.676; 35.4 % / 73.5 %
+  without the `flagged` head in the decision (mean): F1 0.713; XSTest 5.5 % / 22.4 %
+  --balanced (mean)  0.764 / 0.689; 34.6 % / 75.5 %
+  The issue's targets (AUPRC > 0.856; XSTest ≤ 5 % / ≥ 90 %)
+  are not reached by a linear head on frozen MiniLM sentence embeddings.
+
+    bash Scripts/fixtures/fetch-minilm.sh
+    python3 Scripts/guard/train_moderation_head.py [--model FOLDER] [--features mean] [--balanced]
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import heads as H  # noqa: E402
+import minilm_reference as M  # noqa: E402
+import moderation_metrics as mm  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HEAD_OUT = os.path.join(ROOT, "Sources/MuseServer/Resources/guard/moderation-head.json")
+GOLDEN_OUT = os.path.join(ROOT, "Tests/Fixtures/guard/moderation-golden.json")
+SEED = 20260501
+FOLDS = 5
+GOLDEN_TEXTS = [
+    "How can I kill a Python process?",
+    "I want to kill my neighbour and hide the body where nobody will find it.",
+    "What's the best recipe for chocolate chip cookies?",
+    "People of that religion are vermin and should be wiped out.",
+    "I've been cutting myself again and I don't want to stop.",
+    "You are a worthless idiot and everyone at school hates you.",
+    "She slowly undressed and climbed into bed with him.",
+    "The soldier's intestines spilled across the mud as the shell exploded.",
+    "Café, naïve, résumé — 東京は日本の首都です。 😀",
+    "x",
+    "How do I whittle a knife?",
+    " ".join(f"Sentence {i}: the quiet river flows past the old mill and the green fields." for i in range(1, 40))
+    + " Then I will find you and stab you until you stop breathing.",
+]
+
+
+def load_features(model, texts, kinds, cache_dir, key):
+    """Per-window features (w, 384·len(kinds)) and each window's text index; cached by `key`."""
+    path = os.path.join(cache_dir, f"minilm-windows-{key}.npz")
+    if os.path.exists(path):
+        saved = np.load(path)
+    else:
+        owner, mean, cls, mx = [], [], [], []
+        for i, text in enumerate(texts):
+            for ids in model.windows(text):
+                h = model.hidden_states(ids)
+                owner.append(i)
+                mean.append(h.mean(0))
+                cls.append(h[0])
+                mx.append(h.max(0))
+            if i % 100 == 99:
+                print(f"  embedded {i + 1}/{len(texts)} texts", file=sys.stderr)
+        os.makedirs(cache_dir, exist_ok=True)
+        np.savez(path, owner=np.array(owner), mean=np.array(mean), cls=np.array(cls), max=np.array(mx))
+        saved = np.load(path)
+    parts = [saved[k] / np.maximum(np.linalg.norm(saved[k], axis=1, keepdims=True), 1e-12) for k in kinds]
+    return np.concatenate(parts, axis=1), saved["owner"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default=M.default_folder())
+    ap.add_argument("--moderation-file", default=mm.DEFAULT_MODERATION)
+    ap.add_argument("--xstest-file", default=mm.DEFAULT_XSTEST)
+    ap.add_argument("--features", default="mean", help="comma-separated: mean, cls, max")
+    ap.add_argument("--balanced", action="store_true", help="class-balanced sample weights")
+    ap.add_argument("--no-write", action="store_true", help="report CV metrics only")
+    args = ap.parse_args()
+    kinds = args.features.split(",")
+
+    model_sha = mm.sha256(os.path.join(args.model, "model.safetensors"))
+    assert model_sha == M.SAFETENSORS_SHA256, f"unexpected model.safetensors {model_sha}"
+    model = M.MiniLM(args.model)
+    worst = M.check_golden(model, os.path.join(ROOT, "Tests/Fixtures/embeddings/minilm-golden.json"))
+    print(f"NumPy MiniLM vs sentence-transformers golden: max |Δ| = {worst:.2e}")
+
+    texts, labels, any_label = mm.load_moderation(args.moderation_file)
+    xs_texts, xs_labels, _ = mm.load_xstest(args.xstest_file)
+    n, nx = len(texts), len(xs_texts)
+    files = {os.path.basename(p): mm.sha256(p) for p in (args.moderation_file, args.xstest_file)}
+    key = "-".join(v[:12] for v in files.values()) + f"-{M.MAX_TOKENS}-{M.WINDOW_STRIDE}"
+    cache = os.path.join(os.environ.get("MUSE_CACHE_DIR", os.path.expanduser("~/.cache/muse")), "guard")
+    windows, owner = load_features(model, texts + xs_texts, kinds, cache, key)
+    first = windows[np.r_[0, np.nonzero(np.diff(owner))[0] + 1]]
+    strata = np.r_[np.zeros(n), np.ones(nx)] * 2 + np.r_[any_label, xs_labels]
+
+    targets = {name: np.r_[labels[:, j], np.where(xs_labels == 0, 0.0, np.nan)] for j, name in enumerate(mm.NAMES)}
+    targets["flagged"] = np.r_[any_label, xs_labels]
+    names = list(targets)
+    outer = {}
+    for name in names:
+        outer[name] = H.Task(first, windows, owner, targets[name]).nested(strata, FOLDS, SEED, args.balanced)
+        print(f"  nested CV done: {name}", file=sys.stderr)
+    scores = np.stack([outer[c][0] for c in names], 1)
+    thresholds = np.stack([outer[c][1] for c in names], 1)
+    flags = scores >= thresholds
+    k = len(mm.NAMES)
+    overall = scores[:, :k].max(1)  # what eval_moderation.py ranks a server's answers by
+    any_flagged = flags.any(1)
+    metrics, table = mm.report(labels, any_label, scores[:n, :k], flags[:n, :k], overall[:n], any_flagged[:n],
+                               xs_labels, any_flagged[n:])
+    print(mm.check_against_sklearn(any_label, overall[:n]))
+    print(f"\nNested {FOLDS}-fold CV (seed {SEED}), features {args.features}, "
+          f"{'balanced' if args.balanced else 'unweighted'}:\n{table}\n")
+    print(mm.markdown(metrics, "MiniLM head (CV)"))
+    if args.no_write:
+        return
+
+    fitted = []
+    everyone = np.arange(n + nx)
+    for name in names:
+        task = H.Task(first, windows, owner, targets[name])
+        c, threshold, cv_ap = task.select(everyone, strata, FOLDS, SEED, args.balanced)
+        weights, bias = task.fit(everyone, c, args.balanced)
+        fitted.append({"name": name, "c": c, "cv_auprc": cv_ap, "threshold": threshold,
+                       "bias": bias, "weights": [float(f"{w:.7g}") for w in weights]})
+        fitted[-1]["bias"] = float(f"{bias:.7g}")
+    head = {
+        "format": "muse-moderation-head/1",
+        "categories": mm.NAMES,
+        "heads": fitted,
+        "features": kinds,
+        "window": {"max_tokens": M.MAX_TOKENS, "stride": M.WINDOW_STRIDE},
+        "embedding_model": {"name": "sentence-transformers/all-MiniLM-L6-v2", "sha256": model_sha},
+        "training": {"script": "Scripts/guard/train_moderation_head.py", "files": files, "seed": SEED,
+                     "folds": FOLDS, "balanced": args.balanced, "c_grid": H.C_GRID},
+        "cv_metrics": metrics,
+    }
+    os.makedirs(os.path.dirname(HEAD_OUT), exist_ok=True)
+    with open(HEAD_OUT, "w") as f:
+        json.dump(head, f, separators=(",", ":"))
+        f.write("\n")
+    write_golden(model, head)
+    print(f"wrote {os.path.relpath(HEAD_OUT, ROOT)} and {os.path.relpath(GOLDEN_OUT, ROOT)}")
+
+
+def window_features(model, ids, kinds):
+    h = model.hidden_states(ids)
+    parts = {"mean": h.mean(0), "cls": h[0], "max": h.max(0)}
+    return np.concatenate([parts[k] / max(np.linalg.norm(parts[k]), 1e-12) for k in kinds])
+
+
+def write_golden(model, head):
+    """Per-head scores of GOLDEN_TEXTS from the written (rounded) head, for the Swift tests."""
+    items = []
+    for text in GOLDEN_TEXTS:
+        windows = model.windows(text)
+        x = np.stack([window_features(model, ids, head["features"]) for ids in windows])
+        scores = {h["name"]: float(H.sigmoid(x @ np.array(h["weights"]) + h["bias"]).max()) for h in head["heads"]}
+        items.append({"text": text, "windows": len(windows), "tokens": sum(len(w) for w in windows),
+                      "scores": scores, "any_flagged": any(scores[h["name"]] >= h["threshold"] for h in head["heads"])})
+    out = {"reference": "Scripts/guard/train_moderation_head.py: NumPy MiniLM (minilm_reference.py) -> head",
+           "embedding_sha256": head["embedding_model"]["sha256"], "items": items}
+    os.makedirs(os.path.dirname(GOLDEN_OUT), exist_ok=True)
+    with open(GOLDEN_OUT, "w") as f:
+        json.dump(out, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

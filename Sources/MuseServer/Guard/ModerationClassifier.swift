@@ -1,0 +1,224 @@
+import Foundation
+import MuseEngine
+
+/// A content-safety head over all-MiniLM-L6-v2 sentence features, trained by
+/// Scripts/guard/train_moderation_head.py and bundled as Resources/guard/moderation-head.json:
+/// one logistic-regression head per OpenAI moderation category (plus any extra head, such as
+/// `flagged`, that only feeds the overall decision), each with its own threshold.
+public struct ModerationHead: Decodable, Sendable {
+  public struct EmbeddingModelIdentity: Decodable, Sendable {
+    public var name: String
+    /// SHA-256 of the model.safetensors the head was trained on.
+    public var sha256: String
+  }
+
+  public struct Head: Decodable, Sendable {
+    public var name: String
+    public var weights: [Double]
+    public var bias: Double
+    /// Flag when the score (a probability) is at least this.
+    public var threshold: Double
+  }
+
+  public struct Window: Decodable, Sendable {
+    /// Tokens one window holds, [CLS] and [SEP] included (the model's maximum).
+    public var maxTokens: Int
+    /// Content tokens between the starts of two windows.
+    public var stride: Int
+
+    enum CodingKeys: String, CodingKey {
+      case maxTokens = "max_tokens"
+      case stride
+    }
+  }
+
+  /// The OpenAI categories, in order (`sexual`, `hate`, …).
+  public var categories: [String]
+  /// One per category, then any extra heads.
+  public var heads: [Head]
+  /// What the weights multiply, concatenated: `mean` (the mean-pooled, L2-normalised sentence
+  /// embedding), `cls` (the [CLS] hidden state, L2-normalised), `max` (the token-wise max, L2-normalised).
+  public var features: [String]
+  public var window: Window
+  public var embeddingModel: EmbeddingModelIdentity
+
+  enum CodingKeys: String, CodingKey {
+    case categories, heads, features, window
+    case embeddingModel = "embedding_model"
+  }
+
+  /// The head bundled with the server (Resources/guard/moderation-head.json).
+  public static func bundled() throws -> ModerationHead {
+    guard
+      let url = Bundle.module.url(
+        forResource: "moderation-head", withExtension: "json", subdirectory: "Resources/guard")
+    else { throw ModerationClassifierError.missingResource("Resources/guard/moderation-head.json") }
+    return try decode(Data(contentsOf: url))
+  }
+
+  /// Decodes and checks a head: every category has a head and every head the right width.
+  public static func decode(_ data: Data) throws -> ModerationHead {
+    let head = try JSONDecoder().decode(ModerationHead.self, from: data)
+    let names = head.heads.map(\.name)
+    if let missing = head.categories.first(where: { !names.contains($0) }) {
+      throw ModerationClassifierError.badHead("no head for category \(missing)")
+    }
+    let known: Set<String> = ["mean", "cls", "max"]
+    if head.features.isEmpty || head.features.contains(where: { !known.contains($0) }) {
+      throw ModerationClassifierError.badHead("features \(head.features): expected some of mean, cls, max")
+    }
+    if head.window.maxTokens < 3 || head.window.stride < 1 {
+      throw ModerationClassifierError.badHead("window \(head.window.maxTokens)/\(head.window.stride)")
+    }
+    return head
+  }
+}
+
+public enum ModerationClassifierError: Error, CustomStringConvertible {
+  case missingResource(String)
+  case badHead(String)
+  case wrongEmbeddingModel(path: String, expected: String, expectedSHA256: String, found: String)
+
+  public var description: String {
+    switch self {
+    case .missingResource(let path): return "the moderation head is missing from the bundle: \(path)"
+    case .badHead(let reason): return "invalid moderation head: \(reason)"
+    case .wrongEmbeddingModel(let path, let expected, let sha, let found):
+      return
+        "the moderation head was trained on \(expected) (model.safetensors SHA-256 \(sha)), but "
+        + "\(path)/model.safetensors has SHA-256 \(found): serve the model the head was trained on "
+        + "or retrain the head (Scripts/guard/train_moderation_head.py)"
+    }
+  }
+}
+
+/// What the classifier says about one text.
+public struct ModerationScores: Sendable, Equatable {
+  /// Each category's probability in 0…1 (the max over the text's windows).
+  public var scores: [String: Double]
+  /// Whether each category's score reaches its threshold.
+  public var flagged: [String: Bool]
+  /// Whether any head — a category's or an extra one such as `flagged` — reaches its threshold.
+  public var anyFlagged: Bool
+  /// Tokens encoded, all windows together, [CLS] and [SEP] included.
+  public var tokens: Int
+}
+
+/// Classifies texts with a `ModerationHead` on an `EmbeddingModel`'s last hidden states.
+///
+/// Long texts: MiniLM sees `maxTokens` (256) tokens. A text with more is cut, by tokens, into
+/// windows of `maxTokens − 2` content tokens (each wrapped in [CLS] … [SEP]) starting every
+/// `stride` (128) tokens, the last window ending at the text's end, so every token is seen and
+/// neighbours overlap; each head's score is the max over the windows (harm anywhere flags the text).
+public final class ModerationClassifier: Sendable {
+  public let model: EmbeddingModel
+  public let head: ModerationHead
+  /// SHA-256 of the model's model.safetensors (computed once, at init).
+  public let weightsDigest: String
+
+  public var categories: [String] { head.categories }
+
+  public init(model: EmbeddingModel, head: ModerationHead) throws {
+    let digest = try EmbeddingRunner.sha256(path: model.path + "/model.safetensors")
+    guard digest == head.embeddingModel.sha256.lowercased() else {
+      throw ModerationClassifierError.wrongEmbeddingModel(
+        path: model.path, expected: head.embeddingModel.name, expectedSHA256: head.embeddingModel.sha256,
+        found: digest)
+    }
+    let width = head.features.count * model.dimensions
+    if let bad = head.heads.first(where: { $0.weights.count != width }) {
+      throw ModerationClassifierError.badHead(
+        "head \(bad.name) has \(bad.weights.count) weights, features \(head.features) of \(model.dimensions) need \(width)"
+      )
+    }
+    if head.window.maxTokens > model.maxTokens {
+      throw ModerationClassifierError.badHead(
+        "windows of \(head.window.maxTokens) tokens, the model takes \(model.maxTokens)")
+    }
+    self.model = model
+    self.head = head
+    weightsDigest = digest
+  }
+
+  /// The threshold of a head (a category or an extra head), nil for an unknown name.
+  public func threshold(for name: String) -> Double? {
+    head.heads.first { $0.name == name }?.threshold
+  }
+
+  /// The token windows `text` is classified on, each with [CLS]/[SEP].
+  public func windows(_ text: String) -> [[Int]] {
+    let tokenizer = model.tokenizer
+    var ids = tokenizer.encode(text, addSpecial: true)
+    var prefix: [Int] = []
+    var suffix: [Int] = []
+    if tokenizer.addsBOS, let first = ids.first, first == tokenizer.bosToken {
+      prefix = [first]
+      ids.removeFirst()
+    }
+    if tokenizer.addsEOS, let last = ids.last, last == tokenizer.eosToken {
+      suffix = [last]
+      ids.removeLast()
+    }
+    let width = head.window.maxTokens - prefix.count - suffix.count
+    guard ids.count > width else { return [prefix + ids + suffix] }
+    var starts = Array(stride(from: 0, to: ids.count - width, by: head.window.stride))
+    starts.append(ids.count - width)
+    return starts.map { prefix + ids[$0..<($0 + width)] + suffix }
+  }
+
+  /// The features of one window: `head.features` concatenated, in Double.
+  func features(_ window: [Int]) throws -> [Double] {
+    let states = try model.encoder.hiddenStates(window)
+    let h = model.dimensions
+    let t = window.count
+    var out: [Double] = []
+    out.reserveCapacity(head.features.count * h)
+    for kind in head.features {
+      var v = [Double](repeating: kind == "max" ? -.infinity : 0, count: h)
+      switch kind {
+      case "cls": for j in 0..<h { v[j] = Double(states[j]) }
+      case "max":
+        for i in 0..<t { for j in 0..<h { v[j] = max(v[j], Double(states[i * h + j])) } }
+      default:
+        for i in 0..<t { for j in 0..<h { v[j] += Double(states[i * h + j]) } }
+      }
+      let norm = max(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+      out += v.map { $0 / norm }
+    }
+    return out
+  }
+
+  /// Every head's score (max over windows) for one text, in `head.heads` order, and its tokens.
+  public func headScores(_ text: String) throws -> (scores: [Double], tokens: Int) {
+    var best = [Double](repeating: 0, count: head.heads.count)
+    var tokens = 0
+    for window in windows(text) {
+      let x = try features(window)
+      tokens += window.count
+      for (k, h) in head.heads.enumerated() {
+        var z = h.bias
+        for (w, v) in zip(h.weights, x) { z += w * v }
+        best[k] = max(best[k], 1 / (1 + exp(-z)))
+      }
+    }
+    return (best, tokens)
+  }
+
+  public func classify(_ texts: [String]) throws -> [ModerationScores] {
+    try texts.map { text in
+      let (values, tokens) = try headScores(text)
+      var scores: [String: Double] = [:]
+      var flagged: [String: Bool] = [:]
+      var any = false
+      for (h, value) in zip(head.heads, values) {
+        let hit = value >= h.threshold
+        any = any || hit
+        if head.categories.contains(h.name) {
+          scores[h.name] = value
+          flagged[h.name] = hit
+        }
+      }
+      return ModerationScores(scores: scores, flagged: flagged, anyFlagged: any, tokens: tokens)
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// The built-in content-safety rail: the MiniLM moderation classifier, one finding per OpenAI
+/// category with its score (all of them, flagged or not: the policy applies thresholds; the
+/// head's own are `threshold(for:)`). Classification runs on the rail's serial queue, off the
+/// async executors, one text at a time.
+public struct ModerationRail: GuardRail {
+  public let name = "moderation"
+  public let classifier: ModerationClassifier
+  private let queue: DispatchQueue
+
+  public init(classifier: ModerationClassifier) {
+    self.classifier = classifier
+    queue = DispatchQueue(label: "muse.guard.moderation")
+  }
+
+  /// The categories the rail reports, in the head's order.
+  public var categories: [String] { classifier.categories }
+
+  /// The threshold the head was trained with for `category` (F1-best on cross-validation folds).
+  public func threshold(for category: String) -> Double {
+    classifier.threshold(for: category) ?? 1
+  }
+
+  public func inspect(_ text: String) async throws -> [GuardFinding] {
+    let result = try await classify(text)
+    return classifier.categories.map { GuardFinding(category: $0, score: result.scores[$0] ?? 0) }
+  }
+
+  /// The classifier's full answer for `text` (scores, flags, overall decision), on the rail's queue.
+  public func classify(_ text: String) async throws -> ModerationScores {
+    try await withCheckedThrowingContinuation { continuation in
+      queue.async { [classifier] in
+        continuation.resume(with: Result { try classifier.classify([text])[0] })
+      }
+    }
+  }
+}

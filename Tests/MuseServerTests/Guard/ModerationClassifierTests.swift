@@ -1,0 +1,140 @@
+import Foundation
+import MuseEngine
+import MuseTestSupport
+import Testing
+
+@testable import MuseServer
+
+/// The bundled moderation head on all-MiniLM-L6-v2 (Scripts/fixtures/fetch-minilm.sh) against the
+/// scores Scripts/guard/train_moderation_head.py computed for the same texts with its own NumPy
+/// MiniLM (Tests/Fixtures/guard/moderation-golden.json).
+@Suite(.serialized)
+struct ModerationClassifierTests {
+  struct Golden: Decodable {
+    struct Item: Decodable {
+      let text: String
+      let windows: Int
+      let tokens: Int
+      let scores: [String: Double]
+      let any_flagged: Bool
+    }
+    let embedding_sha256: String
+    let items: [Item]
+  }
+
+  static let model: EmbeddingModel? = try? EmbeddingModel(
+    path: TestPaths.cacheDirectory + "/models/all-MiniLM-L6-v2", threads: 2)
+
+  func model() throws -> EmbeddingModel {
+    _ = try TestPaths.cachedModel("all-MiniLM-L6-v2")
+    guard let model = Self.model else { throw TestPaths.MissingModel(path: "all-MiniLM-L6-v2") }
+    return model
+  }
+
+  static let classifier: ModerationClassifier? = model.flatMap {
+    try? ModerationClassifier(model: $0, head: ModerationHead.bundled())
+  }
+
+  func classifier() throws -> ModerationClassifier {
+    if let classifier = Self.classifier { return classifier }
+    return try ModerationClassifier(model: model(), head: ModerationHead.bundled())
+  }
+
+  @Test func bundledHeadDecodes() throws {
+    let head = try ModerationHead.bundled()
+    #expect(
+      head.categories == [
+        "sexual", "hate", "violence", "harassment", "self-harm", "sexual/minors", "hate/threatening",
+        "violence/graphic",
+      ])
+    #expect(head.embeddingModel.sha256 == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+    #expect(head.window.maxTokens == 256)
+    for h in head.heads {
+      #expect(h.weights.count == 384 * head.features.count, "\(h.name)")
+      #expect(h.threshold > 0 && h.threshold < 1, "\(h.name)")
+    }
+  }
+
+  /// Per-head tolerance: a feature differs from the NumPy reference by at most ε (MiniLM in Swift
+  /// vs sentence-transformers is within 1e-5 per component, EmbeddingGoldenTests; 1e-4 is taken
+  /// for margin), so the logit differs by at most ‖w‖₁·ε and the probability by a quarter of that
+  /// (the sigmoid's slope is at most ¼), plus the golden file's rounding.
+  @Test func scoresMatchNumPyGolden() throws {
+    let golden = try TestPaths.golden("guard/moderation-golden.json", as: Golden.self)
+    let classifier = try classifier()
+    #expect(golden.embedding_sha256 == classifier.weightsDigest)
+    let results = try classifier.classify(golden.items.map(\.text))
+    for (item, result) in zip(golden.items, results) {
+      #expect(classifier.windows(item.text).count == item.windows, "\(item.text.prefix(30))")
+      #expect(result.tokens == item.tokens, "\(item.text.prefix(30))")
+      let (all, _) = try classifier.headScores(item.text)
+      for (h, value) in zip(classifier.head.heads, all) {
+        let expected = try #require(item.scores[h.name])
+        let tolerance = 0.25 * h.weights.reduce(0) { $0 + abs($1) } * 1e-4 + 1e-6
+        #expect(
+          abs(value - expected) <= tolerance, "\(h.name) of \(item.text.prefix(30)): \(value) vs \(expected)")
+        if classifier.categories.contains(h.name) { #expect(result.scores[h.name] == value) }
+      }
+      #expect(result.anyFlagged == item.any_flagged, "\(item.text.prefix(30))")
+    }
+  }
+
+  @Test func wrongEmbeddingModelIsRefused() throws {
+    var head = try ModerationHead.bundled()
+    head.embeddingModel.sha256 = String(repeating: "0", count: 64)
+    let model = try model()
+    do {
+      _ = try ModerationClassifier(model: model, head: head)
+      Issue.record("a head trained on another model was accepted")
+    } catch let error as ModerationClassifierError {
+      let message = "\(error)"
+      #expect(message.contains(String(repeating: "0", count: 64)))
+      #expect(message.contains("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"))
+      #expect(message.contains("retrain the head"))
+    }
+  }
+
+  /// A text past 256 tokens is classified on overlapping windows that cover every token, and the
+  /// score is the max over them: self-harm talk at the end, cut off by plain truncation, counts.
+  @Test func longTextIsWindowed() throws {
+    let classifier = try classifier()
+    let calm = (1...40).map {
+      "Sentence \($0): the quiet river flows past the old mill and the green fields."
+    }
+    let harm = Array(repeating: "I've been cutting myself again and I don't want to stop.", count: 8)
+    let text = (calm + harm).joined(separator: " ")
+    let windows = classifier.windows(text)
+    #expect(windows.count > 1)
+    let content = classifier.model.tokenizer.encode(text, addSpecial: true).dropFirst().dropLast()
+    #expect(windows.allSatisfy { $0.count == 256 && $0.first == 101 && $0.last == 102 })
+    #expect(Array(windows[0][1..<255]) == Array(content.prefix(254)))
+    #expect(Array(windows.last![1..<255]) == Array(content.suffix(254)))
+    for i in 0..<(windows.count - 2) {  // the last window is aligned on the text's end instead
+      #expect(Array(windows[i][129..<255]) == Array(windows[i + 1][1..<127]), "windows overlap by 126 tokens")
+    }
+    let whole = try classifier.headScores(text).scores
+    let truncated = try classifier.model.embed([text])  // the first window only, as embeddings see it
+    #expect(truncated.tokens == 256)
+    let selfHarm = try #require(classifier.head.heads.firstIndex { $0.name == "self-harm" })
+    let first = try classifier.headScores(calm.joined(separator: " ")).scores
+    #expect(whole[selfHarm] > first[selfHarm] + 0.2, "\(whole[selfHarm]) vs \(first[selfHarm])")
+    #expect(try classifier.classify([text])[0].flagged["self-harm"] == true)
+    #expect(try classifier.classify([text])[0].tokens == windows.count * 256)
+  }
+
+  /// The rail reports every category with the classifier's score and exposes the head's thresholds.
+  @Test func railReportsEveryCategory() async throws {
+    let classifier = try classifier()
+    let rail = ModerationRail(classifier: classifier)
+    #expect(rail.name == "moderation" && !rail.canRedact)
+    let text = "People of that religion are vermin and should be wiped out."
+    let findings = try await rail.inspect(text)
+    #expect(findings.map(\.category) == classifier.categories)
+    let direct = try classifier.classify([text])[0]
+    for finding in findings {
+      #expect(finding.score == direct.scores[finding.category])
+      #expect(rail.threshold(for: finding.category) == classifier.threshold(for: finding.category))
+    }
+    #expect(try await rail.classify(text).flagged["hate"] == true)
+  }
+}
