@@ -115,6 +115,8 @@ public final class ModerationClassifier: Sendable {
   public let head: ModerationHead
   /// SHA-256 of the model's model.safetensors (computed once, at init).
   public let weightsDigest: String
+  /// Where every classification runs (`classifyOffLoop`).
+  let queue = DispatchQueue(label: "muse.guard.moderation")
 
   public var categories: [String] { head.categories }
 
@@ -219,6 +221,20 @@ public final class ModerationClassifier: Sendable {
         }
       }
       return ModerationScores(scores: scores, flagged: flagged, anyFlagged: any, tokens: tokens)
+    }
+  }
+}
+
+extension ModerationClassifier {
+  /// How many tokens the encoder reads for `text` (before windowing), for admission estimates.
+  public func tokenCount(_ text: String) -> Int { model.tokens(text).count }
+
+  /// `classify` on the classifier's own serial queue, off the async executors: the encoder's
+  /// buffers are not shared between threads, so every caller (the moderation endpoint, each
+  /// model's moderation rails) takes this one queue.
+  public func classifyOffLoop(_ texts: [String]) async throws -> [ModerationScores] {
+    try await withCheckedThrowingContinuation { continuation in
+      queue.async { [self] in continuation.resume(with: Result { try classify(texts) }) }
     }
   }
 }

@@ -2,16 +2,14 @@ import Foundation
 
 /// The built-in content-safety rail: the MiniLM moderation classifier, one finding per OpenAI
 /// category with its score (all of them, flagged or not: the policy applies thresholds; the
-/// head's own are `threshold(for:)`). Classification runs on the rail's serial queue, off the
-/// async executors, one text at a time.
+/// head's own are `threshold(for:)`). Classification runs on the classifier's serial queue, off
+/// the async executors.
 public struct ModerationRail: GuardRail {
   public let name = "moderation"
   public let classifier: ModerationClassifier
-  private let queue: DispatchQueue
 
   public init(classifier: ModerationClassifier) {
     self.classifier = classifier
-    queue = DispatchQueue(label: "muse.guard.moderation")
   }
 
   /// The categories the rail reports, in the head's order.
@@ -27,12 +25,8 @@ public struct ModerationRail: GuardRail {
     return classifier.categories.map { GuardFinding(category: $0, score: result.scores[$0] ?? 0) }
   }
 
-  /// The classifier's full answer for `text` (scores, flags, overall decision), on the rail's queue.
+  /// The classifier's full answer for `text` (scores, flags, overall decision), on its queue.
   public func classify(_ text: String) async throws -> ModerationScores {
-    try await withCheckedThrowingContinuation { continuation in
-      queue.async { [classifier] in
-        continuation.resume(with: Result { try classifier.classify([text])[0] })
-      }
-    }
+    try await classifier.classifyOffLoop([text])[0]
   }
 }
