@@ -12,9 +12,12 @@ $MUSE_CACHE_DIR/guard/ (a few minutes to compute on two cores).
 
 Heads (NumPy, heads.py): L2-regularised logistic regression, one per OpenAI category, trained on
 the texts whose label is known (a missing label is masked out); XSTest's safe prompts are extra
-negatives for every category (its unsafe ones carry no category, so they are masked). An extra
-`flagged` head is trained on the moderation set's any-label together with XSTest's safe/unsafe
-label; the overall decision is "any head reaches its threshold". Per head, C is picked from
+negatives for every category (its unsafe ones carry no category, so they are masked). The
+overall decision is "any category reaches its threshold", as OpenAI's `flagged` is. With
+--flagged-head an extra `flagged` head is trained on the moderation set's any-label together with
+XSTest's safe/unsafe label and joins the decision: it catches more of XSTest's unsafe prompts but
+flags a third of its safe look-alikes (and "the best recipe for chocolate chip cookies"), so the
+shipped head leaves it out. Per head, C is picked from
 heads.C_GRID by cross-validated AP and the threshold is the F1-best one on out-of-fold scores.
 
 Evaluation: nested, stratified 5-fold cross-validation with a fixed seed over both dev files
@@ -22,21 +25,21 @@ Evaluation: nested, stratified 5-fold cross-validation with a fixed seed over bo
 were chosen by an inner 5-fold CV on the other four. AUPRC is average precision over the pooled
 outer-fold scores (numpy, checked against scikit-learn when it is importable). The overall
 moderation score (for AUPRC) is the max of the category probabilities, as eval_moderation.py
-computes it from a server's category_scores; the overall flag is "any head, `flagged` included,
-reaches its threshold". The head written out is refitted on all the data with C and threshold
+computes it from a server's category_scores; the overall flag is "any head reaches its threshold". The head written out is refitted on all the data with C and threshold
 chosen by a plain 5-fold CV.
 
 What was tried (nested CV, overall AUPRC / F1; XSTest safe flagged / unsafe caught):
-  features mean      0.771 / 0.690; 32.3 % / 73.5 %   (the default: cheapest, as good as the others)
+  with --flagged-head:
+  features mean      0.771 / 0.690; 32.3 % / 73.5 %
   features mean,cls  0.776 / 0.698; 34.6 % / 76.5 %
   features mean,max  0.776 / 0.676; 35.4 % / 73.5 %
-  without the `flagged` head in the decision (mean): F1 0.713; XSTest 5.5 % / 22.4 %
   --balanced (mean)  0.764 / 0.689; 34.6 % / 75.5 %
+  without it (the shipped head, features mean): 0.771 / 0.713; 5.5 % / 22.4 %
   The issue's targets (AUPRC > 0.856; XSTest ≤ 5 % / ≥ 90 %)
   are not reached by a linear head on frozen MiniLM sentence embeddings.
 
     bash Scripts/fixtures/fetch-minilm.sh
-    python3 Scripts/guard/train_moderation_head.py [--model FOLDER] [--features mean] [--balanced]
+    python3 Scripts/guard/train_moderation_head.py [--model FOLDER] [--features mean] [--balanced] [--flagged-head]
 """
 import argparse
 import json
@@ -103,6 +106,7 @@ def main() -> None:
     ap.add_argument("--features", default="mean", help="comma-separated: mean, cls, max")
     ap.add_argument("--balanced", action="store_true", help="class-balanced sample weights")
     ap.add_argument("--no-write", action="store_true", help="report CV metrics only")
+    ap.add_argument("--flagged-head", action="store_true", help="train the extra any-harm head into the decision")
     args = ap.parse_args()
     kinds = args.features.split(",")
 
@@ -123,7 +127,8 @@ def main() -> None:
     strata = np.r_[np.zeros(n), np.ones(nx)] * 2 + np.r_[any_label, xs_labels]
 
     targets = {name: np.r_[labels[:, j], np.where(xs_labels == 0, 0.0, np.nan)] for j, name in enumerate(mm.NAMES)}
-    targets["flagged"] = np.r_[any_label, xs_labels]
+    if args.flagged_head:
+        targets["flagged"] = np.r_[any_label, xs_labels]
     names = list(targets)
     outer = {}
     for name in names:
@@ -139,7 +144,8 @@ def main() -> None:
                                xs_labels, any_flagged[n:])
     print(mm.check_against_sklearn(any_label, overall[:n]))
     print(f"\nNested {FOLDS}-fold CV (seed {SEED}), features {args.features}, "
-          f"{'balanced' if args.balanced else 'unweighted'}:\n{table}\n")
+          f"{'balanced' if args.balanced else 'unweighted'}, "
+          f"{'with' if args.flagged_head else 'without'} the flagged head:\n{table}\n")
     print(mm.markdown(metrics, "MiniLM head (CV)"))
     if args.no_write:
         return
@@ -161,7 +167,8 @@ def main() -> None:
         "window": {"max_tokens": M.MAX_TOKENS, "stride": M.WINDOW_STRIDE},
         "embedding_model": {"name": "sentence-transformers/all-MiniLM-L6-v2", "sha256": model_sha},
         "training": {"script": "Scripts/guard/train_moderation_head.py", "files": files, "seed": SEED,
-                     "folds": FOLDS, "balanced": args.balanced, "c_grid": H.C_GRID},
+                     "folds": FOLDS, "balanced": args.balanced, "flagged_head": args.flagged_head,
+                     "c_grid": H.C_GRID},
         "cv_metrics": metrics,
     }
     os.makedirs(os.path.dirname(HEAD_OUT), exist_ok=True)
