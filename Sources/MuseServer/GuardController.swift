@@ -14,6 +14,9 @@ struct GuardController: Sendable {
     modelID, "text-moderation-latest", "text-moderation-stable", "omni-moderation-latest",
   ]
 
+  /// The most tokens one moderation request may send (all its texts together).
+  static let maxTokens = 8192
+
   func register(on v1: RouterGroup<MuseRequestContext>) {
     v1.post("/moderations") { request, context in try await self.moderate(request, context: context) }
     v1.get("/admin/guard/events") { request, context in try self.events(request, context: context) }
@@ -77,6 +80,12 @@ struct GuardController: Sendable {
       throw OpenAIError.invalid("'input' must hold 1 to 2048 texts.", param: "input", code: "invalid_value")
     }
     let estimate = body.input.reduce(0) { $0 + classifier.tokenCount($1) }
+    guard estimate <= Self.maxTokens else {
+      throw OpenAIError.invalid(
+        "'input' is \(estimate) tokens; this model takes at most \(Self.maxTokens) per request.",
+        param: "input",
+        code: "invalid_value")
+    }
     let reservation = try await service.admission.admit(key: key, tokens: estimate, microdollars: 0)
     let started = ContinuousClock.now
     let scored: [ModerationScores]

@@ -147,6 +147,11 @@ public final class ModerationClassifier: Sendable {
     head.heads.first { $0.name == name }?.threshold
   }
 
+  /// The most windows one text is classified on (~4,000 tokens seen whole); a longer text is
+  /// read in that many evenly spaced windows, so no request can make a rail or the endpoint
+  /// encode without bound.
+  public static let maxWindows = 16
+
   /// The token windows `text` is classified on, each with [CLS]/[SEP].
   public func windows(_ text: String) -> [[Int]] {
     let tokenizer = model.tokenizer
@@ -165,6 +170,11 @@ public final class ModerationClassifier: Sendable {
     guard ids.count > width else { return [prefix + ids + suffix] }
     var starts = Array(stride(from: 0, to: ids.count - width, by: head.window.stride))
     starts.append(ids.count - width)
+    if starts.count > Self.maxWindows {
+      // A bound on the work one text can ask for: evenly spaced windows, first and last kept.
+      let last = starts.count - 1
+      starts = (0..<Self.maxWindows).map { starts[$0 * last / (Self.maxWindows - 1)] }
+    }
     return starts.map { prefix + ids[$0..<($0 + width)] + suffix }
   }
 
@@ -226,8 +236,8 @@ public final class ModerationClassifier: Sendable {
 }
 
 extension ModerationClassifier {
-  /// How many tokens the encoder reads for `text` (before windowing), for admission estimates.
-  public func tokenCount(_ text: String) -> Int { model.tokens(text).count }
+  /// How many tokens `text` is, before windowing (for admission and the request cap).
+  public func tokenCount(_ text: String) -> Int { model.tokenizer.encode(text, addSpecial: true).count }
 
   /// `classify` on the classifier's own serial queue, off the async executors: the encoder's
   /// buffers are not shared between threads, so every caller (the moderation endpoint, each

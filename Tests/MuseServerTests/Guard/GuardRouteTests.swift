@@ -327,6 +327,12 @@ func jsonString(_ s: String) -> String {
       let empty = try await client.call(
         "/v1/moderations", method: .post, key: h.user, json: #"{"input": []}"#)
       #expect(empty.status == .badRequest)
+      // The body limit of the harness is 64 KB: 9,000 words are under it and over 8,192 tokens.
+      let huge = String(repeating: "word ", count: 9000)
+      let tooLong = try await client.call(
+        "/v1/moderations", method: .post, key: h.user, json: "{\"input\": \"\(huge)\"}")
+      #expect(tooLong.status == .badRequest && tooLong.error["param"] as? String == "input")
+      #expect(h.service.guardrails.moderation!.windows(huge).count == ModerationClassifier.maxWindows)
       #expect(
         try await client.call("/v1/moderations", method: .post, key: nil, json: #"{"input": "x"}"#).status
           == .unauthorized)
