@@ -122,8 +122,9 @@ struct ModelAndAccountTests {
           "/app/api/conversations/{id}/messages", "/app/api/login", "/app/api/logout", "/app/api/me",
           "/app/api/usage", "/app/{file}",
           "/health", "/metrics", "/openapi.json", "/ready", "/v1/admin/guard/events", "/v1/admin/keys",
-          "/v1/admin/keys/{id}", "/v1/admin/usage", "/v1/chat/completions", "/v1/completions", "/v1/embeddings",
-          "/v1/models", "/v1/models/{id}", "/v1/models/{id}/weights", "/v1/moderations", "/v1/usage",
+          "/v1/admin/keys/{id}", "/v1/admin/usage", "/v1/chat/completions", "/v1/completions",
+          "/v1/embeddings", "/v1/models", "/v1/models/{id}", "/v1/models/{id}/weights", "/v1/moderations",
+          "/v1/usage",
         ])
     }
   }

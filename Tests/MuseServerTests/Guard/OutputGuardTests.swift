@@ -173,7 +173,8 @@ private func characters(_ s: String) -> [String] { s.map(String.init) }
     let (_, violation, _) = await stream(
       ["short reply"], guardOf([(SlowRail(), .block)], timeout: .milliseconds(50)))
     #expect(violation?.category == GuardViolation.railFailed)
-    #expect(ContinuousClock.now - started < .seconds(2))
+    // Well before the rail's own 5 s: the timeout, not the rail, ended the wait (slack for a loaded machine).
+    #expect(ContinuousClock.now - started < .seconds(4))
   }
 
   @Test func inputScreeningRedactsEachTextAndAuditsOncePerRule() async {
