@@ -23,6 +23,17 @@ struct TokenizeController: Sendable {
     let content: String?
     let add_special_tokens: Bool?
     let with_pieces: Bool?
+
+    enum CodingKeys: String, CodingKey { case model, prompt, content, add_special_tokens, with_pieces }
+    /// `prompt` and `content` are strings when present (null is refused, as the contract says).
+    init(from decoder: Decoder) throws {
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      model = try c.decode(String.self, forKey: .model)
+      prompt = c.contains(.prompt) ? try c.decode(String.self, forKey: .prompt) : nil
+      content = c.contains(.content) ? try c.decode(String.self, forKey: .content) : nil
+      add_special_tokens = try c.decodeIfPresent(Bool.self, forKey: .add_special_tokens)
+      with_pieces = try c.decodeIfPresent(Bool.self, forKey: .with_pieces)
+    }
   }
   struct Piece: Encodable {
     let id: Int
