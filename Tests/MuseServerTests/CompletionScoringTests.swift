@@ -220,6 +220,26 @@ struct CompletionScoringTests {
     }
   }
 
+  /// Scoring only, streamed: one chunk with the echo and every prompt entry, then the finish;
+  /// a token prompt's echo without logprobs is the text its ids decode to.
+  @Test func streamedScoringAndEchoOfIDs() async throws {
+    let h = try ServerHarness()
+    try await h.test { c in
+      let body = #""model": "tiny", "prompt": [461, 272, 111, 429, 312], "echo": true, "max_tokens": 0"#
+      let s = try await c.call(
+        "/v1/completions", method: .post, key: h.user, json: "{\(body), \"logprobs\": 1, \"stream\": true}")
+      let chunks = Self.chunks(s)
+      #expect(chunks.count == 2 && chunks.last?["finish_reason"] as? String == "length", "\(s.text)")
+      let first = try #require(chunks.first?["logprobs"] as? [String: Any])
+      #expect(
+        (first["tokens"] as? [String])?.count == 5 && (first["token_logprobs"] as? [Any])?.first is NSNull)
+      #expect(chunks.first?["text"] as? String == "Hello world")
+      let plain = try await c.call("/v1/completions", method: .post, key: h.user, json: "{\(body)}")
+      let choice = (plain.json["choices"] as? [[String: Any]])?.first
+      #expect(choice?["text"] as? String == "Hello world" && choice?["logprobs"] is NSNull, "\(plain.text)")
+    }
+  }
+
   @Test func tokenizeAndDetokenize() async throws {
     let h = try ServerHarness(userModels: ["tiny"])
     try await h.test { c in
@@ -247,6 +267,9 @@ struct CompletionScoringTests {
       #expect(bad.status == .badRequest && bad.error["param"] as? String == "tokens[1]")
       let none = try await c.call("/tokenize", method: .post, key: h.user, json: #"{"model": "tiny"}"#)
       #expect(none.status == .badRequest && none.error["param"] as? String == "prompt")
+      let null = try await c.call(
+        "/tokenize", method: .post, key: h.user, json: #"{"model": "tiny", "prompt": null, "content": "a"}"#)
+      #expect(null.status == .badRequest && null.error["param"] as? String == "prompt", "\(null.text)")
       let both = try await c.call(
         "/tokenize", method: .post, key: h.user, json: #"{"model": "tiny", "prompt": "a", "content": "b"}"#)
       #expect(both.status == .badRequest)
