@@ -127,6 +127,17 @@ struct CompletionScoringTests {
       let choices = try #require(batched.json["choices"] as? [[String: Any]])
       #expect(choices.count == 2 && choices.map { $0["index"] as? Int } == [0, 1])
       #expect(choices.allSatisfy { $0["text"] as? String == expected })
+      // lm-evaluation-harness's log-likelihood request: several id lists, echo, one logprob each.
+      let scored = try await c.call(
+        "/v1/completions", method: .post, key: h.user,
+        json:
+          #"{"model": "tiny", "prompt": [[\#(ids)], [\#(ids), 300]], "echo": true, "max_tokens": 0, "logprobs": 1}"#
+      )
+      let lists = (scored.json["choices"] as? [[String: Any]] ?? []).compactMap {
+        ($0["logprobs"] as? [String: Any])?["token_logprobs"] as? [Any]
+      }
+      #expect(lists.count == 2 && lists[1].count == lists[0].count + 1, "\(scored.text)")
+      #expect(lists.count == 2 && "\(lists[0])" == "\(lists[1].dropLast())")
       #expect(
         (batched.json["usage"] as? [String: Any])?["prompt_tokens"] as? Int == 2
           * ids.split(separator: ",").count)
