@@ -90,6 +90,37 @@ struct PromptScoringTests {
     #expect(box.logprobs == (try Self.reference(lm, prompt, top: 2)))
   }
 
+  /// A pool too small for every completion, prompts prefilled in chunks of 16: scored requests
+  /// are preempted (one preempted before its prompt is done scores it again from the start),
+  /// and their scores and tokens are what they are alone.
+  @Test func preemptedScoredRequestsKeepTheirScores() throws {
+    let lm = try #require(Self.lm)
+    let prompts = batchPrompts(lm, count: 8).map { Array(($0 + $0 + $0 + $0).prefix(40)) }
+    let maxTokens = 40
+    let perRequest = prompts.map { ($0.count + maxTokens + 15) / 16 }
+    let blocks = perRequest.reduce(0, +) / 3
+    let bytes =
+      blocks * KVBlockPool.bytesPerBlock(config: lm.model.config, blockSize: 16, type: lm.kvCacheType)
+    let scheduler = try BatchScheduler(model: lm, configuration: .init(kvCacheBytes: bytes, tokenBudget: 16))
+    let collector = BatchCollector()
+    var sampling = SamplingParameters.greedy
+    sampling.ignoreEOS = true
+    let boxes = prompts.map { _ in PromptScores() }
+    for (i, prompt) in prompts.enumerated() {
+      var request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: sampling, logprobs: 2)
+      request.promptScores = boxes[i]
+      try scheduler.submit(request, onPiece: { _, _ in true }, onFinish: collector.finish(i))
+    }
+    let results = try collector.wait(for: prompts.count)
+    #expect(scheduler.pool.statistics.preemptions > 0, "the pool should have run dry")
+    #expect(scheduler.pool.statistics.blocksInUse == 0)
+    for i in prompts.indices {
+      #expect(boxes[i].logprobs == (try Self.reference(lm, prompts[i], top: 2)), "request \(i)")
+      let alone = try lm.generate(prompt: prompts[i], maxTokens: maxTokens, sampling: sampling)
+      #expect(results[i]?.tokens == alone.tokens, "request \(i)")
+    }
+  }
+
   @Test func theEndOfSequenceKeepsItsEntry() throws {
     let lm = try #require(Self.lm)
     let eos = try #require(lm.tokenizer.eosToken)
