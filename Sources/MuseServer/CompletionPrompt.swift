@@ -109,11 +109,10 @@ extension CompletionLogprobs {
     var tokens: [String] = []
     var logprobs: [Float?] = []
     var tops: [[String: Float]?] = []
-    var offsets: [Int] = []
+    let echoLength = echo.unicodeScalars.count
+    var offsets = tokenizer.scalarOffsets(prompt).map { min($0, echoLength) }
     for (i, id) in prompt.enumerated() {
       tokens.append(String(decoding: tokenizer.tokenBytes(id), as: UTF8.self))
-      offsets.append(
-        min(tokenizer.decode(Array(prompt[..<i])).unicodeScalars.count, echo.unicodeScalars.count))
       if i == 0 {
         logprobs.append(nil)
         tops.append(nil)
@@ -125,7 +124,7 @@ extension CompletionLogprobs {
         tops.append(nil)
       }
     }
-    var at = echo.unicodeScalars.count
+    var at = echoLength
     for lp in completion {
       tokens.append(lp.token)
       logprobs.append(lp.logprob)
