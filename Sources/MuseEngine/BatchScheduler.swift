@@ -181,7 +181,8 @@ public final class BatchScheduler: @unchecked Sendable {
   private func reserve(_ sequence: ScheduledSequence) -> Bool {
     let size = pool.blockSize
     let pending = sequence.pending
-    let keys = PrefixKey.chain(of: pending, blockSize: size, limit: (pending.count - 1) / size)
+    let keys = PrefixKey.chain(
+      of: pending, blockSize: size, limit: sequence.scoresPrompt ? 0 : (pending.count - 1) / size)
     let reused = pool.retainPrefix(keys)
     let fresh = blocks(for: min(sequence.positionsNeeded, sequence.state.capacity)) - reused.count
     guard fresh + (running.isEmpty ? 0 : running.count) <= pool.available, let new = pool.allocate(fresh)
@@ -261,17 +262,36 @@ public final class BatchScheduler: @unchecked Sendable {
     let now = clock.now
     // Sampling (a softmax over the vocabulary each) runs on the pool, one sequence per task:
     // serial, it kept the other cores waiting ~15 % of a step at 8 streams.
+    // A scored prompt's chunk brings a row per token: its scores are kept, and the last row
+    // (when the chunk ends the prompt) chooses the first token, as `.last` would have.
+    let vocabulary = model.config.vocabularySize
+    let chooses = zip(members, segments).map { sequence, segment in
+      switch segment.logits {
+      case .none: false
+      case .last: true
+      case .all: segment.start + segment.tokens.count == sequence.pending.count
+      }
+    }
     var choices = [GenerationState.Choice?](repeating: nil, count: members.count)
+    let tokenizer = model.tokenizer
     choices.withUnsafeMutableBufferPointer { out in
       model.pool.parallelFor(members.count) { index in
         guard !logits[index].isEmpty else { return }
-        out[index] = members[index].state.choose(logits[index])
+        let segment = segments[index]
+        guard segment.logits == .all else {
+          out[index] = members[index].state.choose(logits[index])
+          return
+        }
+        members[index].scorePrompt(logits[index], segment: segment, tokenizer: tokenizer)
+        if chooses[index] {
+          out[index] = members[index].state.choose(Array(logits[index].suffix(vocabulary)))
+        }
       }
     }
     for (index, sequence) in members.enumerated() {
       sequence.filled += segments[index].tokens.count
       sequence.registerFullBlocks(in: pool)
-      guard !logits[index].isEmpty else { continue }
+      guard !logits[index].isEmpty, chooses[index] else { continue }
       if sequence.firstLogits == nil { sequence.firstLogits = now }
       let ticket = sequence.ticket
       let onPiece = sequence.onPiece

@@ -71,7 +71,8 @@ struct GenerationState {
     } else {
       token = sampler.sample(logits, history: history)
     }
-    guard !ends(token), let logprobs else { return Choice(token: token, logprob: nil) }
+    // The end of sequence keeps its entry too: a client scoring the reply sees why it ended.
+    guard let logprobs else { return Choice(token: token, logprob: nil) }
     let lp = TokenLogprob.compute(logits: logits, chosen: token, top: logprobs) { tokenizer.tokenBytes($0) }
     return Choice(token: token, logprob: lp)
   }
@@ -92,6 +93,8 @@ struct GenerationState {
     guard let choice else { return false }
     let token = choice.token
     if token == Choice.noneAllowed || ends(token) {
+      // Its text is not part of the reply; its log-probability is kept beside it.
+      if token != Choice.noneAllowed { result.endLogprob = choice.logprob }
       result.finishReason = .stop
       return false
     }

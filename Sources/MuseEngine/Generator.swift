@@ -21,6 +21,9 @@ public struct GenerationResult: Sendable {
   public var finishReason = FinishReason.length
   /// Per generated token, when asked for.
   public var logprobs: [TokenLogprob] = []
+  /// With logprobs: the step that chose the end of sequence (a token with no text, not in
+  /// `tokens`), as the completions API reports it.
+  public var endLogprob: TokenLogprob?
   /// With a constraint: the steps whose sampled token the grammar refused, so the whole
   /// vocabulary was masked and the sampler run again.
   public var constraintMasks = 0

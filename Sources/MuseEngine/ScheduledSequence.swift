@@ -17,6 +17,10 @@ public struct GenerationRequest: Sendable {
   /// A grammar the output must follow (from the first token, or lazily after a trigger); each
   /// sequence gets its own matcher, so constrained and free requests share batches.
   public var constraint: GenerationConstraint?
+  /// Set to have the prompt scored (`echo` with `logprobs`): the prefill asks for every prompt
+  /// row's logits and leaves each prompt token's log-probability here, `logprobs` alternatives
+  /// each, before the first piece of text or the end.
+  public var promptScores: PromptScores?
 
   public init(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String] = [],
@@ -39,6 +43,17 @@ public final class GenerationProgress: @unchecked Sendable {
   public init() {}
   public var generatedTokens: Int { lock.withLock { count } }
   func set(_ value: Int) { lock.withLock { count = value } }
+}
+
+/// A prompt's log-probabilities: for each token after the first, its log-probability given the
+/// tokens before it (one entry per prompt token but the first, which nothing predicts).
+public final class PromptScores: @unchecked Sendable {
+  private let lock = NSLock()
+  private var entries: [TokenLogprob]?
+  public init() {}
+  /// Nil until the prompt's prefill is done.
+  public var logprobs: [TokenLogprob]? { lock.withLock { entries } }
+  func set(_ value: [TokenLogprob]) { lock.withLock { entries = value } }
 }
 
 /// A submitted request's handle: cancelling it frees its slot and blocks at the next step.
@@ -72,6 +87,9 @@ final class ScheduledSequence {
   /// Full blocks offered to the prefix cache, and the chain value the next one starts from.
   var registeredBlocks = 0
   var chain: UInt64 = 0
+  /// The prompt's scores so far (index i: prompt token i + 1), while `scoresPrompt`.
+  private var promptEntries: [TokenLogprob?] = []
+  private var promptScored = false
   var admitted: ContinuousClock.Instant?
   var firstLogits: ContinuousClock.Instant?
 
@@ -85,6 +103,37 @@ final class ScheduledSequence {
     self.onPiece = onPiece
     self.onFinish = onFinish
     pending = request.prompt
+    if request.promptScores != nil { promptEntries = Array(repeating: nil, count: request.prompt.count - 1) }
+  }
+
+  /// Whether the prefill still owes the prompt's scores: then it wants every row's logits
+  /// and reuses no cached prefix (a cached block has no logits to give).
+  var scoresPrompt: Bool { request.promptScores != nil && !promptScored }
+
+  /// Keeps, from a prompt chunk's rows (row r predicts the token at `start + r + 1`), each
+  /// prompt token's log-probability and top alternatives — never the rows themselves. Publishes
+  /// the scores once the chunk ends the prompt.
+  func scorePrompt(_ logits: [Float], segment: BatchSegment, tokenizer: Tokenizer) {
+    let prompt = request.prompt
+    let rows = segment.tokens.count
+    guard rows > 0, !logits.isEmpty else { return }
+    let vocabulary = logits.count / rows
+    let top = request.logprobs ?? 0
+    logits.withUnsafeBufferPointer { all in
+      for r in 0..<rows {
+        let target = segment.start + r + 1
+        guard target < prompt.count else { break }
+        let row = UnsafeBufferPointer(rebasing: all[r * vocabulary..<(r + 1) * vocabulary])
+        promptEntries[target - 1] = TokenLogprob.compute(row: row, chosen: prompt[target], top: top) {
+          tokenizer.tokenBytes($0)
+        }
+      }
+    }
+    if segment.start + rows == prompt.count {
+      promptScored = true
+      request.promptScores?.set(promptEntries.compactMap { $0 })
+      promptEntries = []
+    }
   }
 
   var isPrefilling: Bool { filled < pending.count }
@@ -107,7 +156,7 @@ final class ScheduledSequence {
       let end = filled + count
       return BatchSegment(
         tokens: Array(pending[filled..<end]), start: filled, cache: cache,
-        logits: end == pending.count && !resuming ? .last : .none)
+        logits: scoresPrompt && !resuming ? .all : end == pending.count && !resuming ? .last : .none)
     }
     return BatchSegment(tokens: [state.lastToken], start: state.nextPosition, cache: cache, logits: .last)
   }

@@ -18,6 +18,13 @@ public struct TokenLogprob: Sendable, Equatable {
 
   /// log-softmax of `logits` at `chosen`, and the `top` most likely tokens.
   static func compute(logits: [Float], chosen: Int, top count: Int, piece: (Int) -> [UInt8]) -> TokenLogprob {
+    logits.withUnsafeBufferPointer { compute(row: $0, chosen: chosen, top: count, piece: piece) }
+  }
+
+  /// As `compute(logits:…)`, over one row of a larger block of logits (a prompt's rows).
+  static func compute(
+    row logits: UnsafeBufferPointer<Float>, chosen: Int, top count: Int, piece: (Int) -> [UInt8]
+  ) -> TokenLogprob {
     let maxLogit = logits.max() ?? 0
     var sum = 0.0
     for l in logits { sum += exp(Double(l - maxLogit)) }

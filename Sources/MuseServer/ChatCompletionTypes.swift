@@ -97,7 +97,7 @@ struct ChatCompletionRequest: Decodable {
 
 struct CompletionRequest: Decodable {
   let model: String
-  let prompt: OneOrMany
+  let prompt: CompletionPrompt
   let stream: Bool?
   // swiftlint:disable identifier_name
   let stream_options: ChatCompletionRequest.StreamOptions?

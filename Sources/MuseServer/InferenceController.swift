@@ -88,27 +88,42 @@ struct InferenceController: Sendable {
     let key = try context.requireKey(.inference)
     let body = try await service.decode(CompletionRequest.self, from: request)
     let runner = try service.model(body.model, for: key)
-    guard !body.prompt.values.isEmpty else {
-      throw OpenAIError.invalid("'prompt' must not be an empty list.", param: "prompt", code: "invalid_value")
-    }
+    let tokenizer = runner.model.tokenizer
+    let prompts = try body.prompt.prompts(vocabularySize: runner.model.config.vocabularySize)
     let logprobs = try RequestChecks.integer(body.logprobs, "logprobs", 0...20)
+    let echo = body.echo == true
     let fields = SamplingFields(
       maxTokens: body.max_tokens, temperature: body.temperature, topP: body.top_p, topK: body.top_k,
       minP: body.min_p, repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n,
-      stop: body.stop?.values ?? [], ignoreEOS: body.ignore_eos == true, routeDefaultMaxTokens: 16)
-    let format = CompletionFormatter(model: runner.entry.id)
+      stop: body.stop?.values ?? [], ignoreEOS: body.ignore_eos == true, routeDefaultMaxTokens: 16,
+      scoresOnly: echo)
     let guardContext = GuardContext(requestID: UUID().uuidString, keyID: key.id, model: runner.entry.id)
-    let prompts = body.prompt.values
+    // Token prompts are screened as the text they decode to; a redaction re-encodes it.
+    let sent = prompts.map { p in
+      switch p {
+      case .text(let text): text
+      case .tokens(let ids): tokenizer.decode(ids)
+      }
+    }
     let texts = try await service.screen(
-      texts: prompts.enumerated().map { (prompts.count == 1 ? "prompt" : "prompt[\($0)]", $1) },
+      texts: sent.enumerated().map { (sent.count == 1 ? "prompt" : "prompt[\($0)]", $1) },
       context: guardContext)
     let jobs = try texts.enumerated().map { i, text in
-      let prompt = runner.model.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
+      let ids: [Int] =
+        if case .tokens(let ids) = prompts[i], text == sent[i] { ids } else {
+          tokenizer.encode(text, addSpecial: true, parseSpecial: false)
+        }
       var job = try fields.job(
-        key: key, runner: runner, endpoint: "completions", prompt: prompt,
+        key: key, runner: runner, endpoint: "completions", prompt: ids,
         requestID: i == 0 ? guardContext.requestID : UUID().uuidString)
       job.logprobs = logprobs
-      return (job, text)
+      var format = CompletionFormatter(model: runner.entry.id)
+      if echo, logprobs != nil {
+        let scores = PromptScores()
+        job.promptScores = scores
+        format.scoring = .init(prompt: ids, echo: text, scores: scores, tokenizer: tokenizer)
+      }
+      return (job, text, format)
     }
     if jobs.count > 1 {
       guard body.stream != true else {
@@ -116,12 +131,12 @@ struct InferenceController: Sendable {
           "Streaming takes one prompt; send a list of prompts without 'stream'.", param: "prompt",
           code: "unsupported_value")
       }
-      return try await completeEach(jobs.map(\.0), format: format, context: context)
+      return try await completeEach(jobs.map { ($0.0, echo ? $0.1 : nil, $0.2) }, context: context)
     }
     let reply = Reply(
       stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false,
-      echo: body.echo == true ? jobs[0].1 : nil, wantsLogprobs: logprobs != nil)
-    return try await respond(jobs[0].0, reply, format: format, context: context)
+      echo: echo ? jobs[0].1 : nil, wantsLogprobs: logprobs != nil)
+    return try await respond(jobs[0].0, reply, format: jobs[0].2, context: context)
   }
 }
 
@@ -175,12 +190,20 @@ extension InferenceController {
           filter: generation.violation))
     }
     return await eventStream(of: generation, context: context) { send in
-      do {
-        try await send(sse(format.start(echo: reply.echo)))
-      } catch {
-        generation.cancel()
+      var started = false
+      if !format.holdsStart {
+        started = true
+        do {
+          try await send(sse(format.start(echo: reply.echo)))
+        } catch {
+          generation.cancel()
+        }
       }
       await generation.run(piecesReachClient: true) { event in
+        if !started {
+          started = true
+          try await send(sse(format.start(echo: reply.echo)))
+        }
         switch event {
         case .text(let piece, let logprobs):
           for chunk in format.deltas(piece, logprobs: reply.wantsLogprobs ? logprobs : nil) {
@@ -215,18 +238,19 @@ extension InferenceController {
   /// Several prompts in one completions request: each is admitted, generated and metered on
   /// its own, and the reply holds one choice per prompt (OpenAI's `index`), usage summed.
   fileprivate func completeEach(
-    _ jobs: [GenerationJob], format: CompletionFormatter, context: MuseRequestContext
+    _ jobs: [(GenerationJob, String?, CompletionFormatter)], context: MuseRequestContext
   )
     async throws -> Response
   {
+    let format = jobs[0].2
     var choices: [CompletionFormatter.Choice] = []
     var promptTokens = 0
     var completionTokens = 0
-    for (index, job) in jobs.enumerated() {
+    for (index, (job, echo, format)) in jobs.enumerated() {
       let generation = try await MeteredGeneration.start(job, service: service)
       let watch = await context.watchClient { generation.cancel() }
       defer { watch?.stop() }
-      let (text, result) = try await collect(generation, echo: nil)
+      let (text, result) = try await collect(generation, echo: echo)
       let one = format.complete(
         text: text, result: result, logprobs: job.logprobs == nil ? nil : result.logprobs,
         filter: generation.violation)

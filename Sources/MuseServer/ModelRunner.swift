@@ -85,7 +85,7 @@ public final class ModelRunner: @unchecked Sendable {
   /// so the server can answer 503 instead of a broken stream.
   public func start(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int? = nil,
-    constraint: GenerationConstraint? = nil, owner: String = ""
+    constraint: GenerationConstraint? = nil, owner: String = "", promptScores: PromptScores? = nil
   ) throws -> Running {
     let (stream, continuation) = AsyncThrowingStream<Event, Error>.makeStream()
     let cancelled = CancellationFlag()
@@ -94,6 +94,7 @@ public final class ModelRunner: @unchecked Sendable {
       prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop, logprobs: logprobs, owner: owner)
     request.progress = progress
     request.constraint = constraint
+    request.promptScores = promptScores
     let ticket = try scheduler.submit(
       request,
       onPiece: { piece, logprobs in

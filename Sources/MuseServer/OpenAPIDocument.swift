@@ -13,16 +13,20 @@ public enum OpenAPIDocument {
   /// The document for a deployment: the `model` field of each request lists the ids this server
   /// serves (chat and completion models, embedding models), so a client generator or a fuzzer
   /// (schemathesis) reaches past "model not found".
-  public static func json(chatModels: [String], embeddingModels: [String], embeddingDimensions: [Int] = [])
-    -> String
-  {
+  /// `vocabularySize`: the smallest of the chat models', bounding every token id
+  /// (`x-muse-token-id`) so that ids the document allows are ids every model takes.
+  public static func json(
+    chatModels: [String], embeddingModels: [String], embeddingDimensions: [Int] = [],
+    vocabularySize: Int? = nil
+  ) -> String {
     guard var object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
       var components = object["components"] as? [String: Any],
       var schemas = components["schemas"] as? [String: Any]
     else { return json }
     let targets = [
       ("ChatCompletionRequest", chatModels), ("CompletionRequest", chatModels),
-      ("EmbeddingRequest", embeddingModels),
+      ("EmbeddingRequest", embeddingModels), ("TokenizeRequest", chatModels),
+      ("DetokenizeRequest", chatModels),
     ]
     for (name, ids) in targets where !ids.isEmpty {
       guard var schema = schemas[name] as? [String: Any],
@@ -34,6 +38,18 @@ public enum OpenAPIDocument {
       }
       schema["properties"] = properties
       schemas[name] = schema
+    }
+    if let vocabularySize {
+      func bound(_ value: Any) -> Any {
+        if var dict = value as? [String: Any] {
+          for (k, v) in dict { dict[k] = bound(v) }
+          if dict["x-muse-token-id"] as? Bool == true { dict["maximum"] = vocabularySize - 1 }
+          return dict
+        }
+        if let list = value as? [Any] { return list.map(bound) }
+        return value
+      }
+      schemas = bound(schemas) as? [String: Any] ?? schemas
     }
     components["schemas"] = schemas
     object["components"] = components

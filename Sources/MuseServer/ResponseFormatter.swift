@@ -1,5 +1,6 @@
 import Foundation
 import MuseEngine
+import MuseModels
 
 /// Shapes generated text into one endpoint's JSON: the whole response, or its stream chunks.
 /// A formatter may hold text back (a chat reply's possible tool-call opener) until a later
@@ -15,6 +16,13 @@ protocol ResponseFormatter: Sendable {
   /// What was held back, then the chunk with the finish reason.
   func end(result: GenerationResult, filter: GuardViolation?) -> [Chunk]
   func usage(result: GenerationResult) -> Chunk
+  /// Whether the first chunk waits for the model's first output (it carries the prompt's
+  /// scores, known once the prompt is prefilled).
+  var holdsStart: Bool { get }
+}
+
+extension ResponseFormatter {
+  var holdsStart: Bool { false }
 }
 
 /// OpenAI's finish reason for a generation's end.
@@ -51,17 +59,25 @@ struct ChatLogprobs: Encodable {
   }
 }
 
-/// The completions endpoint's older shape: parallel arrays and a dict of alternatives.
+/// The completions endpoint's older shape: parallel arrays and a dict of alternatives (`null`
+/// for an echoed prompt's first token, which nothing predicts).
 struct CompletionLogprobs: Encodable {
   let tokens: [String]
-  let token_logprobs: [Float]
-  let top_logprobs: [[String: Float]]
+  let token_logprobs: [Float?]
+  let top_logprobs: [[String: Float]?]
   let text_offset: [Int]
+
+  init(tokens: [String], token_logprobs: [Float?], top_logprobs: [[String: Float]?], text_offset: [Int]) {
+    self.tokens = tokens
+    self.token_logprobs = token_logprobs
+    self.top_logprobs = top_logprobs
+    self.text_offset = text_offset
+  }
 
   init(_ lps: [TokenLogprob], offset: Int) {
     tokens = lps.map(\.token)
     token_logprobs = lps.map(\.logprob)
-    top_logprobs = lps.map { lp in Dictionary(lp.top.map { ($0.token, $0.logprob) }, uniquingKeysWith: max) }
+    top_logprobs = lps.map(Self.alternatives)
     var offsets: [Int] = []
     var at = offset
     for lp in lps {
@@ -69,6 +85,10 @@ struct CompletionLogprobs: Encodable {
       at += lp.token.count
     }
     text_offset = offsets
+  }
+
+  static func alternatives(_ lp: TokenLogprob) -> [String: Float] {
+    Dictionary(lp.top.map { ($0.token, $0.logprob) }, uniquingKeysWith: max)
   }
 }
 // swiftlint:enable identifier_name
@@ -106,36 +126,75 @@ struct CompletionFormatter: ResponseFormatter {
   }
   typealias Chunk = Complete
 
+  /// `echo` with `logprobs`: the prompt scored in front of the completion.
+  struct Scoring: Sendable {
+    let prompt: [Int]
+    let echo: String
+    let scores: PromptScores
+    let tokenizer: Tokenizer
+    func logprobs(_ completion: [TokenLogprob]) -> CompletionLogprobs {
+      CompletionLogprobs(
+        prompt: prompt, echo: echo, scores: scores.logprobs ?? [], completion: completion,
+        tokenizer: tokenizer)
+    }
+  }
+  var scoring: Scoring?
+  /// Where the next streamed completion token's `text_offset` starts.
+  let streamed = OffsetCounter()
+
+  var holdsStart: Bool { scoring != nil }
+
   func complete(text: String, result: GenerationResult, logprobs: [TokenLogprob]?, filter: GuardViolation?)
     -> Complete
   {
     let offset = text.count - result.text.count
+    // The end of sequence's entry closes the list, as OpenAI's completions returned it.
+    let all = logprobs.map { $0 + (result.endLogprob.map { [$0] } ?? []) }
+    let shaped =
+      if let scoring { all.map { scoring.logprobs($0) } } else {
+        all.map { CompletionLogprobs($0, offset: offset) }
+      }
     return Complete(
       id: id, created: created, model: model,
       choices: [
         Choice(
-          text: text, index: 0, logprobs: logprobs.map { CompletionLogprobs($0, offset: offset) },
-          finish_reason: finishReason(result), content_filter: filter)
+          text: text, index: 0, logprobs: shaped, finish_reason: finishReason(result), content_filter: filter)
       ],
       usage: Usage(prompt: result.promptTokens, completion: result.tokens.count))
   }
 
   func chunk(
-    _ text: String, finish: String? = nil, logprobs: [TokenLogprob]? = nil, filter: GuardViolation? = nil
+    _ text: String, finish: String? = nil, logprobs: CompletionLogprobs? = nil, filter: GuardViolation? = nil
   ) -> Chunk {
     Complete(
       id: id, created: created, model: model,
       choices: [
-        Choice(
-          text: text, index: 0, logprobs: logprobs.map { CompletionLogprobs($0, offset: 0) },
-          finish_reason: finish, content_filter: filter)
-      ], usage: nil)
+        Choice(text: text, index: 0, logprobs: logprobs, finish_reason: finish, content_filter: filter)
+      ],
+      usage: nil)
   }
 
-  func start(echo: String?) -> Chunk { chunk(echo ?? "") }
-  func deltas(_ text: String, logprobs: [TokenLogprob]?) -> [Chunk] { [chunk(text, logprobs: logprobs)] }
+  func start(echo: String?) -> Chunk {
+    guard let scoring else { return chunk(echo ?? "") }
+    streamed.set(scoring.echo.unicodeScalars.count)
+    return chunk(scoring.echo, logprobs: scoring.logprobs([]))
+  }
+  func deltas(_ text: String, logprobs: [TokenLogprob]?) -> [Chunk] {
+    guard let logprobs else { return [chunk(text)] }
+    guard scoring != nil else { return [chunk(text, logprobs: CompletionLogprobs(logprobs, offset: 0))] }
+    let at = streamed.advance(by: logprobs.reduce(0) { $0 + $1.token.unicodeScalars.count })
+    var shaped = CompletionLogprobs(logprobs, offset: 0)
+    shaped = CompletionLogprobs(
+      tokens: shaped.tokens, token_logprobs: shaped.token_logprobs, top_logprobs: shaped.top_logprobs,
+      text_offset: logprobs.indices.map { i in
+        at + logprobs[..<i].reduce(0) { $0 + $1.token.unicodeScalars.count }
+      })
+    return [chunk(text, logprobs: shaped)]
+  }
   func end(result: GenerationResult, filter: GuardViolation?) -> [Chunk] {
-    [chunk("", finish: finishReason(result), filter: filter)]
+    // The end of sequence's entry (only there when logprobs were asked) comes with the finish.
+    let last = result.endLogprob.flatMap { deltas("", logprobs: [$0]).first?.choices.first?.logprobs }
+    return [chunk("", finish: finishReason(result), logprobs: last, filter: filter)]
   }
   func usage(result: GenerationResult) -> Chunk {
     Complete(
@@ -144,3 +203,17 @@ struct CompletionFormatter: ResponseFormatter {
   }
 }
 // swiftlint:enable identifier_name
+
+/// A running count shared by a stream's chunks (the formatter is a value handed to each).
+final class OffsetCounter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = 0
+  func set(_ v: Int) { lock.withLock { value = v } }
+  /// The count before adding `n`.
+  func advance(by n: Int) -> Int {
+    lock.withLock {
+      defer { value += n }
+      return value
+    }
+  }
+}

@@ -121,11 +121,18 @@ struct ModelAndAccountTests {
           "/", "/app/api/admin/users", "/app/api/conversations", "/app/api/conversations/{id}",
           "/app/api/conversations/{id}/messages", "/app/api/login", "/app/api/logout", "/app/api/me",
           "/app/api/usage", "/app/{file}",
-          "/health", "/metrics", "/openapi.json", "/ready", "/v1/admin/guard/events", "/v1/admin/keys",
-          "/v1/admin/keys/{id}", "/v1/admin/usage", "/v1/chat/completions", "/v1/completions",
+          "/detokenize", "/health", "/metrics", "/openapi.json", "/ready", "/tokenize",
+          "/v1/admin/guard/events",
+          "/v1/admin/keys", "/v1/admin/keys/{id}", "/v1/admin/usage", "/v1/chat/completions",
+          "/v1/completions",
           "/v1/embeddings", "/v1/models", "/v1/models/{id}", "/v1/models/{id}/weights", "/v1/moderations",
           "/v1/usage",
         ])
+      // Token ids are bounded by the smallest served vocabulary (the fixture's).
+      let schemas = (spec["components"] as? [String: Any])?["schemas"] as? [String: Any]
+      let detokenize = (schemas?["DetokenizeRequest"] as? [String: Any])?["properties"] as? [String: Any]
+      let items = (detokenize?["tokens"] as? [String: Any])?["items"] as? [String: Any]
+      #expect(items?["maximum"] as? Int == h.service.models["tiny"]!.model.config.vocabularySize - 1)
     }
   }
 }

@@ -164,6 +164,28 @@ public final class Tokenizer: @unchecked Sendable {
     return String(decoding: bytes, as: UTF8.self)
   }
 
+  /// Where each token's text starts in `decode(ids)`, in Unicode scalars (Python's string
+  /// indices): the length of what the tokens before it decode to, counted in one pass (a
+  /// scalar per UTF-8 byte that does not continue a character), as `echo`'s `text_offset`.
+  public func scalarOffsets(_ ids: [Int]) -> [Int] {
+    var offsets: [Int] = []
+    offsets.reserveCapacity(ids.count)
+    var scalars = 0
+    var firstContent = true
+    for id in ids {
+      offsets.append(scalars)
+      var piece = tokenBytes(id)[...]
+      if firstContent && id == bosToken {
+        // As `decode`: BOS's own bytes, and the prefix space still to drop after it.
+      } else {
+        if stripsPrefixSpace(of: id, isFirstContent: firstContent) { piece = piece.dropFirst() }
+        firstContent = false
+      }
+      for byte in piece where byte & 0xC0 != 0x80 { scalars += 1 }
+    }
+    return offsets
+  }
+
   /// The token as the vocabulary spells it (e.g. "Ġworld", "▁world", "<0x0A>").
   public func piece(_ id: Int) -> String {
     id >= 0 && id < vocabulary.tokens.count ? vocabulary.tokens[id] : ""

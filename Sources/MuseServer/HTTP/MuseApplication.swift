@@ -51,6 +51,12 @@ func buildRouter(_ service: MuseService) -> Router<MuseRequestContext> {
   EmbeddingController(service: service).register(on: v1)
   GuardController(service: service).register(on: v1)
   AccountController(service: service).register(on: v1)
+  // vLLM's and llama-server's tokenizer routes sit at the root, behind the same key check.
+  let keyed = router.group().add(
+    middleware: IdentityMiddleware { request, context in
+      context.key = try MuseRequestContext.bearerKey(request, store: store)
+    })
+  TokenizeController(service: service).register(on: keyed)
   AppRoutes.register(on: router, service: service)
   return router
 }
@@ -77,7 +83,8 @@ private func registerServiceRoutes(on router: Router<MuseRequestContext>, servic
   let document = OpenAPIDocument.json(
     chatModels: service.modelOrder.filter { service.models[$0] != nil },
     embeddingModels: service.modelOrder.filter { service.embedders[$0] != nil },
-    embeddingDimensions: Array(Set(service.embedders.values.map(\.model.dimensions))).sorted())
+    embeddingDimensions: Array(Set(service.embedders.values.map(\.model.dimensions))).sorted(),
+    vocabularySize: service.models.values.map(\.model.config.vocabularySize).min())
   router.get("/openapi.json") { _, _ in
     Response(
       status: .ok, headers: [.contentType: "application/json"],

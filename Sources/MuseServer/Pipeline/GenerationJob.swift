@@ -19,6 +19,8 @@ public struct GenerationJob: Sendable {
   public var logprobs: Int?
   /// The grammar the reply must follow (a JSON schema, tool-call syntax, GBNF), if any.
   public var constraint: GenerationConstraint?
+  /// Where the prompt's own log-probabilities go, when asked for (`echo` with `logprobs`).
+  public var promptScores: PromptScores?
   /// The request declared tools (the policy's tool rules then read the reply too).
   public var hasTools = false
 

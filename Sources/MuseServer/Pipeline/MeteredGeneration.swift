@@ -75,7 +75,7 @@ public final class MeteredGeneration: @unchecked Sendable {
     do {
       running = try job.runner.start(
         prompt: job.prompt, maxTokens: job.maxTokens, sampling: job.sampling, stop: job.stop,
-        logprobs: job.logprobs, constraint: job.constraint, owner: job.key.id)
+        logprobs: job.logprobs, constraint: job.constraint, owner: job.key.id, promptScores: job.promptScores)
     } catch {
       await service.admission.settle(reservation, tokensUsed: 0)
       if case SchedulerError.overloaded = error {

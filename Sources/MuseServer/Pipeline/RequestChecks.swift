@@ -74,6 +74,8 @@ struct SamplingFields {
   var ignoreEOS = false
   /// The route's own default limit (OpenAI's completions: 16), before the model's.
   var routeDefaultMaxTokens: Int?
+  /// `echo` was asked for: `max_tokens: 0` then scores the prompt without generating.
+  var scoresOnly = false
 
   /// The generation for `prompt`: checked fields, the model's catalogue defaults where the
   /// client said nothing, and a token limit within the context window.
@@ -85,7 +87,12 @@ struct SamplingFields {
     if let n = try RequestChecks.integer(n, "n", 1...128), n != 1 {
       throw OpenAIError.invalid("Only n = 1 is supported.", param: "n", code: "unsupported_value")
     }
-    let requested = try RequestChecks.integer(maxTokens, maxTokensField, 1...Int(Int32.max))
+    let requested = try RequestChecks.integer(maxTokens, maxTokensField, 0...Int(Int32.max))
+    if requested == 0 && !scoresOnly {
+      throw OpenAIError.invalid(
+        "Invalid value for '\(maxTokensField)': 0 generates nothing; it is allowed only with 'echo': true, "
+          + "to score the prompt.", param: maxTokensField, code: "invalid_value")
+    }
     guard prompt.count < context else {
       throw OpenAIError.invalid(
         "This model's maximum context length is \(context) tokens, and the prompt is \(prompt.count) tokens.",
