@@ -61,21 +61,62 @@ struct BoundRule: Sendable {
     }
   }
 
-  /// The rail's findings, or an error when it failed or took longer than the timeout.
+  /// The rail's findings, or an error when it failed or took longer than the timeout. A rail
+  /// past its timeout is told to stop (a classifier already running on its queue finishes
+  /// there): the request does not wait for it.
   func inspect(_ text: String) async throws -> [GuardFinding] {
     let rail = self.rail
-    return try await withThrowingTaskGroup(of: [GuardFinding]?.self) { group in
-      group.addTask { try await rail.inspect(text) }
-      group.addTask {
-        try await Task.sleep(for: timeout)
-        return nil
+    let timeout = self.timeout
+    let answer = FirstAnswer<[GuardFinding]>()
+    return try await withCheckedThrowingContinuation { continuation in
+      answer.start(continuation)
+      let work = Task {
+        do {
+          answer.resume(with: .success(try await rail.inspect(text)))
+        } catch {
+          answer.resume(with: .failure(error))
+        }
       }
-      defer { group.cancelAll() }
-      guard let first = try await group.next(), let findings = first else {
-        throw GuardRailTimeout(rail: rail.name)
-      }
-      return findings
+      answer.setTimer(
+        Task {
+          guard (try? await Task.sleep(for: timeout)) != nil else { return }
+          work.cancel()
+          answer.resume(with: .failure(GuardRailTimeout(rail: rail.name)))
+        })
     }
+  }
+}
+
+/// Resumes a continuation with whichever answer comes first (the rail's or its timeout's);
+/// later ones are dropped, and the first cancels the timer.
+final class FirstAnswer<T: Sendable>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var continuation: CheckedContinuation<T, Error>?
+  private var timer: Task<Void, Never>?
+  private var done = false
+
+  func start(_ continuation: CheckedContinuation<T, Error>) {
+    lock.withLock { self.continuation = continuation }
+  }
+
+  func setTimer(_ task: Task<Void, Never>) {
+    let finished: Bool = lock.withLock {
+      timer = task
+      return done
+    }
+    if finished { task.cancel() }
+  }
+
+  func resume(with result: Result<T, Error>) {
+    let (waiting, timer): (CheckedContinuation<T, Error>?, Task<Void, Never>?) = lock.withLock {
+      defer {
+        continuation = nil
+        done = true
+      }
+      return (continuation, self.timer)
+    }
+    waiting?.resume(with: result)
+    timer?.cancel()
   }
 }
 

@@ -50,7 +50,8 @@ private struct FailingRail: GuardRail {
 private struct SlowRail: GuardRail {
   let name = "slow"
   func inspect(_ text: String) async throws -> [GuardFinding] {
-    try await Task.sleep(for: .seconds(5))
+    // Never answers in time: only the timeout can end the wait (cancellation ends the sleep).
+    try await Task.sleep(for: .seconds(3600))
     return []
   }
 }
@@ -169,12 +170,10 @@ private func characters(_ s: String) -> [String] { s.map(String.init) }
   }
 
   @Test func aRailPastItsTimeoutCountsAsFailed() async {
-    let started = ContinuousClock.now
-    let (_, violation, _) = await stream(
+    let (_, violation, events) = await stream(
       ["short reply"], guardOf([(SlowRail(), .block)], timeout: .milliseconds(50)))
     #expect(violation?.category == GuardViolation.railFailed)
-    // Well before the rail's own 5 s: the timeout, not the rail, ended the wait (slack for a loaded machine).
-    #expect(ContinuousClock.now - started < .seconds(4))
+    #expect(events.map(\.verdict) == ["error"])
   }
 
   @Test func inputScreeningRedactsEachTextAndAuditsOncePerRule() async {
