@@ -12,7 +12,7 @@ import MuseStore
 /// end) → settlement → metrics → the guard decisions audited → the stages' `afterEnd`.
 ///
 /// What is billed is what the client received: the prompt, and every generated token whose
-/// text was handed to it. A client that goes away stops the generation at the next step and
+/// text was handed to it (a reply the output rails ended: every token generated). A client that goes away stops the generation at the next step and
 /// is billed for what it got. A crash loses at most `checkpointTokens` delivered tokens per
 /// running generation (the row keeps its last checkpoint and is marked interrupted at the next
 /// start).
@@ -122,7 +122,10 @@ public final class MeteredGeneration: @unchecked Sendable {
               continue
             }
           }
-          lock.withLock { if firstToken == nil { firstToken = ContinuousClock.now - started } }
+          // The first token is the first text the client gets (the output rails may hold some).
+          if !text.isEmpty {
+            lock.withLock { if firstToken == nil { firstToken = ContinuousClock.now - started } }
+          }
           try await deliver(.text(text, logprobs))
           if piecesReachClient { await markDelivered(tokens) }
         case .finished(var r):
