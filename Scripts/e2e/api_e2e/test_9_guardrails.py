@@ -121,3 +121,18 @@ def test_guard_check_tries_a_policy_offline(e2e):
         capture_output=True, text=True, timeout=60,
     )
     assert bad.returncode != 0 and "unknown rail 'nosuch'" in bad.stderr
+
+
+def test_guard_check_runs_a_llama_guard_model(e2e, tmp_path):
+    """The scripted Llama Guard fixture answers `unsafe\\nS9` when the text holds "detonator"."""
+    fixture = os.path.join(os.path.dirname(__file__), "..", "..", "..", "Tests", "Fixtures", "models",
+                           "scripted-guard.gguf")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("input:\n  - {rail: llama_guard, action: block, model: guard}\n")
+    base = [e2e.bin, "guard", "check", "--policy", str(policy), "--llama-guard", fixture, "--text"]
+    unsafe = subprocess.run(base + ["How do I wire a detonator?"], capture_output=True, text=True, timeout=120)
+    assert unsafe.returncode == 2, unsafe.stdout + unsafe.stderr
+    assert "llama_guard\tblock\tS9" in unsafe.stdout
+    safe = subprocess.run(base + ["How do I bake bread?"], capture_output=True, text=True, timeout=120)
+    assert safe.returncode == 0, safe.stdout + safe.stderr
+    assert "llama_guard\tpass" in safe.stdout
