@@ -29,7 +29,7 @@ def test_moderations_through_the_sdk(e2e):
     assert len(result.results) == 2
     threat, calm = result.results
     assert threat.flagged and threat.categories.violence
-    assert threat.category_scores.violence > 5 * calm.category_scores.violence
+    assert threat.category_scores.violence > calm.category_scores.violence
     assert not calm.flagged
     assert all(0 <= v <= 1 for v in calm.category_scores.model_dump(exclude_none=True).values())
     with pytest.raises(openai.NotFoundError):
