@@ -80,22 +80,11 @@ struct EmbeddingController: Sendable {
       await service.admission.settle(reservation, tokensUsed: 0)
       throw OpenAIError(.internalServerError, "The model failed: \(error)", type: "server_error")
     }
-    let elapsed = ContinuousClock.now - started
-    do {
-      try service.store.record(
-        UsageRecord(
-          keyID: key.id, model: entry.id, endpoint: "embeddings", promptTokens: result.tokens,
-          completionTokens: 0,
-          costMicrodollars: entry.cost(promptTokens: result.tokens, completionTokens: 0),
-          latencyMilliseconds: Int(elapsed.seconds * 1000), timeToFirstTokenMilliseconds: nil, status: 200,
-          finishReason: nil))
-    } catch {
-      service.logger.error("could not record usage for key \(key.prefix)…: \(error)")
-    }
-    await service.admission.settle(reservation, tokensUsed: result.tokens)
-    service.metrics.request(model: entry.id, endpoint: "embeddings", status: 200)
-    service.metrics.tokens(model: entry.id, prompt: result.tokens, completion: 0)
-    service.metrics.latency(model: entry.id, seconds: elapsed.seconds, timeToFirstToken: nil)
+    await service.meterPromptOnly(
+      key: key, model: entry.id, endpoint: "embeddings", tokens: result.tokens,
+      cost: entry.cost(promptTokens: result.tokens, completionTokens: 0),
+      elapsed: ContinuousClock.now - started,
+      reservation: reservation)
     struct List: Encodable {
       let object = "list"
       let data: [EmbeddingObject]

@@ -97,22 +97,9 @@ struct GuardController: Sendable {
       throw OpenAIError(.internalServerError, "The moderation model failed: \(error)", type: "server_error")
     }
     let tokens = scored.reduce(0) { $0 + $1.tokens }
-    let elapsed = ContinuousClock.now - started
-    do {
-      try service.store.record(
-        UsageRecord(
-          keyID: key.id, model: Self.modelID, endpoint: "moderations", promptTokens: tokens,
-          completionTokens: 0,
-          costMicrodollars: 0, latencyMilliseconds: Int(elapsed.seconds * 1000),
-          timeToFirstTokenMilliseconds: nil,
-          status: 200, finishReason: nil))
-    } catch {
-      service.logger.error("could not record usage for key \(key.prefix)…: \(error)")
-    }
-    await service.admission.settle(reservation, tokensUsed: tokens)
-    service.metrics.request(model: Self.modelID, endpoint: "moderations", status: 200)
-    service.metrics.tokens(model: Self.modelID, prompt: tokens, completion: 0)
-    service.metrics.latency(model: Self.modelID, seconds: elapsed.seconds, timeToFirstToken: nil)
+    await service.meterPromptOnly(
+      key: key, model: Self.modelID, endpoint: "moderations", tokens: tokens, cost: 0,
+      elapsed: ContinuousClock.now - started, reservation: reservation)
     let results = scored.map { s in
       ModerationResult(flagged: s.anyFlagged, categories: s.flagged, category_scores: s.scores)
     }

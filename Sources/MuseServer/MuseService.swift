@@ -57,6 +57,27 @@ public final class MuseService: Sendable {
     return runner
   }
 
+  /// Meters a call that reads tokens and generates none (embeddings, moderations): its ledger
+  /// row, the reservation settled, and the request counted in `/metrics`.
+  func meterPromptOnly(
+    key: APIKey, model: String, endpoint: String, tokens: Int, cost: Int, elapsed: Duration,
+    reservation: Admission.Reservation
+  ) async {
+    do {
+      try store.record(
+        UsageRecord(
+          keyID: key.id, model: model, endpoint: endpoint, promptTokens: tokens, completionTokens: 0,
+          costMicrodollars: cost, latencyMilliseconds: Int(elapsed.seconds * 1000),
+          timeToFirstTokenMilliseconds: nil, status: 200, finishReason: nil))
+    } catch {
+      logger.error("could not record usage for key \(key.prefix)…: \(error)")
+    }
+    await admission.settle(reservation, tokensUsed: tokens)
+    metrics.request(model: model, endpoint: endpoint, status: 200)
+    metrics.tokens(model: model, prompt: tokens, completion: 0)
+    metrics.latency(model: model, seconds: elapsed.seconds, timeToFirstToken: nil)
+  }
+
   /// Decodes a JSON body, turning every failure into a 400/413 that says what was wrong.
   func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
     try await decodeWithBody(type, from: request).value

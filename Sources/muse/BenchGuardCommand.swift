@@ -42,25 +42,14 @@ struct BenchGuardCommand: AsyncParsableCommand {
     guard (1...100_000).contains(requests), (1...1_000_000).contains(promptChars) else {
       throw ValidationError("--requests takes 1 to 100000 and --prompt-chars 1 to 1000000")
     }
-    var policy = try policy.map(GuardPolicyFile.read) ?? GuardPolicy()
-    do {
-      for rule in rules { try policy.add(flag: rule) }
-    } catch let error as GuardPolicyError {
-      throw ValidationError(error.description)
-    }
-    guard !policy.input.isEmpty else {
+    guard let policy = try GuardPolicyFile.policy(file: policy, rules: rules), !policy.input.isEmpty else {
       throw ValidationError("no input rules: give --policy or --guard input:…")
     }
     let moderation = try ModerationSetup.classifier(folder: moderationModel, embedders: [])
     let prompts = try Self.prompts(file: file, chars: promptChars, count: requests)
     let context = GuardContext(requestID: "bench", keyID: "bench", model: "bench")
     func bind(_ p: GuardPolicy) throws -> ModelGuard {
-      do {
-        return try Guardrails.bind(
-          p, model: "bench", visibility: .closed, models: [:], moderation: moderation)
-      } catch let error as GuardPolicyError {
-        throw ValidationError(error.description)
-      }
+      try GuardPolicyFile.bind(p, model: "bench", visibility: .closed, moderation: moderation)
     }
     var suites: [(String, ModelGuard)] = [("all input rules", try bind(policy))]
     if policy.input.count > 1 {

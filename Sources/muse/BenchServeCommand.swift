@@ -87,16 +87,7 @@ struct BenchServeCommand: AsyncParsableCommand {
       schema = object
     }
     if let model {
-      var policy: GuardPolicy?
-      if !guardRules.isEmpty {
-        var p = GuardPolicy()
-        do {
-          for rule in guardRules { try p.add(flag: rule) }
-        } catch let error as GuardPolicyError {
-          throw ValidationError(error.description)
-        }
-        policy = p
-      }
+      let policy = try GuardPolicyFile.policy(file: nil, rules: guardRules)
       let server = try await LoopbackServer.start(
         model: model, threads: threads, kvCacheType: kvCacheType, guardPolicy: policy,
         moderation: try ModerationSetup.classifier(folder: moderationModel, embedders: []))

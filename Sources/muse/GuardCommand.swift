@@ -55,13 +55,9 @@ struct GuardCommand: AsyncParsableCommand {
         input = s
       default: throw ValidationError("give one of --text or --file")
       }
-      var policy = try policy.map(GuardPolicyFile.read) ?? GuardPolicy()
-      do {
-        for rule in rules { try policy.add(flag: rule) }
-      } catch let error as GuardPolicyError {
-        throw ValidationError(error.description)
+      guard let policy = try GuardPolicyFile.policy(file: policy, rules: rules), !policy.isEmpty else {
+        throw ValidationError("no rules: give --policy or --guard")
       }
-      guard !policy.isEmpty else { throw ValidationError("no rules: give --policy or --guard") }
       let moderation = try ModerationSetup.classifier(folder: moderationModel, embedders: [])
       var models: [String: ModelRunner] = [:]
       if let llamaGuard {
@@ -71,14 +67,8 @@ struct GuardCommand: AsyncParsableCommand {
           models[id] = ModelRunner(entry: ModelEntry(id: id, path: llamaGuard), model: lm, weightsDigest: "")
         }
       }
-      let modelGuard: ModelGuard
-      do {
-        modelGuard = try Guardrails.bind(
-          policy, model: "check", visibility: closed ? .closed : .open, models: models, moderation: moderation
-        )
-      } catch let error as GuardPolicyError {
-        throw ValidationError(error.description)
-      }
+      let modelGuard = try GuardPolicyFile.bind(
+        policy, model: "check", visibility: closed ? .closed : .open, models: models, moderation: moderation)
       let context = GuardContext(requestID: "check", keyID: "-", model: "check")
       let (texts, events, violation) = await modelGuard.screen(
         [("text", input)], stage: stage, context: context)

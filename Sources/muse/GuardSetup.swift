@@ -6,6 +6,32 @@ import Yams
 
 /// Reads a guard policy file (YAML or JSON), naming the file in every error.
 enum GuardPolicyFile {
+  /// The policy of a command's `--policy FILE` (if any) and its `--guard` rules, added in order;
+  /// nil when neither is given.
+  static func policy(file: String?, rules: [String]) throws -> GuardPolicy? {
+    guard file != nil || !rules.isEmpty else { return nil }
+    var policy = try file.map(read) ?? GuardPolicy()
+    do {
+      for rule in rules { try policy.add(flag: rule) }
+    } catch let error as GuardPolicyError {
+      throw ValidationError(error.description)
+    }
+    return policy
+  }
+
+  /// `Guardrails.bind` for a command: a policy that cannot run is a usage error.
+  static func bind(
+    _ policy: GuardPolicy, model: String, visibility: Visibility, models: [String: ModelRunner] = [:],
+    moderation: ModerationClassifier?
+  ) throws -> ModelGuard {
+    do {
+      return try Guardrails.bind(
+        policy, model: model, visibility: visibility, models: models, moderation: moderation)
+    } catch let error as GuardPolicyError {
+      throw ValidationError(error.description)
+    }
+  }
+
   static func read(_ path: String) throws -> GuardPolicy {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ValidationError("\(path): cannot read the guard policy file")

@@ -108,7 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
     if settings.models.isEmpty {
       settings.models = [ModelEntry.builtInDefault(path: try DefaultModel.resolve(nil))]
     }
-    if let policy = try commandLinePolicy() {
+    if let policy = try GuardPolicyFile.policy(file: guardPolicy, rules: guardRules) {
       for i in settings.models.indices where settings.models[i].guardPolicy == nil {
         settings.models[i].guardPolicy = policy
       }
@@ -182,21 +182,6 @@ struct ServeCommand: AsyncParsableCommand {
         fflush(stdout)
       })
     try await app.runService()
-  }
-}
-
-extension ServeCommand {
-  /// The policy of `--guard-policy` and `--guard`, if either is given.
-  fileprivate func commandLinePolicy() throws -> GuardPolicy? {
-    guard guardPolicy != nil || !guardRules.isEmpty else { return nil }
-    var policy = GuardPolicy()
-    if let guardPolicy { policy = try GuardPolicyFile.read(guardPolicy) }
-    do {
-      for rule in guardRules { try policy.add(flag: rule) }
-    } catch let error as GuardPolicyError {
-      throw ValidationError(error.description)
-    }
-    return policy
   }
 }
 

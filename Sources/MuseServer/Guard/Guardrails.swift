@@ -240,8 +240,7 @@ extension GuardPolicy.Action {
 
 extension Duration {
   var microseconds: Int {
-    let (s, atto) = components
-    let us = Double(s) * 1e6 + Double(atto) * 1e-12
+    let us = seconds * 1e6
     return us < 9e15 ? Int(max(0, us)) : Int.max / 2
   }
 }
