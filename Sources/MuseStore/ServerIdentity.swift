@@ -38,6 +38,16 @@ public final class ServerIdentity: @unchecked Sendable {
       case notAfter = "not_after"
     }
 
+    /// `not_after` is written as null while the key is current, never left out.
+    public func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(keyID, forKey: .keyID)
+      try c.encode(algorithm, forKey: .algorithm)
+      try c.encode(publicKey, forKey: .publicKey)
+      try c.encode(notBefore, forKey: .notBefore)
+      try c.encode(notAfter, forKey: .notAfter)
+    }
+
     /// Whether the key was valid at `time` (Unix seconds; both ends included).
     public func covers(_ time: Int) -> Bool { notBefore <= time && time <= (notAfter ?? Int.max) }
   }

@@ -12,6 +12,9 @@ struct ServerIdentityTests {
     let identity = try ServerIdentity(dataDirectory: dir)
     let keys = try identity.publishedKeys()
     #expect(keys.count == 1 && keys[0].algorithm == "ed25519" && keys[0].notAfter == nil)
+    // The current key says so with an explicit null, as the well-known route serves it.
+    let written = try String(contentsOfFile: dir + "/identity/keys.json", encoding: .utf8)
+    #expect(written.contains(#""not_after" : null"#))
     let file = dir + "/identity/\(keys[0].keyID).ed25519"
     let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
     #expect(mode == 0o600)

@@ -276,4 +276,4 @@ def test_receipts_verify_with_an_independent_library(e2e):
     assert signature_problems(new_entry["receipt"], keys) == []
     e2e.report(
         f"receipts: 3 replies (chat, chat streamed, completion) verified with cryptography from "
-        f"/.well-known/muse-keys, 7 tampering cases each refused, verified again after rotation and restart")
+        f"/.well-known/muse-keys, 8 tampering cases each refused, verified again after rotation and restart")
