@@ -94,10 +94,12 @@ public final class ModelRunner: @unchecked Sendable {
   }
 
   /// As `generate`, but a request the scheduler refuses throws here, before any stream starts,
-  /// so the server can answer 503 instead of a broken stream.
+  /// so the server can answer 503 instead of a broken stream. The result carries the
+  /// activation commitment its receipt signs unless `commitActivations` is false.
   public func start(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int? = nil,
-    constraint: GenerationConstraint? = nil, owner: String = "", promptScores: PromptScores? = nil
+    constraint: GenerationConstraint? = nil, owner: String = "", promptScores: PromptScores? = nil,
+    commitActivations: Bool = true
   ) throws -> Running {
     let (stream, continuation) = AsyncThrowingStream<Event, Error>.makeStream()
     let cancelled = CancellationFlag()
@@ -107,6 +109,7 @@ public final class ModelRunner: @unchecked Sendable {
     request.progress = progress
     request.constraint = constraint
     request.promptScores = promptScores
+    request.commitActivations = commitActivations
     let ticket = try scheduler.submit(
       request,
       onPiece: { piece, logprobs in
