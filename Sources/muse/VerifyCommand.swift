@@ -82,7 +82,8 @@ struct VerifyCommand: AsyncParsableCommand {
           + "model \(r.string("model") ?? "?"), key \(r.string("key_id") ?? "?")")
       let evidence = ReceiptEvidence(
         receipt: r, keys: published, request: requestData, response: responseData,
-        promptTokenIDs: entry.promptTokenIDs, completionTokenIDs: entry.completionTokenIDs)
+        promptTokenIDs: entry.promptTokenIDs, completionTokenIDs: entry.completionTokenIDs,
+        activations: entry.activations)
       for check in ReceiptVerifier.check(evidence) {
         if let problem = check.problem {
           failures += 1

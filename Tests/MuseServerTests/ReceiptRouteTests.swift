@@ -22,7 +22,7 @@ struct ReceiptRouteTests {
       ReceiptEvidence(
         receipt: receipt, keys: try h.identity.publishedKeys(), request: Data(request.utf8),
         response: Data(response.utf8), promptTokenIDs: tokens?.promptTokenIDs,
-        completionTokenIDs: tokens?.completionTokenIDs))
+        completionTokenIDs: tokens?.completionTokenIDs, activations: tokens?.activations))
   }
 
   private func failed(_ checks: [ReceiptCheck]) -> [String] {
@@ -42,6 +42,8 @@ struct ReceiptRouteTests {
       let id = try #require(r.json["id"] as? String)
       #expect(receipt.string("response_id") == id && receipt.string("model") == "tiny")
       #expect(receipt.string("weights_sha256") == h.service.models["tiny"]?.weightsDigest)
+      #expect(receipt.string("weights_root") == h.service.models["tiny"]?.weightsRoot)
+      #expect(receipt.string("activations_sha256")?.count == 64)
 
       // The route gives the same receipt with the token ids, to the key that asked.
       let got = try await c.call("/v1/receipts/\(id)", key: h.user)
@@ -49,8 +51,10 @@ struct ReceiptRouteTests {
       let entries = try ReceiptFile.entries(from: Data(got.text.utf8), name: "route")
       #expect(entries.count == 1 && entries[0].receipt == receipt)
       #expect(entries[0].completionTokenIDs?.count == 8)
+      // The activation commitment's bytes: a 12-byte header and 256 bytes for the one chunk.
+      #expect(entries[0].activations?.count == 12 + 256)
       let all = try verify(receipt, h, request: Self.chat, response: r.text, tokens: entries[0])
-      #expect(all.count == checks.count + 4 && failed(all).isEmpty, "\(all)")
+      #expect(all.count == checks.count + 5 && failed(all).isEmpty, "\(all)")
       let tokens = try #require(entries[0].completionTokenIDs)
 
       // Tampering with what the client holds, one thing at a time.
@@ -71,6 +75,12 @@ struct ReceiptRouteTests {
       #expect(
         failed(try verify(receipt, h, request: Self.chat, response: r.text, tokens: swapped)) == [
           "completion token ids"
+        ])
+      var otherActivations = entries[0]
+      otherActivations.activations?[20] ^= 1
+      #expect(
+        failed(try verify(receipt, h, request: Self.chat, response: r.text, tokens: otherActivations)) == [
+          "activation commitment"
         ])
       // The same request spelled differently (spacing, key order) is the same request.
       let respelled =

@@ -1,4 +1,5 @@
 import Foundation
+import MuseModels
 import MuseStore
 import MuseTestSupport
 import Testing

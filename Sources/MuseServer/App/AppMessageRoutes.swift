@@ -75,6 +75,7 @@ extension AppController {
     // The turn's receipt (stored, by the request id) covers the message request as posted.
     job.requestBody = raw
     job.replyReader = plan.reader
+    job.userTurn = GuardContext.lastUserTurn(in: messages)
     let generation = try await MeteredGeneration.start(job, service: service)
 
     let prelude: AppChatTurn.Event?

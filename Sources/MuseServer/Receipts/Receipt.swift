@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MuseModels
 import MuseStore
 
 /// A value in a receipt's signed payload: integers and strings only, so its canonical bytes

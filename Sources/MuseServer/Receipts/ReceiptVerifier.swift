@@ -1,4 +1,5 @@
 import Foundation
+import MuseModels
 import MuseStore
 
 /// What a verifier holds beside a receipt: the published keys, and as much as it has of the
@@ -11,10 +12,12 @@ public struct ReceiptEvidence: Sendable {
   public var response: Data?
   public var promptTokenIDs: [Int]?
   public var completionTokenIDs: [Int]?
+  /// The activation commitment's bytes (`ActivationCommitment.encoded`).
+  public var activations: Data?
 
   public init(
     receipt: Receipt, keys: [ServerIdentity.PublicKey], request: Data? = nil, response: Data? = nil,
-    promptTokenIDs: [Int]? = nil, completionTokenIDs: [Int]? = nil
+    promptTokenIDs: [Int]? = nil, completionTokenIDs: [Int]? = nil, activations: Data? = nil
   ) {
     self.receipt = receipt
     self.keys = keys
@@ -22,6 +25,7 @@ public struct ReceiptEvidence: Sendable {
     self.response = response
     self.promptTokenIDs = promptTokenIDs
     self.completionTokenIDs = completionTokenIDs
+    self.activations = activations
   }
 }
 
@@ -32,8 +36,8 @@ public struct ReceiptCheck: Sendable, Equatable {
 }
 
 /// Recomputes from the evidence everything a receipt states and compares (docs/RECEIPTS.md).
-/// Re-running the prompt on an auditor's copy of the weights is a further check that takes
-/// the same evidence and the token ids.
+/// Re-running the prompt on an auditor's copy of the weights (the token ids, or the activation
+/// commitment by one prefill) is a further check over the same evidence.
 public enum ReceiptVerifier {
   public static func check(_ e: ReceiptEvidence) -> [ReceiptCheck] {
     var checks: [ReceiptCheck] = []
@@ -71,6 +75,9 @@ public enum ReceiptVerifier {
         "completion token ids", "completion_tokens_sha256",
         .string(CanonicalJSON.sha256(CanonicalJSON.bytes(ofTokens: ids))))
       expect("completion token count", "completion_tokens", .int(ids.count))
+    }
+    if let bytes = e.activations {
+      expect("activation commitment", "activations_sha256", .string(CanonicalJSON.sha256(bytes)))
     }
     guard let response = e.response else { return checks }
     guard let reply = ReplyReading(response, choice: e.receipt.int("choice_index") ?? 0, request: e.request)

@@ -2,7 +2,7 @@
 signature with `cryptography`, every hash recomputed with hashlib and json from the request the
 official openai SDK sent (captured on the wire) and the reply it parsed, the weights' SHA-256 from
 the GGUF file itself. A streamed and a non-streamed chat completion and a completion; each
-tampering case (content, model, token ids, request, signature, key) fails; `muse verify` agrees;
+tampering case (content, model, token ids, activation commitment, request, signature, key) fails; `muse verify` agrees;
 after `muse identity rotate` and a restart, old receipts still verify with the retired key.
 docs/RECEIPTS.md is the definition this file follows.
 """
@@ -90,6 +90,8 @@ def content_problems(payload: dict, sent: bytes, reply: dict, tokens: dict | Non
         expected["completion_tokens_sha256"] = sha256(canonical(tokens["completion_token_ids"]))
         expected["prompt_tokens"] = len(tokens["prompt_token_ids"])
         expected["completion_tokens"] = len(tokens["completion_token_ids"])
+        if tokens.get("activations") is not None:
+            expected["activations_sha256"] = sha256(base64.b64decode(tokens["activations"]))
     return sorted(k for k, v in expected.items() if payload.get(k) != v)
 
 
@@ -117,6 +119,13 @@ def check_all(e2e, keys, entry, sent, reply, model_path):
     assert content_problems(payload, sent, reply, entry) == []
     assert payload["version"] == 1 and payload["engine"].startswith("muse ")
     assert payload["weights_sha256"] == weights_sha256(model_path)
+    with e2e.http(e2e.inference_key) as h:
+        card = h.get(f"/v1/models/{payload['model']}").json()
+    assert payload["weights_root"] == card["weights_root"] and len(card["weights_root"]) == 64
+    # The activation commitment: its bytes beside the receipt, 12-byte header + 256 per 32 tokens.
+    activations = base64.b64decode(entry["activations"])
+    assert len(activations) == 12 + 256 * -(-payload["completion_tokens"] // 32)
+    assert payload["activations_sha256"] == sha256(activations)
     assert abs(payload["created"] - time.time()) < 600
     # Integers and strings only, so the canonical bytes are the same in every language.
     assert all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in payload.values())
@@ -133,6 +142,12 @@ def tampering_fails(keys, entry, sent, reply):
     ids[0] += 1
     assert content_problems(payload, sent, reply, {**entry, "completion_token_ids": ids}) == [
         "completion_tokens_sha256"
+    ]
+    # The activation commitment: one byte changed.
+    activations = bytearray(base64.b64decode(entry["activations"]))
+    activations[-1] ^= 1
+    assert content_problems(payload, sent, reply, {**entry, "activations": base64.b64encode(bytes(activations)).decode()}) == [
+        "activations_sha256"
     ]
     # The request: another seed.
     body = json.loads(sent)
@@ -276,4 +291,4 @@ def test_receipts_verify_with_an_independent_library(e2e):
     assert signature_problems(new_entry["receipt"], keys) == []
     e2e.report(
         f"receipts: 3 replies (chat, chat streamed, completion) verified with cryptography from "
-        f"/.well-known/muse-keys, 8 tampering cases each refused, verified again after rotation and restart")
+        f"/.well-known/muse-keys, 9 tampering cases each refused, verified again after rotation and restart")
