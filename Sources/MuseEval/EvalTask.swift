@@ -104,7 +104,8 @@ public protocol EvalTask: Sendable {
 public struct ChoiceLoglikelihood: Sendable, Equatable, Codable {
   /// Sum of the continuation tokens' log-probabilities.
   public let logprob: Double
-  /// Whether every continuation token was the greedy one (lm-eval's `is_greedy`).
+  /// Whether every continuation token was the most likely one (lm-eval's `is_greedy`: its
+  /// logprob is the largest of its `top_logprobs`).
   public let isGreedy: Bool
   public init(logprob: Double, isGreedy: Bool) {
     self.logprob = logprob

@@ -159,13 +159,10 @@ public struct OpenAIClient: Sendable {
       }
       total += value
       scored += 1
-      if i < tops.count, let top = tops[i] as? [String: Any],
-        let best = top.max(by: { lhs, rhs in
-          ((lhs.value as? NSNumber)?.doubleValue ?? -.infinity)
-            < ((rhs.value as? NSNumber)?.doubleValue ?? -.infinity)
-        })
-      {
-        if best.key != tokens[i] { greedy = false }
+      // lm-eval's is_greedy: the token's logprob is the top alternative's.
+      if i < tops.count, let top = tops[i] as? [String: Any] {
+        let best = top.values.compactMap { ($0 as? NSNumber)?.doubleValue }.max() ?? -.infinity
+        if value < best { greedy = false }
       }
     }
     guard scored > 0 else {

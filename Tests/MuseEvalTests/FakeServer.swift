@@ -7,7 +7,7 @@ import Foundation
 /// An OpenAI-compatible server inside the test process: URLSession's requests to
 /// `http://<host>/…` are answered by the handler registered for that host, so tests running
 /// at once each use their own host and no socket is opened.
-final class FakeServer: URLProtocol, @unchecked Sendable {
+final class FakeServer: URLProtocol {
   struct Reply {
     var status = 200
     var json: Any = [String: Any]()
