@@ -28,7 +28,10 @@ let package = Package(
     .target(name: "MuseKernels", dependencies: ["MuseKernelsC"], swiftSettings: optimised),
     // The chat templates' Jinja interpreter: no numeric work, so built as the configuration says.
     .target(name: "MuseJinja"),
-    .target(name: "MuseModels", dependencies: ["MuseKernels", "MuseJinja"], swiftSettings: optimised),
+    .target(
+      name: "MuseModels",
+      dependencies: ["MuseKernels", "MuseJinja", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: optimised),
     .target(
       name: "MuseEngine", dependencies: ["MuseModels", "MuseKernels", "MuseJinja"], swiftSettings: optimised),
     .target(

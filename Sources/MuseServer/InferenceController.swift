@@ -70,6 +70,7 @@ struct InferenceController: Sendable {
       requestID: guardContext.requestID)
     job.constraint = plan.constraint
     job.hasTools = tools != nil
+    job.userTurn = GuardContext.lastUserTurn(in: messages)
     _ = try RequestChecks.number(body.frequency_penalty, "frequency_penalty", -2...2)
     let top = try RequestChecks.integer(body.top_logprobs, "top_logprobs", 0...20)
     if top != nil && body.logprobs != true {

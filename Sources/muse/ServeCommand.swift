@@ -140,9 +140,10 @@ struct ServeCommand: AsyncParsableCommand {
           "\(entry.path): muse serve takes GGUF files; turn a checkpoint folder into one with muse convert")
       }
       let digest = WeightsDigest.sha256(of: gguf, cacheDirectory: dataDirectory)
+      let root = WeightsDigest.merkleRoot(of: gguf, cacheDirectory: dataDirectory)
       runners.append(
         ModelRunner(
-          entry: entry, model: lm, weightsDigest: digest,
+          entry: entry, model: lm, weightsDigest: digest, weightsRoot: root,
           kvCacheBytes: kvCacheMb.map { $0 << 20 } ?? BatchScheduler.Configuration.defaultKVCacheBytes))
     }
     var logger = Logger(label: "muse")

@@ -121,7 +121,7 @@ struct ModelAndAccountTests {
           "/", "/app/api/admin/users", "/app/api/conversations", "/app/api/conversations/{id}",
           "/app/api/conversations/{id}/messages", "/app/api/login", "/app/api/logout", "/app/api/me",
           "/app/api/usage", "/app/{file}",
-          "/detokenize", "/health", "/metrics", "/openapi.json", "/ready", "/tokenize",
+          "/detokenize", "/health", "/metrics", "/openapi.json", "/ready", "/tokenize", "/tokenizer_info",
           "/v1/admin/guard/events",
           "/v1/admin/keys", "/v1/admin/keys/{id}", "/v1/admin/usage", "/v1/chat/completions",
           "/v1/completions",

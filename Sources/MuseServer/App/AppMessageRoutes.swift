@@ -71,6 +71,7 @@ extension AppController {
       requestID: guardContext.requestID)
     job.constraint = plan.constraint
     job.hasTools = tools != nil
+    job.userTurn = GuardContext.lastUserTurn(in: messages)
     let generation = try await MeteredGeneration.start(job, service: service)
 
     let prelude: AppChatTurn.Event?

@@ -23,6 +23,8 @@ public struct GenerationJob: Sendable {
   public var promptScores: PromptScores?
   /// The request declared tools (the policy's tool rules then read the reply too).
   public var hasTools = false
+  /// The caller's last message, as screened: the output rails judge the reply against it.
+  public var userTurn: String?
 
   public init(
     key: APIKey, runner: ModelRunner, endpoint: String, prompt: [Int], maxTokens: Int,
@@ -47,7 +49,7 @@ public struct GenerationJob: Sendable {
 
   /// Who the guardrails audit this job's decisions against.
   public var guardContext: GuardContext {
-    GuardContext(requestID: requestID, keyID: key.id, model: runner.entry.id)
+    GuardContext(requestID: requestID, keyID: key.id, model: runner.entry.id, userTurn: userTurn)
   }
 }
 
