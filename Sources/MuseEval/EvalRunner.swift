@@ -92,7 +92,7 @@ public struct EvalRunner: Sendable {
       }
       let reply = try await client.chat(request)
       let score = task.score(item, reply: reply)
-      let goldAnswer = task is HaluEvalTask ? gold : LetteredQuestion.letter(item.gold)
+      let goldAnswer = score.expected ?? gold
       return ItemResult(
         id: item.id, gold: goldAnswer, prediction: score.prediction, metrics: score.metrics,
         loglikelihoods: nil,
