@@ -103,7 +103,7 @@ public enum EvalRunError: Error, CustomStringConvertible, Equatable {
     switch self {
     case .configurationChanged(let directory, let fields):
       return
-        "\(directory) holds results of another configuration (\(fields.joined(separator: ", ")) differ); "
+        "\(directory) holds results of another configuration (differing: \(fields.joined(separator: ", "))); "
         + "use another --output directory, or delete it to start again"
     case .unreadable(let file, let problem): return "\(file): \(problem)"
     }

@@ -111,10 +111,12 @@ struct EvalCommand: AsyncParsableCommand {
     ]
     for name in metricNames {
       guard let score = summary.metrics[name] else { continue }
-      var line = String(
-        format: "  %-8@ %.4f ± %.4f stderr; 95%% normal [%.4f, %.4f]", name as NSString, score.mean,
-        score.stderr,
-        score.normal[0], score.normal[1])
+      let label = name.padding(toLength: max(name.count, 8), withPad: " ", startingAt: 0)
+      var line =
+        "  \(label) "
+        + String(
+          format: "%.4f ± %.4f stderr; 95%% normal [%.4f, %.4f]", score.mean, score.stderr, score.normal[0],
+          score.normal[1])
       if let wilson = score.wilson { line += String(format: ", Wilson [%.4f, %.4f]", wilson[0], wilson[1]) }
       lines.append(line)
     }
