@@ -39,22 +39,17 @@ public struct Attestation: Codable, Sendable, Equatable {
     CanonicalJSON.sha256(receipts.joined(separator: "\n"))
   }
 
-  public func string(_ field: String) -> String? {
-    if case .string(let s)? = payload[field] { return s }
-    return nil
-  }
-
-  public func int(_ field: String) -> Int? {
-    if case .int(let n)? = payload[field] { return n }
-    return nil
-  }
+  /// The signed part: a statement signed and checked the way receipts are.
+  public var statement: Receipt { Receipt(payload: payload, signature: signature) }
+  public func string(_ field: String) -> String? { statement.string(field) }
+  public func int(_ field: String) -> Int? { statement.int(field) }
 
   /// Checks the signature with the published keys, the kind, that the sample receipts are the
   /// ones signed for, and that each of them verifies and names the attested model's weights.
   /// Throws what failed.
   public func verify(keys: [ServerIdentity.PublicKey]) throws {
     guard string("kind") == Self.kind else { throw ReceiptError.invalid("not an eval attestation") }
-    try Receipt(payload: payload, signature: signature).verifySignature(keys: keys)
+    try statement.verifySignature(keys: keys)
     guard string("sample_receipts_sha256") == Self.receiptsHash(sampleReceipts) else {
       throw ReceiptError.invalid("the sample receipts are not the ones the attestation signed")
     }
