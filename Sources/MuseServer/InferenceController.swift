@@ -46,7 +46,8 @@ struct InferenceController: Sendable {
       responseFormat: json["response_format"], grammar: json["grammar"])
     // The input rails see (and may redact) the messages before the template does.
     let guardContext = GuardContext(requestID: UUID().uuidString, keyID: key.id, model: runner.entry.id)
-    let messages = try await service.screen(messages: sent.map(Self.flattenTextParts), context: guardContext)
+    let messages = try await service.screen(
+      messages: sent.map(RequestPrompt.flattenTextParts), context: guardContext)
     var extra: [String: JinjaValue] = [:]
     switch json["chat_template_kwargs"] {
     case nil, .none?: break
@@ -78,16 +79,19 @@ struct InferenceController: Sendable {
         "'top_logprobs' needs 'logprobs': true.", param: "top_logprobs", code: "invalid_value")
     }
     job.logprobs = body.logprobs == true ? (top ?? 0) : nil
+    let format = ChatFormatter(model: runner.entry.id, reader: plan.reader)
+    job.responseID = format.id
+    job.requestBody = raw
+    job.replyReader = plan.reader
     let reply = Reply(
       stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false, echo: nil,
       wantsLogprobs: job.logprobs != nil)
-    return try await respond(
-      job, reply, format: ChatFormatter(model: runner.entry.id, reader: plan.reader), context: context)
+    return try await respond(job, reply, format: format, context: context)
   }
 
   func completions(_ request: Request, context: MuseRequestContext) async throws -> Response {
     let key = try context.requireKey(.inference)
-    let body = try await service.decode(CompletionRequest.self, from: request)
+    let (body, raw) = try await service.decodeWithBody(CompletionRequest.self, from: request)
     let runner = try service.model(body.model, for: key)
     let tokenizer = runner.model.tokenizer
     let prompts = try body.prompt.prompts(vocabularySize: runner.model.config.vocabularySize)
@@ -109,6 +113,8 @@ struct InferenceController: Sendable {
     let texts = try await service.screen(
       texts: sent.enumerated().map { (sent.count == 1 ? "prompt" : "prompt[\($0)]", $1) },
       context: guardContext)
+    // One response id for every prompt's choice (the reply's), each choice its own receipt.
+    let responseID = CompletionFormatter(model: runner.entry.id).id
     let jobs = try texts.enumerated().map { i, text in
       let ids: [Int] =
         if case .tokens(let ids) = prompts[i], text == sent[i] { ids } else {
@@ -118,7 +124,10 @@ struct InferenceController: Sendable {
         key: key, runner: runner, endpoint: "completions", prompt: ids,
         requestID: i == 0 ? guardContext.requestID : UUID().uuidString)
       job.logprobs = logprobs
-      var format = CompletionFormatter(model: runner.entry.id)
+      job.responseID = responseID
+      job.choiceIndex = i
+      job.requestBody = raw
+      var format = CompletionFormatter(model: runner.entry.id, id: responseID)
       if echo, logprobs != nil {
         let scores = PromptScores()
         job.promptScores = scores
@@ -138,29 +147,6 @@ struct InferenceController: Sendable {
       stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false,
       echo: echo ? jobs[0].1 : nil, wantsLogprobs: logprobs != nil)
     return try await respond(jobs[0].0, reply, format: jobs[0].2, context: context)
-  }
-}
-
-extension InferenceController {
-  /// A message whose content is a list of text parts (typed `text` or untyped, as the spec
-  /// allows) reaches the template as one string, as llama-server hands it to text-only
-  /// templates; `ChatCompletionRequest` has already refused any other kind of part.
-  fileprivate static func flattenTextParts(_ message: JinjaValue) -> JinjaValue {
-    guard case .dict(var fields) = message else { return message }
-    // A null content (allowed by the spec) is an empty one to templates that concatenate it,
-    // unless the message carries tool calls, whose templates test for None.
-    if case .none? = fields["content"], fields["tool_calls"] == nil {
-      fields["content"] = .string("")
-      return .dict(fields)
-    }
-    guard case .array(let parts)? = fields["content"] else { return message }
-    var text = ""
-    for part in parts {
-      guard case .dict(let p) = part, case .string(let piece)? = p["text"] else { continue }
-      text += piece
-    }
-    fields["content"] = .string(text)
-    return .dict(fields)
   }
 }
 
@@ -185,10 +171,12 @@ extension InferenceController {
       let watch = await context.watchClient { generation.cancel() }
       defer { watch?.stop() }
       let (text, result) = try await collect(generation, echo: reply.echo)
-      return try jsonResponse(
+      var response = try jsonResponse(
         format.complete(
           text: text, result: result, logprobs: reply.wantsLogprobs ? result.logprobs : nil,
           filter: generation.violation))
+      if let receipt = generation.receipt { response.headers[.museReceipt] = receipt.compact }
+      return response
     }
     return await eventStream(of: generation, context: context) { send in
       var started = false
@@ -213,6 +201,7 @@ extension InferenceController {
         case .finished(let result):
           for chunk in format.end(result: result, filter: generation.violation) { try await send(sse(chunk)) }
           if reply.includeUsage { try await send(sse(format.usage(result: result))) }
+          if let receipt = generation.receipt { try await send(sse(format.receiptChunk(receipt))) }
           try await send("data: [DONE]\n\n")
         }
       }
@@ -263,6 +252,7 @@ extension InferenceController {
       promptTokens += result.promptTokens
       completionTokens += result.tokens.count
     }
+    // Several receipts do not fit one header: they are on `GET /v1/receipts/{id}`.
     return try jsonResponse(
       CompletionFormatter.Complete(
         id: format.id, created: format.created, model: format.model, choices: choices,

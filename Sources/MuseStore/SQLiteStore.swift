@@ -45,6 +45,8 @@ public final class SQLiteStore: Store {
     }
     registerAppTables(in: &m)
     registerGuardTables(in: &m)
+    registerReceiptTables(in: &m)
+    registerClaimTables(in: &m)
     return m
   }
 

@@ -47,10 +47,12 @@ func buildRouter(_ service: MuseService) -> Router<MuseRequestContext> {
       context.key = try MuseRequestContext.bearerKey(request, store: store)
     })
   ModelController(service: service).register(on: v1)
+  ClaimController(service: service).register(on: v1)
   InferenceController(service: service).register(on: v1)
   EmbeddingController(service: service).register(on: v1)
   GuardController(service: service).register(on: v1)
   AccountController(service: service).register(on: v1)
+  ReceiptController(service: service).register(on: router, v1: v1)
   // vLLM's and llama-server's tokenizer routes sit at the root, behind the same key check.
   let keyed = router.group().add(
     middleware: IdentityMiddleware { request, context in
