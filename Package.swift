@@ -52,15 +52,19 @@ let package = Package(
         .product(name: "Prometheus", package: "swift-prometheus"),
       ],
       resources: [.copy("Resources")]),
+    // `muse eval`: benchmarks against any OpenAI-compatible server; an HTTP client, nothing of the engine.
+    .target(name: "MuseEval", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
     .executableTarget(
       name: "muse",
       dependencies: [
-        "MuseEngine", "MuseModels", "MuseJinja", "MuseKernels", "MuseServer", "MuseStore",
+        "MuseEngine", "MuseModels", "MuseJinja", "MuseKernels", "MuseServer", "MuseStore", "MuseEval",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .target(name: "MuseTestSupport", path: "Tests/MuseTestSupport"),
     .testTarget(name: "MuseKernelsTests", dependencies: ["MuseKernels", "MuseTestSupport"]),
+    .testTarget(name: "MuseEvalTests", dependencies: ["MuseEval", "MuseTestSupport"]),
     .testTarget(name: "MuseJinjaTests", dependencies: ["MuseJinja", "MuseTestSupport"]),
     .testTarget(
       name: "MuseModelsTests", dependencies: ["MuseModels", "MuseJinja", "MuseKernels", "MuseTestSupport"]),

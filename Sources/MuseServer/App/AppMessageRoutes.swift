@@ -72,10 +72,10 @@ extension AppController {
       requestID: guardContext.requestID)
     job.constraint = plan.constraint
     job.hasTools = tools != nil
+    job.userTurn = GuardContext.lastUserTurn(in: messages)
     // The turn's receipt (stored, by the request id) covers the message request as posted.
     job.requestBody = raw
     job.replyReader = plan.reader
-    job.userTurn = GuardContext.lastUserTurn(in: messages)
     let generation = try await MeteredGeneration.start(job, service: service)
 
     let prelude: AppChatTurn.Event?

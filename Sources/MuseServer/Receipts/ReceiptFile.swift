@@ -9,7 +9,7 @@ public enum ReceiptFile {
     public var receipt: Receipt
     public var promptTokenIDs: [Int]?
     public var completionTokenIDs: [Int]?
-    /// The activation commitment's bytes, when the route gave them.
+    /// The engine's activation commitment (`GET /v1/receipts/{id}` gives it, base64).
     public var activations: Data?
   }
 
