@@ -93,7 +93,8 @@ struct VerifyCommand: AsyncParsableCommand {
           + "model \(r.string("model") ?? "?"), key \(r.string("key_id") ?? "?")")
       let evidence = ReceiptEvidence(
         receipt: r, keys: published, request: requestData, response: responseData,
-        promptTokenIDs: entry.promptTokenIDs, completionTokenIDs: entry.completionTokenIDs)
+        promptTokenIDs: entry.promptTokenIDs, completionTokenIDs: entry.completionTokenIDs,
+        activations: entry.activations)
       let replayed = replayModel.map { ReceiptReplay.check(entry, request: requestData, model: $0) } ?? []
       for check in ReceiptVerifier.check(evidence) + replayed {
         if let problem = check.problem {
