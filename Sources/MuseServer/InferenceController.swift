@@ -200,8 +200,11 @@ extension InferenceController {
           }
         case .finished(let result):
           for chunk in format.end(result: result, filter: generation.violation) { try await send(sse(chunk)) }
-          if reply.includeUsage { try await send(sse(format.usage(result: result))) }
-          if let receipt = generation.receipt { try await send(sse(format.receiptChunk(receipt))) }
+          if let receipt = generation.receipt {
+            try await send(sse(format.receiptChunk(receipt, usage: reply.includeUsage ? result : nil)))
+          } else if reply.includeUsage {
+            try await send(sse(format.usage(result: result)))
+          }
           try await send("data: [DONE]\n\n")
         }
       }

@@ -30,9 +30,13 @@ protocol ResponseFormatter: Sendable {
 extension ResponseFormatter {
   var holdsStart: Bool { false }
 
-  /// The stream's last chunk before `[DONE]`: no choices, the reply's signed receipt.
-  func receiptChunk(_ receipt: Receipt) -> ReceiptChunk {
-    ReceiptChunk(id: id, object: chunkObject, created: created, model: model, receipt: receipt)
+  /// The stream's last chunk before `[DONE]`: no choices, the reply's signed receipt, and the
+  /// usage when the client asked for it (`stream_options.include_usage`), so the usage chunk
+  /// stays the last, as OpenAI's clients expect.
+  func receiptChunk(_ receipt: Receipt, usage result: GenerationResult?) -> ReceiptChunk {
+    ReceiptChunk(
+      id: id, object: chunkObject, created: created, model: model,
+      usage: result.map { Usage(prompt: $0.promptTokens, completion: $0.tokens.count) }, receipt: receipt)
   }
 }
 
@@ -43,6 +47,7 @@ struct ReceiptChunk: Encodable {
   let created: Int
   let model: String
   let choices: [String] = []
+  let usage: Usage?
   let receipt: Receipt
 }
 

@@ -47,7 +47,8 @@ struct TokenizeController: Sendable {
     /// `prompt` and `content` are strings when present (null is refused, as the contract says).
     init(from decoder: Decoder) throws {
       let c = try decoder.container(keyedBy: CodingKeys.self)
-      model = try c.decodeIfPresent(String.self, forKey: .model)
+      // Left out is allowed (one usable model); null is not a model.
+      model = c.contains(.model) ? try c.decode(String.self, forKey: .model) : nil
       prompt = c.contains(.prompt) ? try c.decode(String.self, forKey: .prompt) : nil
       content = c.contains(.content) ? try c.decode(String.self, forKey: .content) : nil
       add_special_tokens = try c.decodeIfPresent(Bool.self, forKey: .add_special_tokens)
@@ -77,6 +78,13 @@ struct TokenizeController: Sendable {
   struct DetokenizeRequest: Decodable {
     let model: String?
     let tokens: [JSONNumber]
+
+    enum CodingKeys: String, CodingKey { case model, tokens }
+    init(from decoder: Decoder) throws {
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      model = c.contains(.model) ? try c.decode(String.self, forKey: .model) : nil
+      tokens = try c.decode([JSONNumber].self, forKey: .tokens)
+    }
   }
   /// What lm-evaluation-harness's remote tokenizer reads (vLLM's `tokenizer_config.json`-shaped
   /// answer): the special tokens as text, whether a BOS is added, the chat template.

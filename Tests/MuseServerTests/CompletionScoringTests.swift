@@ -321,6 +321,15 @@ struct CompletionScoringTests {
           && plain.json["tokens"] as? [Int] == tokenizer.encode("Hello world", addSpecial: false))
       let back = try await c.call("/detokenize", method: .post, key: h.user, json: #"{"tokens": [1, 2]}"#)
       #expect(back.status == .ok, "\(back.text)")
+      // Left out is one thing; null is not a model.
+      for (path, json) in [
+        ("/tokenize", #"{"model": null, "prompt": "a"}"#),
+        ("/detokenize", #"{"model": null, "tokens": [1]}"#),
+      ] {
+        let null = try await c.call(path, method: .post, key: h.user, json: json)
+        #expect(
+          null.status == .badRequest && null.error["param"] as? String == "model", "\(path): \(null.text)")
+      }
       // The admin key may use both language models: which tokenizer is meant must be said.
       for (path, method, json) in [
         ("/tokenizer_info", HTTPRequest.Method.get, nil as String?),
