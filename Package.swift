@@ -28,7 +28,10 @@ let package = Package(
     .target(name: "MuseKernels", dependencies: ["MuseKernelsC"], swiftSettings: optimised),
     // The chat templates' Jinja interpreter: no numeric work, so built as the configuration says.
     .target(name: "MuseJinja"),
-    .target(name: "MuseModels", dependencies: ["MuseKernels", "MuseJinja"], swiftSettings: optimised),
+    .target(
+      name: "MuseModels",
+      dependencies: ["MuseKernels", "MuseJinja", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: optimised),
     .target(
       name: "MuseEngine", dependencies: ["MuseModels", "MuseKernels", "MuseJinja"], swiftSettings: optimised),
     .target(
@@ -49,15 +52,18 @@ let package = Package(
         .product(name: "Prometheus", package: "swift-prometheus"),
       ],
       resources: [.copy("Resources")]),
+    // `muse eval`: benchmarks against any OpenAI-compatible server; an HTTP client, nothing of the engine.
+    .target(name: "MuseEval", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
     .executableTarget(
       name: "muse",
       dependencies: [
-        "MuseEngine", "MuseModels", "MuseJinja", "MuseKernels", "MuseServer", "MuseStore",
+        "MuseEngine", "MuseModels", "MuseJinja", "MuseKernels", "MuseServer", "MuseStore", "MuseEval",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "MuseTestSupport", path: "Tests/MuseTestSupport"),
     .testTarget(name: "MuseKernelsTests", dependencies: ["MuseKernels", "MuseTestSupport"]),
+    .testTarget(name: "MuseEvalTests", dependencies: ["MuseEval", "MuseTestSupport"]),
     .testTarget(name: "MuseJinjaTests", dependencies: ["MuseJinja", "MuseTestSupport"]),
     .testTarget(
       name: "MuseModelsTests", dependencies: ["MuseModels", "MuseJinja", "MuseKernels", "MuseTestSupport"]),

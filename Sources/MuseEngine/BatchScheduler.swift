@@ -253,8 +253,19 @@ public final class BatchScheduler: @unchecked Sendable {
     }
     guard !segments.isEmpty else { return }
     let logits: [[Float]]
+    // The last hidden row of each member that commits to its activations (the row that
+    // chooses its next token, when the segment chooses one).
+    var hiddenRows = [[Float]?](repeating: nil, count: members.count)
+    let committing = members.map { $0.activations != nil }
+    let width = model.config.embeddingLength
     do {
-      logits = try model.forward(batch: segments)
+      logits = try model.forward(
+        batch: segments,
+        hidden: committing.contains(true)
+          ? { index, rows in
+            guard committing[index] else { return }
+            hiddenRows[index] = Array(rows.suffix(width))
+          } : nil)
     } catch {
       for sequence in members { retire(sequence, error: error) }
       return
@@ -297,8 +308,13 @@ public final class BatchScheduler: @unchecked Sendable {
       let onPiece = sequence.onPiece
       // accept appends the chosen token before it hands over the piece it completes.
       sequence.request.progress?.set(sequence.state.result.tokens.count + 1)
+      let before = sequence.state.result.tokens.count
       let more = sequence.state.accept(choices[index]) { piece, logprobs in
         !ticket.isCancelled && onPiece(piece, logprobs)
+      }
+      let after = sequence.state.result.tokens.count
+      if after > before, let row = hiddenRows[index] {
+        sequence.activations?.accepted(row: row, tokens: after)
       }
       if !more { retire(sequence) }
     }
@@ -325,10 +341,11 @@ public final class BatchScheduler: @unchecked Sendable {
     let now = clock.now
     // What finish flushes completes every token generated.
     sequence.request.progress?.set(sequence.state.result.tokens.count)
-    let result = sequence.state.finish(
+    var result = sequence.state.finish(
       prefillSeconds: (first - start).seconds,
       decodeSeconds: sequence.firstLogits == nil ? 0 : (now - first).seconds,
       onPiece: sequence.onPiece)
+    result.activations = sequence.activations?.commitment(tokens: result.tokens.count)
     sequence.onFinish(.success(result))
   }
 }

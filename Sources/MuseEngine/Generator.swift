@@ -27,6 +27,9 @@ public struct GenerationResult: Sendable {
   /// With a constraint: the steps whose sampled token the grammar refused, so the whole
   /// vocabulary was masked and the sampler run again.
   public var constraintMasks = 0
+  /// With `GenerationRequest.commitActivations`: the commitment to the hidden states that
+  /// chose `tokens`.
+  public var activations: ActivationCommitment?
   public var prefillSeconds = 0.0
   public var decodeSeconds = 0.0
 

@@ -47,8 +47,10 @@ public final class LanguageModel: @unchecked Sendable {
 
   /// One batched forward pass over `segments` on this model's pool (see
   /// `TransformerModel.forward(batch:pool:)`).
-  func forward(batch segments: [BatchSegment]) throws -> [[Float]] {
-    try model.forward(batch: segments, pool: pool)
+  func forward(
+    batch segments: [BatchSegment], hidden: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil
+  ) throws -> [[Float]] {
+    try model.forward(batch: segments, pool: pool, hidden: hidden)
   }
 
   /// The prompt tokens for a conversation under the model's own chat template.

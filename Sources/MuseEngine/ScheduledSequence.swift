@@ -21,6 +21,8 @@ public struct GenerationRequest: Sendable {
   /// row's logits and leaves each prompt token's log-probability here, `logprobs` alternatives
   /// each, before the first piece of text or the end.
   public var promptScores: PromptScores?
+  /// Set to have the result carry an `ActivationCommitment` (for signed receipts).
+  public var commitActivations = false
 
   public init(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String] = [],
@@ -91,6 +93,8 @@ final class ScheduledSequence {
   private var promptEntries: [TokenLogprob?] = []
   private var promptScored = false
   var admitted: ContinuousClock.Instant?
+  /// The activation commitment so far, when the request wants one.
+  var activations: ActivationRecorder?
   var firstLogits: ContinuousClock.Instant?
 
   init(
@@ -103,6 +107,7 @@ final class ScheduledSequence {
     self.onPiece = onPiece
     self.onFinish = onFinish
     pending = request.prompt
+    if request.commitActivations { activations = ActivationRecorder() }
     if request.promptScores != nil { promptEntries = Array(repeating: nil, count: request.prompt.count - 1) }
   }
 

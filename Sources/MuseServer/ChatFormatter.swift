@@ -40,6 +40,7 @@ final class ChatFormatter: ResponseFormatter, @unchecked Sendable {
   let model: String
   let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
   let created = Int(Date().timeIntervalSince1970)
+  var chunkObject: String { "chat.completion.chunk" }
   /// One request's reader; a formatter serves one reply, from one task.
   private var reader: ChatReplyReader
 

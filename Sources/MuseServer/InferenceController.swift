@@ -70,6 +70,7 @@ struct InferenceController: Sendable {
       requestID: guardContext.requestID)
     job.constraint = plan.constraint
     job.hasTools = tools != nil
+    job.userTurn = GuardContext.lastUserTurn(in: messages)
     _ = try RequestChecks.number(body.frequency_penalty, "frequency_penalty", -2...2)
     let top = try RequestChecks.integer(body.top_logprobs, "top_logprobs", 0...20)
     if top != nil && body.logprobs != true {
@@ -77,16 +78,19 @@ struct InferenceController: Sendable {
         "'top_logprobs' needs 'logprobs': true.", param: "top_logprobs", code: "invalid_value")
     }
     job.logprobs = body.logprobs == true ? (top ?? 0) : nil
+    let format = ChatFormatter(model: runner.entry.id, reader: plan.reader)
+    job.responseID = format.id
+    job.requestBody = raw
+    job.replyReader = plan.reader
     let reply = Reply(
       stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false, echo: nil,
       wantsLogprobs: job.logprobs != nil)
-    return try await respond(
-      job, reply, format: ChatFormatter(model: runner.entry.id, reader: plan.reader), context: context)
+    return try await respond(job, reply, format: format, context: context)
   }
 
   func completions(_ request: Request, context: MuseRequestContext) async throws -> Response {
     let key = try context.requireKey(.inference)
-    let body = try await service.decode(CompletionRequest.self, from: request)
+    let (body, raw) = try await service.decodeWithBody(CompletionRequest.self, from: request)
     let runner = try service.model(body.model, for: key)
     let tokenizer = runner.model.tokenizer
     let prompts = try body.prompt.prompts(vocabularySize: runner.model.config.vocabularySize)
@@ -108,6 +112,8 @@ struct InferenceController: Sendable {
     let texts = try await service.screen(
       texts: sent.enumerated().map { (sent.count == 1 ? "prompt" : "prompt[\($0)]", $1) },
       context: guardContext)
+    // One response id for every prompt's choice (the reply's), each choice its own receipt.
+    let responseID = CompletionFormatter(model: runner.entry.id).id
     let jobs = try texts.enumerated().map { i, text in
       let ids: [Int] =
         if case .tokens(let ids) = prompts[i], text == sent[i] { ids } else {
@@ -117,7 +123,10 @@ struct InferenceController: Sendable {
         key: key, runner: runner, endpoint: "completions", prompt: ids,
         requestID: i == 0 ? guardContext.requestID : UUID().uuidString)
       job.logprobs = logprobs
-      var format = CompletionFormatter(model: runner.entry.id)
+      job.responseID = responseID
+      job.choiceIndex = i
+      job.requestBody = raw
+      var format = CompletionFormatter(model: runner.entry.id, id: responseID)
       if echo, logprobs != nil {
         let scores = PromptScores()
         job.promptScores = scores
@@ -184,10 +193,12 @@ extension InferenceController {
       let watch = await context.watchClient { generation.cancel() }
       defer { watch?.stop() }
       let (text, result) = try await collect(generation, echo: reply.echo)
-      return try jsonResponse(
+      var response = try jsonResponse(
         format.complete(
           text: text, result: result, logprobs: reply.wantsLogprobs ? result.logprobs : nil,
           filter: generation.violation))
+      if let receipt = generation.receipt { response.headers[.museReceipt] = receipt.compact }
+      return response
     }
     return await eventStream(of: generation, context: context) { send in
       var started = false
@@ -212,6 +223,7 @@ extension InferenceController {
         case .finished(let result):
           for chunk in format.end(result: result, filter: generation.violation) { try await send(sse(chunk)) }
           if reply.includeUsage { try await send(sse(format.usage(result: result))) }
+          if let receipt = generation.receipt { try await send(sse(format.receiptChunk(receipt))) }
           try await send("data: [DONE]\n\n")
         }
       }
@@ -262,6 +274,7 @@ extension InferenceController {
       promptTokens += result.promptTokens
       completionTokens += result.tokens.count
     }
+    // Several receipts do not fit one header: they are on `GET /v1/receipts/{id}`.
     return try jsonResponse(
       CompletionFormatter.Complete(
         id: format.id, created: format.created, model: format.model, choices: choices,

@@ -42,6 +42,9 @@ struct ModelController: Sendable {
     let quantization: [String: Int]
     let context_length: Int
     let weights_sha256: String
+    /// The root of the weights commitment (`muse commit`): a Merkle tree over the file's
+    /// metadata and tensors, so one tensor can be proven to belong.
+    let weights_root: String?
     let pricing: [String: Double]
     /// What a request that does not say gets (the operator's catalogue entry; a field left out:
     /// the API's own default, temperature 1, top_p 1, max_tokens up to the context).
@@ -115,6 +118,7 @@ struct ModelController: Sendable {
         architecture: runner.model.architecture, parameters: summary.totalParameters,
         active_parameters: summary.activeParameters, quantization: mix,
         context_length: runner.model.contextLength, weights_sha256: runner.weightsDigest,
+        weights_root: runner.weightsRoot,
         pricing: [
           "input_per_million": entry.inputPricePerMillion, "output_per_million": entry.outputPricePerMillion,
         ],

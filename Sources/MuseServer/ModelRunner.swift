@@ -24,6 +24,17 @@ public final class ModelRunner: @unchecked Sendable {
   public let model: LanguageModel
   /// SHA-256 of the weights file: the published digest that makes closed weights verifiable.
   public let weightsDigest: String
+  /// The root of the weights commitment (`WeightsCommitment`), nil for a model not read from a
+  /// GGUF file; computed when first asked for unless `muse serve` brought it from its cache.
+  public var weightsRoot: String? {
+    lock.withLock {
+      if case .some(let root) = _weightsRoot { return root }
+      let root = model.gguf.map { WeightsCommitment(file: $0).root }
+      _weightsRoot = .some(root)
+      return root
+    }
+  }
+  private var _weightsRoot: String??
   public let scheduler: BatchScheduler
   /// How this model's template shows tools and how its replies write calls and reasoning,
   /// read once from the template.
@@ -35,13 +46,14 @@ public final class ModelRunner: @unchecked Sendable {
   /// context window when smaller, so any request the context allows can run. `maxWaiting`:
   /// requests that may wait for room before new ones get 503.
   public init(
-    entry: ModelEntry, model: LanguageModel, weightsDigest: String,
+    entry: ModelEntry, model: LanguageModel, weightsDigest: String, weightsRoot: String? = nil,
     kvCacheBytes: Int = BatchScheduler.Configuration.defaultKVCacheBytes, maxWaiting: Int = 64,
     maxSequences: Int = 64
   ) {
     self.entry = entry
     self.model = model
     self.weightsDigest = weightsDigest
+    _weightsRoot = weightsRoot.map { .some($0) }
     chatFormat = ChatFormat(template: model.chatTemplate)
     // The vocabulary's trie for constrained replies, built now rather than by the first one.
     _ = TokenTrie.shared(for: model.tokenizer)
@@ -82,10 +94,12 @@ public final class ModelRunner: @unchecked Sendable {
   }
 
   /// As `generate`, but a request the scheduler refuses throws here, before any stream starts,
-  /// so the server can answer 503 instead of a broken stream.
+  /// so the server can answer 503 instead of a broken stream. The result carries the
+  /// activation commitment its receipt signs unless `commitActivations` is false.
   public func start(
     prompt: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String], logprobs: Int? = nil,
-    constraint: GenerationConstraint? = nil, owner: String = "", promptScores: PromptScores? = nil
+    constraint: GenerationConstraint? = nil, owner: String = "", promptScores: PromptScores? = nil,
+    commitActivations: Bool = true
   ) throws -> Running {
     let (stream, continuation) = AsyncThrowingStream<Event, Error>.makeStream()
     let cancelled = CancellationFlag()
@@ -95,6 +109,7 @@ public final class ModelRunner: @unchecked Sendable {
     request.progress = progress
     request.constraint = constraint
     request.promptScores = promptScores
+    request.commitActivations = commitActivations
     let ticket = try scheduler.submit(
       request,
       onPiece: { piece, logprobs in

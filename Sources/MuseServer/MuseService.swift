@@ -6,7 +6,7 @@ import MuseModels
 import MuseStore
 
 /// What the controllers share: the model catalogue, the store, admission control, metrics, the
-/// generation stages and the sign-in throttle. The controllers (`InferenceController`,
+/// generation stages, the receipt stage and the sign-in throttle. The controllers (`InferenceController`,
 /// `ModelController`, `EmbeddingController`, `AccountController`, `AppController`) hold it.
 public final class MuseService: Sendable {
   public let models: [String: ModelRunner]
@@ -23,13 +23,15 @@ public final class MuseService: Sendable {
   public let stages: [any GenerationStage]
   /// The operator's guardrails per model, and the built-in moderation classifier.
   public let guardrails: Guardrails
+  /// Signs and stores a receipt for every completed generation; nil: no receipts.
+  public let receipts: ReceiptStage?
 
   public init(
     runners: [ModelRunner], embedders: [EmbeddingRunner] = [], store: Store,
     metrics: ServerMetrics = ServerMetrics(),
     logger: Logger = Logger(label: "muse"), maxBodyBytes: Int = 4 << 20, app: AppSettings = AppSettings(),
     loginThrottle: LoginThrottle = LoginThrottle(), stages: [any GenerationStage] = [],
-    guardrails: Guardrails = Guardrails()
+    guardrails: Guardrails = Guardrails(), receipts: ReceiptStage? = nil
   ) {
     models = Dictionary(runners.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
     self.embedders = Dictionary(embedders.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -43,6 +45,7 @@ public final class MuseService: Sendable {
     self.loginThrottle = loginThrottle
     self.stages = stages
     self.guardrails = guardrails
+    self.receipts = receipts
   }
 
   /// The model a key asked for, if it exists and the key may use it. A model the key may not

@@ -19,10 +19,31 @@ protocol ResponseFormatter: Sendable {
   /// Whether the first chunk waits for the model's first output (it carries the prompt's
   /// scores, known once the prompt is prefilled).
   var holdsStart: Bool { get }
+  /// The response's id, model and creation time, which every chunk repeats.
+  var id: String { get }
+  var model: String { get }
+  var created: Int { get }
+  /// The `object` of a stream chunk.
+  var chunkObject: String { get }
 }
 
 extension ResponseFormatter {
   var holdsStart: Bool { false }
+
+  /// The stream's last chunk before `[DONE]`: no choices, the reply's signed receipt.
+  func receiptChunk(_ receipt: Receipt) -> ReceiptChunk {
+    ReceiptChunk(id: id, object: chunkObject, created: created, model: model, receipt: receipt)
+  }
+}
+
+/// A stream chunk that carries the reply's receipt (shaped like the usage chunk: no choices).
+struct ReceiptChunk: Encodable {
+  let id: String
+  let object: String
+  let created: Int
+  let model: String
+  let choices: [String] = []
+  let receipt: Receipt
 }
 
 /// OpenAI's finish reason for a generation's end.
@@ -96,8 +117,17 @@ struct CompletionLogprobs: Encodable {
 // swiftlint:disable identifier_name
 struct CompletionFormatter: ResponseFormatter {
   let model: String
-  let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+  let id: String
   let created = Int(Date().timeIntervalSince1970)
+  var chunkObject: String { "text_completion" }
+
+  init(
+    model: String,
+    id: String = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+  ) {
+    self.model = model
+    self.id = id
+  }
 
   struct Choice: Encodable {
     let text: String

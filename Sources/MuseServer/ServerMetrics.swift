@@ -54,6 +54,14 @@ public final class ServerMetrics: @unchecked Sendable {
     }
   }
 
+  /// How long the receipt stage took for one reply (hashing, signing, storing).
+  func receipt(seconds: Double) {
+    registry.makeValueHistogram(
+      descriptor: name("receipt_duration", "seconds", "Time to make, sign and store a reply's receipt."),
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]
+    ).record(seconds)
+  }
+
   func queue(model: String, depth: Int, active: Int) {
     registry.makeGauge(
       descriptor: name("queue_depth", "requests", "Requests waiting for a model."), labels: [("model", model)]

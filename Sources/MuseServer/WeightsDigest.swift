@@ -2,32 +2,48 @@ import Crypto
 import Foundation
 import MuseModels
 
-/// SHA-256 of a weights file, cached in the data directory by path, size and modification
-/// time so a restart does not re-hash gigabytes.
+/// What a model card publishes about a weights file, so closed weights can be held to account:
+/// the SHA-256 of the file and the root of its weights commitment (`WeightsCommitment`), both
+/// cached in the data directory by path, size and modification time so a restart does not
+/// re-hash gigabytes.
 public enum WeightsDigest {
   public static func sha256(of file: GGUFFile, cacheDirectory: String) -> String {
+    cached("\(key(file))", in: cacheDirectory) {
+      var hasher = SHA256()
+      let bytes = file.rawBytes
+      var offset = 0
+      while offset < bytes.count {
+        let end = min(offset + (8 << 20), bytes.count)
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+        offset = end
+      }
+      return Array(hasher.finalize()).hexString
+    }
+  }
+
+  /// The Merkle root of the file's metadata and tensors.
+  public static func merkleRoot(of file: GGUFFile, cacheDirectory: String) -> String {
+    cached("merkle|\(key(file))", in: cacheDirectory) { WeightsCommitment(file: file).root }
+  }
+
+  private static func key(_ file: GGUFFile) -> String {
     let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
     let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-    let cacheKey = "\(file.path)|\(file.fileSize)|\(modified)"
-    let cachePath = cacheDirectory + "/digests.json"
+    return "\(file.path)|\(file.fileSize)|\(modified)"
+  }
+
+  private static func cached(_ key: String, in directory: String, compute: () -> String) -> String {
+    let cachePath = directory + "/digests.json"
     var cache: [String: String] = [:]
     if let data = FileManager.default.contents(atPath: cachePath),
       let decoded = try? JSONDecoder().decode([String: String].self, from: data)
     {
       cache = decoded
     }
-    if let hit = cache[cacheKey] { return hit }
-    var hasher = SHA256()
-    let bytes = file.rawBytes
-    var offset = 0
-    while offset < bytes.count {
-      let end = min(offset + (8 << 20), bytes.count)
-      hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-      offset = end
-    }
-    let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    cache[cacheKey] = digest
+    if let hit = cache[key] { return hit }
+    let value = compute()
+    cache[key] = value
     if let data = try? JSONEncoder().encode(cache) { try? data.write(to: URL(fileURLWithPath: cachePath)) }
-    return digest
+    return value
   }
 }

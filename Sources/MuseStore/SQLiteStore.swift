@@ -45,6 +45,7 @@ public final class SQLiteStore: Store {
     }
     registerAppTables(in: &m)
     registerGuardTables(in: &m)
+    registerReceiptTables(in: &m)
     return m
   }
 

@@ -1,9 +1,9 @@
 import Foundation
 
-/// Persistence for keys, the usage ledger, the guardrails' audit log and the chat app (users, sessions,
-/// conversations). SQLite (`SQLiteStore`) is the default; the
+/// Persistence for keys, the usage ledger, the guardrails' audit log, signed receipts and the chat
+/// app (users, sessions, conversations). SQLite (`SQLiteStore`) is the default; the
 /// protocol is the seam for a PostgreSQL implementation when several servers share a ledger.
-public protocol Store: UserStore, SessionStore, ConversationStore, GuardEventStore {
+public protocol Store: UserStore, SessionStore, ConversationStore, GuardEventStore, ReceiptStore {
   func insert(_ key: APIKey) throws
   func key(hash: String) throws -> APIKey?
   func key(id: String) throws -> APIKey?

@@ -9,7 +9,9 @@ struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
     abstract: "Benchmark the engine (default) or a server under concurrent load (serve).",
-    subcommands: [BenchEngineCommand.self, BenchServeCommand.self, BenchGuardCommand.self],
+    subcommands: [
+      BenchEngineCommand.self, BenchServeCommand.self, BenchGuardCommand.self, BenchVerifyCommand.self,
+    ],
     defaultSubcommand: BenchEngineCommand.self)
 }
 

@@ -11,7 +11,8 @@ struct Muse: AsyncParsableCommand {
       ServeCommand.self, KeysCommand.self, UsersCommand.self, UsageCommand.self, RunCommand.self,
       InspectCommand.self,
       TokenizeCommand.self, TemplateCommand.self, ConvertCommand.self, PerplexityCommand.self,
-      BenchCommand.self, SchemaCommand.self, GuardCommand.self,
+      BenchCommand.self, SchemaCommand.self, GuardCommand.self, CommitCommand.self, IdentityCommand.self,
+      VerifyCommand.self, EvalCommand.self,
     ])
 
   /// ArgumentParser's entry point, after refusing a MUSE_KERNEL_LEVEL this CPU cannot run

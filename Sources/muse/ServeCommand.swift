@@ -140,9 +140,10 @@ struct ServeCommand: AsyncParsableCommand {
           "\(entry.path): muse serve takes GGUF files; turn a checkpoint folder into one with muse convert")
       }
       let digest = WeightsDigest.sha256(of: gguf, cacheDirectory: dataDirectory)
+      let root = WeightsDigest.merkleRoot(of: gguf, cacheDirectory: dataDirectory)
       runners.append(
         ModelRunner(
-          entry: entry, model: lm, weightsDigest: digest,
+          entry: entry, model: lm, weightsDigest: digest, weightsRoot: root,
           kvCacheBytes: kvCacheMb.map { $0 << 20 } ?? BatchScheduler.Configuration.defaultKVCacheBytes))
     }
     var logger = Logger(label: "muse")
@@ -150,8 +151,11 @@ struct ServeCommand: AsyncParsableCommand {
     let guardrails = try Guardrails.build(
       runners: runners,
       moderation: try ModerationSetup.classifier(folder: moderationModel, embedders: embedders))
+    // The deployment's signing key, made on first start (`muse identity` shows and rotates it).
+    let identity = try ServerIdentity(dataDirectory: dataDirectory)
     let service = MuseService(
-      runners: runners, embedders: embedders, store: store, logger: logger, guardrails: guardrails)
+      runners: runners, embedders: embedders, store: store, logger: logger, guardrails: guardrails,
+      receipts: ReceiptStage(identity: identity))
     let adminSecret = try AdminKey.ensure(in: store)
     let adminPassword = try FirstAppUser.ensure(in: store)
     let url = "http://\(settings.host):\(settings.port)"
@@ -172,6 +176,9 @@ struct ServeCommand: AsyncParsableCommand {
           )
         }
         print("Muse is serving \(ids) at \(url)/v1")
+        if let keyID = try? identity.currentKeyID() {
+          print("Receipts are signed by \(keyID) (public keys at \(url)/.well-known/muse-keys)")
+        }
         for line in cacheLines { print(line) }
         if let adminSecret {
           print("Admin key (shown once, keep it safe): \(adminSecret)")
@@ -192,9 +199,14 @@ enum DataDirectory {
   }
 
   static func store(_ given: String?) throws -> SQLiteStore {
+    try SQLiteStore(path: path(given) + "/muse.sqlite")
+  }
+
+  /// The data directory, made if missing.
+  static func path(_ given: String?) throws -> String {
     let dir = given ?? DataDirectory.default
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return try SQLiteStore(path: dir + "/muse.sqlite")
+    return dir
   }
 }
 

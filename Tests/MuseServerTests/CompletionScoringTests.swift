@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
+import MuseModels
 import MuseTestSupport
 import Testing
 
@@ -293,6 +295,45 @@ struct CompletionScoringTests {
       let other = try await c.call(
         "/tokenize", method: .post, key: h.user, json: #"{"model": "smol", "prompt": "a"}"#)
       #expect(other.status == .forbidden || other.status == .notFound, "\(other.text)")
+    }
+  }
+
+  /// What lm-evaluation-harness's remote tokenizer asks: `/tokenizer_info` and `/tokenize`
+  /// without a model, answered for the one model the key may use and refused when it may use
+  /// several (never with another model's tokenizer).
+  @Test func tokenizerInfoAndTheModelLeftOut() async throws {
+    let h = try ServerHarness(userModels: ["tiny"])
+    try await h.test { c in
+      let info = try await c.call("/tokenizer_info", method: .get, key: h.user)
+      #expect(info.status == .ok, "\(info.text)")
+      let tokenizer = try Tokenizer(gguf: GGUFFile(path: h.fixturePath))
+      let eos = tokenizer.vocabulary.tokens[tokenizer.eosToken!]
+      #expect(info.json["model"] as? String == "tiny" && info.json["eos_token"] as? String == eos)
+      #expect(info.json["add_bos_token"] as? Bool == tokenizer.addsBOS)
+      #expect((info.json["vocab_size"] as? Int) == tokenizer.vocabularySize)
+      let named = try await c.call("/tokenizer_info?model=tiny", method: .get, key: h.user)
+      #expect(named.text == info.text)
+      let plain = try await c.call(
+        "/tokenize", method: .post, key: h.user,
+        json: #"{"prompt": "Hello world", "add_special_tokens": false}"#)
+      #expect(
+        plain.status == .ok
+          && plain.json["tokens"] as? [Int] == tokenizer.encode("Hello world", addSpecial: false))
+      let back = try await c.call("/detokenize", method: .post, key: h.user, json: #"{"tokens": [1, 2]}"#)
+      #expect(back.status == .ok, "\(back.text)")
+      // The admin key may use both language models: which tokenizer is meant must be said.
+      for (path, method, json) in [
+        ("/tokenizer_info", HTTPRequest.Method.get, nil as String?),
+        ("/tokenize", .post, #"{"prompt": "a"}"#), ("/detokenize", .post, #"{"tokens": [1]}"#),
+      ] {
+        let r = try await c.call(path, method: method, key: h.admin, json: json)
+        #expect(r.status == .badRequest && r.error["param"] as? String == "model", "\(path): \(r.text)")
+        #expect((r.error["message"] as? String ?? "").contains("smol, tiny"))
+      }
+      let forbidden = try await c.call("/tokenizer_info?model=smol", method: .get, key: h.user)
+      #expect(forbidden.status == .forbidden)
+      let missing = try await c.call("/tokenizer_info?model=nope", method: .get, key: h.admin)
+      #expect(missing.status == .notFound)
     }
   }
 }

@@ -118,15 +118,16 @@ struct ModelAndAccountTests {
       let paths = (spec["paths"] as? [String: Any])?.keys.sorted() ?? []
       #expect(
         paths == [
-          "/", "/app/api/admin/users", "/app/api/conversations", "/app/api/conversations/{id}",
+          "/", "/.well-known/muse-keys", "/app/api/admin/users", "/app/api/conversations",
+          "/app/api/conversations/{id}",
           "/app/api/conversations/{id}/messages", "/app/api/login", "/app/api/logout", "/app/api/me",
           "/app/api/usage", "/app/{file}",
-          "/detokenize", "/health", "/metrics", "/openapi.json", "/ready", "/tokenize",
+          "/detokenize", "/health", "/metrics", "/openapi.json", "/ready", "/tokenize", "/tokenizer_info",
           "/v1/admin/guard/events",
           "/v1/admin/keys", "/v1/admin/keys/{id}", "/v1/admin/usage", "/v1/chat/completions",
           "/v1/completions",
           "/v1/embeddings", "/v1/models", "/v1/models/{id}", "/v1/models/{id}/weights", "/v1/moderations",
-          "/v1/usage",
+          "/v1/receipts/{id}", "/v1/usage",
         ])
       // Token ids are bounded by the smallest served vocabulary (the fixture's).
       let schemas = (spec["components"] as? [String: Any])?["schemas"] as? [String: Any]

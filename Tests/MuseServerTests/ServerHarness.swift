@@ -22,6 +22,8 @@ struct ServerHarness {
 
   let store: SQLiteStore
   let service: MuseService
+  /// The deployment's signing key: receipts are on, as in `muse serve`.
+  let identity: ServerIdentity
   let admin: String
   let user: String
   let weightsOnly: String
@@ -57,7 +59,10 @@ struct ServerHarness {
           entry: ModelEntry(id: "tools", path: tools.gguf!.path, visibility: .open),
           model: tools, weightsDigest: WeightsDigest.sha256(of: tools.gguf!, cacheDirectory: dir.path)))
     }
-    service = MuseService(runners: runners, embedders: [embedder], store: store, maxBodyBytes: 64 << 10)
+    identity = try ServerIdentity(dataDirectory: dir.path)
+    service = MuseService(
+      runners: runners, embedders: [embedder], store: store, maxBodyBytes: 64 << 10,
+      receipts: ReceiptStage(identity: identity))
     func key(_ scopes: [KeyScope], _ models: [String] = [], _ limits: KeyLimits = KeyLimits()) throws
       -> String
     {

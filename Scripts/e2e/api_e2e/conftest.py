@@ -71,6 +71,27 @@ class E2E:
         with open(self.pid_file) as f:
             return int(f.read().strip())
 
+    def restart_server(self, log_name: str) -> subprocess.Popen:
+        """Starts `muse serve` again on the same config, port and data directory (after the
+        caller stopped it); its pid goes to the pid file, so Scripts/e2e/api_e2e.sh still stops it."""
+        log = open(os.path.join(self.work_dir, log_name), "w")
+        proc = subprocess.Popen(
+            [self.bin, "serve", "--config", self.config, "--port", str(self.port), "--data-dir", self.data_dir],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        with open(self.pid_file, "w") as f:
+            f.write(str(proc.pid))
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, open(log.name).read()[-2000:]
+            try:
+                if httpx.get(self.base_url + "/health", timeout=2).status_code == 200:
+                    return proc
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("the restarted server does not answer /health")
+
     def wait_ready(self, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:

@@ -33,23 +33,7 @@ def admin_usage(e2e):
 
 
 def restart(e2e) -> subprocess.Popen:
-    log = open(os.path.join(e2e.work_dir, "server-restarted.log"), "w")
-    proc = subprocess.Popen(
-        [e2e.bin, "serve", "--config", e2e.config, "--port", str(e2e.port), "--data-dir", e2e.data_dir],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    with open(e2e.pid_file, "w") as f:
-        f.write(str(proc.pid))
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, open(log.name).read()[-2000:]
-        try:
-            if httpx.get(e2e.base_url + "/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the restarted server does not answer /health")
+    return e2e.restart_server("server-restarted.log")
 
 
 def test_kill_9_and_restart(e2e):

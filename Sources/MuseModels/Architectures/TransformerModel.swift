@@ -64,8 +64,13 @@ public final class TransformerModel: @unchecked Sendable {
 
   /// One step for many sequences at once. The rows of all segments are concatenated, so every
   /// weight matrix is read once for the whole step; attention runs per segment over its own
-  /// store. Returns each segment's logits as its `logits` asks (empty for `.none`).
-  public func forward(batch: [BatchSegment], pool: ThreadPool) throws -> [[Float]] {
+  /// store. Returns each segment's logits as its `logits` asks (empty for `.none`). `hidden`,
+  /// when given, sees for each segment that gets logits the rows they come from: the final
+  /// norm's output ([logit rows × embedding width], the model's last hidden state).
+  public func forward(
+    batch: [BatchSegment], pool: ThreadPool,
+    hidden: ((_ segment: Int, _ rows: UnsafeBufferPointer<Float>) -> Void)? = nil
+  ) throws -> [[Float]] {
     let c = config
     var layout: [SegmentRows] = []
     var n = 0
@@ -124,6 +129,13 @@ public final class TransformerModel: @unchecked Sendable {
           x.row(r, width: d), weight: outputNorm.pointer, epsilon: c.rmsEpsilon, count: d,
           output: heads.row(row, width: d))
         row += 1
+      }
+    }
+    if let hidden {
+      row = 0
+      for (index, segment) in batch.enumerated() where segment.logitRows > 0 {
+        hidden(index, UnsafeBufferPointer(start: heads.row(row, width: d), count: segment.logitRows * d))
+        row += segment.logitRows
       }
     }
     let vocabulary = c.vocabularySize

@@ -27,6 +27,9 @@ public final class GGUFFile: @unchecked Sendable {
   public let metadata: [String: GGUFValue]
   /// Metadata keys in file order.
   public let metadataKeys: [String]
+  /// Every metadata entry as stored (key length, key, value type and value), in file order,
+  /// repeated keys included: what the weights commitment hashes.
+  public let metadataEntries: [(key: String, bytes: Range<Int>)]
   public let tensors: [String: GGUFTensorInfo]
   /// Tensor names in file order.
   public let tensorNames: [String]
@@ -63,14 +66,18 @@ public final class GGUFFile: @unchecked Sendable {
       self.version = header.version
       var metadata: [String: GGUFValue] = [:]
       var keys: [String] = []
+      var entries: [(key: String, bytes: Range<Int>)] = []
       for _ in 0..<header.metadataCount {
+        let start = reader.offset
         let key = try reader.string(what: "a metadata key")
         let value = try reader.value(key: key)
+        entries.append((key, start..<reader.offset))
         // Some published files repeat a key (dbrx repeats general.file_type); the last wins.
         if metadata.updateValue(value, forKey: key) == nil { keys.append(key) }
       }
       self.metadata = metadata
       self.metadataKeys = keys
+      self.metadataEntries = entries
       let alignment = metadata["general.alignment"]?.int ?? 32
       guard alignment > 0, alignment & (alignment - 1) == 0 else {
         throw GGUFError.corrupt(

@@ -37,7 +37,8 @@ extension AppController {
   {
     let caller = try context.requireAppCaller()
     var conversation = try appConversation(conversationID, for: caller)
-    var body = try await service.decode(AppMessageRequest.self, from: request)
+    let (decoded, raw) = try await service.decodeWithBody(AppMessageRequest.self, from: request)
+    var body = decoded
     let runner = try appCheckModel(conversation.model, for: caller)
     // The input rails see (and may redact) the new message or tool results before they are
     // stored or rendered; earlier messages were screened when they were sent.
@@ -71,6 +72,10 @@ extension AppController {
       requestID: guardContext.requestID)
     job.constraint = plan.constraint
     job.hasTools = tools != nil
+    job.userTurn = GuardContext.lastUserTurn(in: messages)
+    // The turn's receipt (stored, by the request id) covers the message request as posted.
+    job.requestBody = raw
+    job.replyReader = plan.reader
     let generation = try await MeteredGeneration.start(job, service: service)
 
     let prelude: AppChatTurn.Event?

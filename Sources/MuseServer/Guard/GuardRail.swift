@@ -39,8 +39,14 @@ public protocol GuardRail: Sendable {
   /// What the rail finds in `text`. Throws when it cannot decide (a guard model that failed,
   /// an answer it cannot parse): the policy then fails closed or open.
   func inspect(_ text: String) async throws -> [GuardFinding]
+  /// What the rail finds in `text`, a reply to `userTurn` (the caller's last message, when the
+  /// output and tool stages know it). Rails that judge a text alone need not implement it.
+  func inspect(_ text: String, replyingTo userTurn: String?) async throws -> [GuardFinding]
 }
 
 extension GuardRail {
   public var canRedact: Bool { false }
+  public func inspect(_ text: String, replyingTo userTurn: String?) async throws -> [GuardFinding] {
+    try await inspect(text)
+  }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MuseJinja
 import MuseStore
 
 /// A request, or a reply, that a rail stopped: which rail, at which stage, for which category
@@ -34,11 +35,33 @@ public struct GuardContext: Sendable {
   public let requestID: String
   public let keyID: String
   public let model: String
+  /// The caller's last message as screened: what an output rail judges the reply against
+  /// (Llama Guard reads the agent's reply in its conversation). Never audited.
+  public var userTurn: String?
 
-  public init(requestID: String, keyID: String, model: String) {
+  public init(requestID: String, keyID: String, model: String, userTurn: String? = nil) {
     self.requestID = requestID
     self.keyID = keyID
     self.model = model
+    self.userTurn = userTurn
+  }
+
+  /// The text of the last user message of OpenAI-shaped `messages` (string content, or its
+  /// text parts joined).
+  public static func lastUserTurn(in messages: [JinjaValue]) -> String? {
+    for message in messages.reversed() {
+      guard case .dict(let fields) = message, fields["role"] == .string("user") else { continue }
+      switch fields["content"] {
+      case .string(let text)?: return text
+      case .array(let parts)?:
+        return parts.compactMap { part -> String? in
+          guard case .dict(let p) = part, case .string(let text)? = p["text"] else { return nil }
+          return text
+        }.joined(separator: "\n")
+      default: return nil
+      }
+    }
+    return nil
   }
 }
 
@@ -64,7 +87,7 @@ struct BoundRule: Sendable {
   /// The rail's findings, or an error when it failed or took longer than the timeout. A rail
   /// past its timeout is told to stop (a classifier already running on its queue finishes
   /// there): the request does not wait for it.
-  func inspect(_ text: String) async throws -> [GuardFinding] {
+  func inspect(_ text: String, replyingTo userTurn: String? = nil) async throws -> [GuardFinding] {
     let rail = self.rail
     let timeout = self.timeout
     let answer = FirstAnswer<[GuardFinding]>()
@@ -72,7 +95,7 @@ struct BoundRule: Sendable {
       answer.start(continuation)
       let work = Task {
         do {
-          answer.resume(with: .success(try await rail.inspect(text)))
+          answer.resume(with: .success(try await rail.inspect(text, replyingTo: userTurn)))
         } catch {
           answer.resume(with: .failure(error))
         }

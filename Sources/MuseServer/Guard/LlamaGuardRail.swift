@@ -61,6 +61,13 @@ public struct LlamaGuardRail: GuardRail {
     findings(try await assess(text))
   }
 
+  /// A reply judged in its conversation: the user's turn, then the reply (the agent role's
+  /// prompt, as Meta's model card shows it); a user-role rail judges `text` alone.
+  public func inspect(_ text: String, replyingTo userTurn: String?) async throws -> [GuardFinding] {
+    guard role == .agent, let userTurn else { return try await inspect(text) }
+    return findings(try await assess(conversation: [(.user, userTurn), (.agent, text)]))
+  }
+
   /// The findings for an assessment (see the type's comment).
   public func findings(_ assessment: LlamaGuardAssessment) -> [GuardFinding] {
     guard assessment.isUnsafe else { return [] }

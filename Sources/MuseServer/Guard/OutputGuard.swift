@@ -68,7 +68,7 @@ final class OutputGuard: @unchecked Sendable {
   private func check(final: Bool) async -> Release {
     unchecked = 0
     let lookback = String(released.suffix(window))
-    let context = lookback.count
+    let lookbackCount = lookback.count
     var heldChars = Array(held)
     // From here on the held text must stay held: a span to redact that may still grow.
     var holdFrom: Int?
@@ -77,7 +77,8 @@ final class OutputGuard: @unchecked Sendable {
       let started = ContinuousClock.now
       let findings: [GuardFinding]
       do {
-        findings = rule.counted(try await rule.inspect(text), in: text, allow: guardrails.allow)
+        findings = rule.counted(
+          try await rule.inspect(text, replyingTo: context.userTurn), in: text, allow: guardrails.allow)
         latency[i] += ContinuousClock.now - started
       } catch {
         latency[i] += ContinuousClock.now - started
@@ -89,8 +90,8 @@ final class OutputGuard: @unchecked Sendable {
       let spans = findings.map { f in
         f.range.map { r in
           (
-            max(text.distance(from: text.startIndex, to: r.lowerBound) - context, 0),
-            text.distance(from: text.startIndex, to: r.upperBound) - context
+            max(text.distance(from: text.startIndex, to: r.lowerBound) - lookbackCount, 0),
+            text.distance(from: text.startIndex, to: r.upperBound) - lookbackCount
           )
         }
       }

@@ -51,6 +51,7 @@ func buildRouter(_ service: MuseService) -> Router<MuseRequestContext> {
   EmbeddingController(service: service).register(on: v1)
   GuardController(service: service).register(on: v1)
   AccountController(service: service).register(on: v1)
+  ReceiptController(service: service).register(on: router, v1: v1)
   // vLLM's and llama-server's tokenizer routes sit at the root, behind the same key check.
   let keyed = router.group().add(
     middleware: IdentityMiddleware { request, context in

@@ -23,6 +23,18 @@ public struct GenerationJob: Sendable {
   public var promptScores: PromptScores?
   /// The request declared tools (the policy's tool rules then read the reply too).
   public var hasTools = false
+  /// The caller's last message, as screened: the output rails judge the reply against it.
+  public var userTurn: String?
+  /// The id the client's reply carries (`chatcmpl-…`, `cmpl-…`), which its receipt names; the
+  /// request id when the reply has none of its own.
+  public var responseID: String?
+  /// Which choice of the response this job is (a completions request with several prompts).
+  public var choiceIndex = 0
+  /// The request's body as the client sent it, whose canonical form the receipt hashes.
+  public var requestBody: Data?
+  /// How the route reads a chat reply (content, reasoning, tool calls apart), so the receipt
+  /// hashes the reply as the client holds it; nil for plain text.
+  var replyReader: ChatReplyReader?
 
   public init(
     key: APIKey, runner: ModelRunner, endpoint: String, prompt: [Int], maxTokens: Int,
@@ -47,7 +59,7 @@ public struct GenerationJob: Sendable {
 
   /// Who the guardrails audit this job's decisions against.
   public var guardContext: GuardContext {
-    GuardContext(requestID: requestID, keyID: key.id, model: runner.entry.id)
+    GuardContext(requestID: requestID, keyID: key.id, model: runner.entry.id, userTurn: userTurn)
   }
 }
 
@@ -62,15 +74,16 @@ public enum GenerationOutcome: Sendable {
 }
 
 /// A stage of every billed generation, run in order by `MeteredGeneration`: later features
-/// (input and output rails, tool-call parsing, traces, signed receipts) are stages, so the
-/// routes and the chat app never change for them.
+/// (input and output rails, tool-call parsing, traces) are stages, so the routes and the chat
+/// app never change for them. The signed receipt is the pipeline's own `ReceiptStage`, run
+/// before the route gets `.finished`, since the reply carries it.
 public protocol GenerationStage: Sendable {
   /// Before the prompt reaches the model (and before admission): throw to refuse the request.
   func beforePrompt(_ job: GenerationJob) async throws
   /// Each piece of text before the client sees it: return what to send instead (the same
   /// text, a redaction, or "" to hold it back), or throw to end the generation.
   func onOutput(_ piece: String, job: GenerationJob) throws -> String
-  /// After the ledger row is final: the place for traces and receipts.
+  /// After the ledger row is final (and the receipt signed): the place for traces.
   func afterEnd(_ job: GenerationJob, outcome: GenerationOutcome) async
 }
 

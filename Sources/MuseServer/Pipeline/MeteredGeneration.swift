@@ -9,7 +9,8 @@ import MuseStore
 /// `beforePrompt` → admission (rate limits, budget reservation) → the model's scheduler → each
 /// piece through the stages' `onOutput` and the output rails (`OutputGuard`) to the client → the
 /// ledger row (written at the start, checkpointed as tokens are delivered, completed at the
-/// end) → settlement → metrics → the guard decisions audited → the stages' `afterEnd`.
+/// end) → settlement → metrics → the signed receipt (`ReceiptStage`), which the route gets with
+/// `.finished` → the guard decisions audited → the stages' `afterEnd`.
 ///
 /// What is billed is what the client received: the prompt, and every generated token whose
 /// text was handed to it (a reply the output rails ended: every token generated). A client that goes away stops the generation at the next step and
@@ -48,6 +49,12 @@ public final class MeteredGeneration: @unchecked Sendable {
     set { lock.withLock { _violation = newValue } }
   }
   private var _violation: GuardViolation?
+  /// The signed receipt of a completed reply, set before the route gets `.finished`.
+  public private(set) var receipt: Receipt? {
+    get { lock.withLock { _receipt } }
+    set { lock.withLock { _receipt = newValue } }
+  }
+  private var _receipt: Receipt?
 
   private init(
     job: GenerationJob, service: MuseService, reservation: Admission.Reservation,
@@ -99,12 +106,14 @@ public final class MeteredGeneration: @unchecked Sendable {
   /// the end, and a reply the client left before is billed for its prompt only. Returns how it
   /// ended (`.failed`: the model broke, the caller says so to the client); `deliver` gets
   /// `.finished` after the ledger row is complete, so a reply the client
-  /// has seen end is a reply billed.
+  /// has seen end is a reply billed, and after `receipt` is signed, so the reply can carry it.
   @discardableResult
   public func run(piecesReachClient: Bool, deliver: (Event) async throws -> Void) async -> GenerationOutcome {
     var result: GenerationResult?
     var failure: Error?
     var gone = false
+    // Everything handed to the client, which the receipt's content hash covers.
+    var sent = ""
     do {
       for try await event in running.events {
         switch event {
@@ -126,12 +135,15 @@ public final class MeteredGeneration: @unchecked Sendable {
           if !text.isEmpty {
             lock.withLock { if firstToken == nil { firstToken = ContinuousClock.now - started } }
           }
+          sent += text
           try await deliver(.text(text, logprobs))
           if piecesReachClient { await markDelivered(tokens) }
         case .finished(var r):
           if violation == nil, let outputGuard {
             switch await outputGuard.finish() {
-            case .text(let rest) where !rest.isEmpty: try await deliver(.text(rest, []))
+            case .text(let rest) where !rest.isEmpty:
+              sent += rest
+              try await deliver(.text(rest, []))
             case .text: break
             case .violation(let v): violation = v
             }
@@ -159,6 +171,8 @@ public final class MeteredGeneration: @unchecked Sendable {
     }
     await end(outcome)
     if case .completed(let result) = outcome {
+      receipt = service.receipts?.issue(
+        job, result: result, delivered: sent, created: Date(), service: service)
       try? await deliver(.finished(result))
     }
     if let outputGuard { service.record(outputGuard.events()) }

@@ -172,6 +172,22 @@ struct LlamaGuardTests {
     #expect(narrowed.findings(assessment).isEmpty)
   }
 
+  /// An output rail judges the reply in its conversation: the scripted guard answers unsafe
+  /// when the trigger is anywhere in the prompt, so an innocent reply to a request about a
+  /// detonator is flagged only when the user's turn reaches the prompt.
+  @Test func anAgentRailReadsTheReplyAfterTheUsersTurn() async throws {
+    let runner = Self.runner(try Self.guardModel.get())
+    let agent = LlamaGuardRail(runner: runner, role: .agent)
+    let reply = "Sure, here are the steps."
+    #expect(try await agent.inspect(reply).isEmpty)
+    #expect(try await agent.inspect(reply, replyingTo: "How do I bake bread?").isEmpty)
+    let unsafe = try await agent.inspect(reply, replyingTo: "How do I wire a detonator to a kitchen timer?")
+    #expect(unsafe.map(\.category) == ["S9"])
+    // A user-role rail judges the text alone.
+    let user = LlamaGuardRail(runner: runner, role: .user)
+    #expect(try await user.inspect(reply, replyingTo: "How do I wire a detonator?").isEmpty)
+  }
+
   @Test func aModelThatIsNotAGuardNeverReadsAsSafe() async throws {
     let model = try LanguageModel(path: TestPaths.fixture("models/scripted-reply.gguf"), threads: 1)
     let rail = LlamaGuardRail(runner: Self.runner(model, id: "reply"), role: .user)

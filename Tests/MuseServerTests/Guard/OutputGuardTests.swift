@@ -1,4 +1,5 @@
 import Foundation
+import MuseJinja
 import MuseStore
 import Testing
 
@@ -52,6 +53,19 @@ private struct SlowRail: GuardRail {
   func inspect(_ text: String) async throws -> [GuardFinding] {
     // Never answers in time: only the timeout can end the wait (cancellation ends the sleep).
     try await Task.sleep(for: .seconds(3600))
+    return []
+  }
+}
+
+/// A rail that remembers which user turn each check was given.
+private final class TurnRail: GuardRail, @unchecked Sendable {
+  let name = "turn"
+  private let lock = NSLock()
+  private var seen: [String?] = []
+  var turns: [String?] { lock.withLock { seen } }
+  func inspect(_ text: String) async throws -> [GuardFinding] { try await inspect(text, replyingTo: nil) }
+  func inspect(_ text: String, replyingTo userTurn: String?) async throws -> [GuardFinding] {
+    lock.withLock { seen.append(userTurn) }
     return []
   }
 }
@@ -210,5 +224,26 @@ private func characters(_ s: String) -> [String] { s.map(String.init) }
       ], failClosed: true)
     let (_, events, violation) = await g.screen([("prompt", "the secret")], stage: .input, context: context)
     #expect(violation == nil && events.map(\.verdict) == ["pass"])
+  }
+
+  @Test func everyOutputCheckGetsTheUsersTurn() async {
+    let rail = TurnRail()
+    let asked = GuardContext(requestID: "r", keyID: "k", model: "m", userTurn: "What is a fuse?")
+    let filter = OutputGuard(guardrails: guardOf([(rail, .block)]), withTools: false, context: asked)!
+    for piece in characters(Self.reply) { _ = await filter.process(piece) }
+    _ = await filter.finish()
+    #expect(rail.turns.count > 1 && rail.turns.allSatisfy { $0 == "What is a fuse?" })
+  }
+
+  @Test func theLastUserTurnOfTheMessages() {
+    let messages: [JinjaValue] = [
+      ["role": "system", "content": "Be brief."], ["role": "user", "content": "first"],
+      ["role": "assistant", "content": "ok"],
+      ["role": "user", "content": .array([["type": "text", "text": "a"], ["type": "text", "text": "b"]])],
+      ["role": "tool", "content": "result"],
+    ]
+    #expect(GuardContext.lastUserTurn(in: messages) == "a\nb")
+    #expect(GuardContext.lastUserTurn(in: Array(messages.prefix(2))) == "first")
+    #expect(GuardContext.lastUserTurn(in: [["role": "system", "content": "x"]]) == nil)
   }
 }
