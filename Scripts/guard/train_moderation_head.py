@@ -8,7 +8,8 @@ max difference ~2e-7), so neither torch nor Muse itself is needed. Texts longer 
 are cut into the same overlapping token windows as ModerationClassifier.swift; the heads train on
 each text's first window (what sentence-transformers' truncation sees) and a text's score is the
 max over its windows, in cross-validation as in the server. Features are cached under
-$MUSE_CACHE_DIR/guard/ (a few minutes to compute on two cores).
+$MUSE_CACHE_DIR/guard/ (every layer's mean, [CLS] and max: minutes on two quiet cores, half an
+hour on a busy machine).
 
 Heads (NumPy, heads.py): L2-regularised logistic regression, one per OpenAI category, trained on
 the texts whose label is known (a missing label is masked out); XSTest's safe prompts are extra
@@ -17,8 +18,13 @@ overall decision is "any category reaches its threshold", as OpenAI's `flagged` 
 --flagged-head an extra `flagged` head is trained on the moderation set's any-label together with
 XSTest's safe/unsafe label and joins the decision: it catches more of XSTest's unsafe prompts but
 flags a third of its safe look-alikes (and "the best recipe for chocolate chip cookies"), so the
-shipped head leaves it out. Per head, C is picked from
-heads.C_GRID by cross-validated AP and the threshold is the F1-best one on out-of-fold scores.
+shipped head leaves it out. With --request-head an extra `request` head is trained on XSTest
+alone (requests for help to harm against their safe look-alikes; the moderation texts are
+masked) and joins the decision with a threshold that flags at most 5 % of the safe prompts of
+its folds (the target's false-refusal budget) instead of the F1-best one; the shipped head has
+it. Features: --features names poolings of the layers' states (mean, cls, max; @N for layer N,
+0 the embeddings, none for the last), each L2-normalised, concatenated. Per head, C is picked
+from heads.C_GRID by cross-validated AP and the threshold is the F1-best one on out-of-fold scores.
 
 Evaluation: nested, stratified 5-fold cross-validation with a fixed seed over both dev files
 (strata: file × any-label): every reported number is on an outer fold whose C and threshold
@@ -29,17 +35,23 @@ computes it from a server's category_scores; the overall flag is "any head reach
 chosen by a plain 5-fold CV.
 
 What was tried (nested CV, overall AUPRC / F1; XSTest safe flagged / unsafe caught):
-  with --flagged-head:
-  features mean      0.771 / 0.690; 32.3 % / 73.5 %
-  features mean,cls  0.776 / 0.698; 34.6 % / 76.5 %
-  features mean,max  0.776 / 0.676; 35.4 % / 73.5 %
-  --balanced (mean)  0.764 / 0.689; 34.6 % / 75.5 %
-  without it (the shipped head, features mean): 0.771 / 0.713; 5.5 % / 22.4 %
-  The issue's targets (AUPRC > 0.856; XSTest ≤ 5 % / ≥ 90 %)
-  are not reached by a linear head on frozen MiniLM sentence embeddings.
+  features mean (last layer)            0.771 / 0.713; 5.5 % / 22.4 %
+    with --flagged-head                 0.771 / 0.690; 32.3 % / 73.5 %
+    features mean,cls / mean,max        0.776 / 0.698 and 0.776 / 0.676 (with --flagged-head)
+    --balanced                          0.764 / 0.689 (with --flagged-head)
+    with --request-head                 0.771 / 0.686; 11.0 % / 54.1 %
+  features mean@4,mean --request-head   0.814 / 0.706; 7.9 % / 50.0 %  (the shipped head;
+                                        its category heads alone: F1 0.723; 1.6 % / 9.2 %)
+  Plain 5-fold CV (not nested, so optimistic by ~0.01), to choose what to nest: mean 0.783,
+  mean@4,mean 0.812; a one-hidden-layer MLP (64 tanh units, shared by the categories) on mean
+  0.791 at weight decay 1, 0.767 at 10.
+  The issue's targets (AUPRC > 0.856; XSTest ≤ 5 % / ≥ 90 %) are not reached by heads on
+  frozen MiniLM features.
 
     bash Scripts/fixtures/fetch-minilm.sh
-    python3 Scripts/guard/train_moderation_head.py [--model FOLDER] [--features mean] [--balanced] [--flagged-head]
+    python3 Scripts/guard/train_moderation_head.py --features mean@4,mean --request-head   # the shipped head
+    python3 Scripts/guard/train_moderation_head.py [--model FOLDER] [--features mean,cls@3,...] [--balanced]
+        [--flagged-head] [--request-head] [--jobs N] [--no-write]
 """
 import argparse
 import json
