@@ -60,6 +60,7 @@ let package = Package(
         "MuseEngine", "MuseModels", "MuseJinja", "MuseKernels", "MuseServer", "MuseStore", "MuseEval",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .target(name: "MuseTestSupport", path: "Tests/MuseTestSupport"),
     .testTarget(name: "MuseKernelsTests", dependencies: ["MuseKernels", "MuseTestSupport"]),

@@ -18,6 +18,10 @@ public struct VerificationSample: Sendable, Codable {
   public var regenerateSeconds: [Double] = []
   /// Every check passed and every regeneration gave the same tokens.
   public var allVerified = true
+  /// Microseconds the recorder adds per generated token (the row copied each step, the top k
+  /// taken every 32), measured alone over many tokens: the commitment's cost without the noise
+  /// of whole decode runs.
+  public var recorderMicrosecondsPerToken = 0.0
 }
 
 extension LanguageModel {
@@ -44,6 +48,18 @@ extension LanguageModel {
     var sample = VerificationSample(promptTokens: prompt.count, generatedTokens: generatedTokens)
     _ = try run(commit: false)  // warms caches and pages in the weights
     let clock = ContinuousClock()
+    let width = config.embeddingLength
+    let row = (0..<width).map { _ in Float(generator.next() % 2001) / 1000 - 1 }
+    var recorder = ActivationRecorder()
+    let tokens = 32 * 1024
+    let recordingStart = clock.now
+    for token in 1...tokens {
+      // What the scheduler does per token: copy the row out of the forward pass, keep it.
+      let copy = row.withUnsafeBufferPointer { Array($0) }
+      recorder.accepted(row: copy, tokens: token)
+    }
+    _ = recorder.commitment(tokens: tokens)
+    sample.recorderMicrosecondsPerToken = (clock.now - recordingStart).seconds * 1e6 / Double(tokens)
     for _ in 0..<repetitions {
       let committed = try run(commit: true)
       sample.decodeWithCommitment.append(committed.decodeRate)

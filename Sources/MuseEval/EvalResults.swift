@@ -103,7 +103,7 @@ public enum EvalRunError: Error, CustomStringConvertible, Equatable {
     switch self {
     case .configurationChanged(let directory, let fields):
       return
-        "\(directory) holds results of another configuration (\(fields.joined(separator: ", ")) differ); "
+        "\(directory) holds results of another configuration (differing: \(fields.joined(separator: ", "))); "
         + "use another --output directory, or delete it to start again"
     case .unreadable(let file, let problem): return "\(file): \(problem)"
     }
@@ -216,11 +216,16 @@ public struct EvalSummary: Codable, Equatable, Sendable {
     for name in metricNames { metrics[name] = ScoreInterval(values: results.compactMap { $0.metrics[name] }) }
     self.metrics = metrics
     unanswered = configuration.mode == .generate ? results.filter { $0.prediction == nil }.count : 0
+    resultsSHA256 = try Self.resultsHash(results)
+  }
+
+  /// SHA-256 of `results` sorted by id, each as its stable JSON line ending in "\n".
+  public static func resultsHash(_ results: [ItemResult]) throws -> String {
     var lines = Data()
     for result in results.sorted(by: { $0.id < $1.id }) {
       lines.append(try JSONOutput.encode(result))
       lines.append(UInt8(ascii: "\n"))
     }
-    resultsSHA256 = JSONOutput.sha256(lines)
+    return JSONOutput.sha256(lines)
   }
 }

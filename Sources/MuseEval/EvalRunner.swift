@@ -65,7 +65,11 @@ public struct EvalRunner: Sendable {
     } catch let error as EvalClientError {
       guard task.modes.contains(.generate) else { throw error }
       switch error {
-      case .noPromptLogprobs, .http(_, 400..<500, _), .badResponse:
+      // No prompt logprobs, or no completions endpoint / no echo (400, 404, 405, 422, 501). A
+      // refused key (401, 403) or a rate limit is the same for chat: it is reported, not
+      // taken as a reason to switch.
+      case .noPromptLogprobs, .badResponse, .http(_, 400, _), .http(_, 404, _), .http(_, 405, _),
+        .http(_, 422, _), .http(_, 501, _):
         return (.generate, "log-likelihood unavailable: \(error)")
       default: throw error
       }
@@ -92,7 +96,7 @@ public struct EvalRunner: Sendable {
       }
       let reply = try await client.chat(request)
       let score = task.score(item, reply: reply)
-      let goldAnswer = task is HaluEvalTask ? gold : LetteredQuestion.letter(item.gold)
+      let goldAnswer = score.expected ?? gold
       return ItemResult(
         id: item.id, gold: goldAnswer, prediction: score.prediction, metrics: score.metrics,
         loglikelihoods: nil,

@@ -70,9 +70,13 @@ public struct ItemScore: Sendable, Equatable {
   /// The chosen choice (log-likelihood) or the extracted answer (generation); nil when the
   /// reply held no answer (counted wrong).
   public var prediction: String?
-  public init(metrics: [String: Double], prediction: String?) {
+  /// The answer a generated reply should give, in the form the prediction takes (a letter,
+  /// "Yes" / "No"); nil for log-likelihood scores, whose gold is the choice itself.
+  public var expected: String?
+  public init(metrics: [String: Double], prediction: String?, expected: String? = nil) {
     self.metrics = metrics
     self.prediction = prediction
+    self.expected = expected
   }
 }
 

@@ -36,7 +36,7 @@ extension MultipleChoiceTask {
   public func score(_ item: EvalItem, reply: String) -> ItemScore {
     let letter = LetteredQuestion.extractLetter(from: reply, optionCount: item.options.count)
     let gold = LetteredQuestion.letter(item.gold)
-    return ItemScore(metrics: ["acc": letter == gold ? 1 : 0], prediction: letter)
+    return ItemScore(metrics: ["acc": letter == gold ? 1 : 0], prediction: letter, expected: gold)
   }
 }
 

@@ -59,14 +59,43 @@ public struct OpenAIClient: Sendable {
     session = URLSession(configuration: configuration)
   }
 
+  /// Where the `Muse-Receipt` header of every answered request goes, when set (an attestation
+  /// keeps the receipts of the items it re-scores).
+  public var receipts: ReceiptLog?
+
   /// POSTs a JSON body and returns the decoded JSON object.
   func post(_ path: String, body: [String: Any]) async throws -> [String: Any] {
+    try await send(path, body: body)
+  }
+
+  /// GETs a JSON object (a model card).
+  public func get(_ path: String) async throws -> [String: Any] {
+    try await send(path, body: nil)
+  }
+
+  /// GETs a body as text (JSON Lines).
+  public func getText(_ path: String) async throws -> String {
+    String(decoding: try await exchange(path, body: nil), as: UTF8.self)
+  }
+
+  private func send(_ path: String, body: [String: Any]?) async throws -> [String: Any] {
+    let data = try await exchange(path, body: body)
+    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+      throw EvalClientError.badResponse(url: baseURL + path, problem: "the body is not a JSON object")
+    }
+    return object
+  }
+
+  /// One request with retries; the body of its 200 answer.
+  private func exchange(_ path: String, body: [String: Any]?) async throws -> Data {
     let address = baseURL + path
     guard let url = URL(string: address) else { throw EvalClientError.badURL(address) }
     var request = URLRequest(url: url)
-    request.httpMethod = "POST"
-    request.httpBody = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    if let body {
+      request.httpMethod = "POST"
+      request.httpBody = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+      request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
     if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
     var wait = initialBackoff
     var attempt = 0
@@ -86,10 +115,10 @@ public struct OpenAIClient: Sendable {
       }
       let status = (response as? HTTPURLResponse)?.statusCode ?? 0
       if status == 200 {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-          throw EvalClientError.badResponse(url: address, problem: "the body is not a JSON object")
+        if let receipt = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Muse-Receipt") {
+          receipts?.add(receipt)
         }
-        return object
+        return data
       }
       if (status == 429 || status >= 500) && attempt <= maxRetries {
         let retryAfter = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(
@@ -187,4 +216,13 @@ public struct OpenAIClient: Sendable {
     }
     return message["content"] as? String ?? ""
   }
+}
+
+/// The receipts a client was given, in the order the answers came.
+public final class ReceiptLog: @unchecked Sendable {
+  private let lock = NSLock()
+  private var list: [String] = []
+  public init() {}
+  public var all: [String] { lock.withLock { list } }
+  func add(_ receipt: String) { lock.withLock { list.append(receipt) } }
 }

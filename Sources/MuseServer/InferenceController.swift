@@ -46,7 +46,8 @@ struct InferenceController: Sendable {
       responseFormat: json["response_format"], grammar: json["grammar"])
     // The input rails see (and may redact) the messages before the template does.
     let guardContext = GuardContext(requestID: UUID().uuidString, keyID: key.id, model: runner.entry.id)
-    let messages = try await service.screen(messages: sent.map(Self.flattenTextParts), context: guardContext)
+    let messages = try await service.screen(
+      messages: sent.map(RequestPrompt.flattenTextParts), context: guardContext)
     var extra: [String: JinjaValue] = [:]
     switch json["chat_template_kwargs"] {
     case nil, .none?: break
@@ -146,29 +147,6 @@ struct InferenceController: Sendable {
       stream: body.stream ?? false, includeUsage: body.stream_options?.include_usage ?? false,
       echo: echo ? jobs[0].1 : nil, wantsLogprobs: logprobs != nil)
     return try await respond(jobs[0].0, reply, format: jobs[0].2, context: context)
-  }
-}
-
-extension InferenceController {
-  /// A message whose content is a list of text parts (typed `text` or untyped, as the spec
-  /// allows) reaches the template as one string, as llama-server hands it to text-only
-  /// templates; `ChatCompletionRequest` has already refused any other kind of part.
-  fileprivate static func flattenTextParts(_ message: JinjaValue) -> JinjaValue {
-    guard case .dict(var fields) = message else { return message }
-    // A null content (allowed by the spec) is an empty one to templates that concatenate it,
-    // unless the message carries tool calls, whose templates test for None.
-    if case .none? = fields["content"], fields["tool_calls"] == nil {
-      fields["content"] = .string("")
-      return .dict(fields)
-    }
-    guard case .array(let parts)? = fields["content"] else { return message }
-    var text = ""
-    for part in parts {
-      guard case .dict(let p) = part, case .string(let piece)? = p["text"] else { continue }
-      text += piece
-    }
-    fields["content"] = .string(text)
-    return .dict(fields)
   }
 }
 

@@ -53,6 +53,13 @@ struct ModelController: Sendable {
     /// The stages the operator's guardrails watch (`input`, `output`, `tool`): that a policy
     /// applies, not what it is.
     let guardrails: [String]
+    /// The operator's attested claims (`GET /v1/models/{id}/claims` has their attestations).
+    let claims: [ClaimSummary]
+  }
+
+  struct ClaimSummary: Encodable {
+    let id: String
+    let statement: String
   }
 
   struct DefaultSampling: Encodable {
@@ -125,7 +132,10 @@ struct ModelController: Sendable {
         default_sampling: DefaultSampling(
           temperature: entry.defaultTemperature, top_p: entry.defaultTopP, max_tokens: entry.defaultMaxTokens),
         download: entry.visibility == .open ? "/v1/models/\(entry.id)/weights" : nil,
-        guardrails: (entry.guardPolicy?.stages ?? []).map(\.rawValue)))
+        guardrails: (entry.guardPolicy?.stages ?? []).map(\.rawValue),
+        claims: try service.store.claims(model: entry.id).map {
+          ClaimSummary(id: $0.id, statement: $0.statement)
+        }))
   }
 
   /// Streams an open model's GGUF file (with Range and an ETag of its SHA-256). For a closed

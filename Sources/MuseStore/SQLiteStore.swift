@@ -46,6 +46,7 @@ public final class SQLiteStore: Store {
     registerAppTables(in: &m)
     registerGuardTables(in: &m)
     registerReceiptTables(in: &m)
+    registerClaimTables(in: &m)
     return m
   }
 

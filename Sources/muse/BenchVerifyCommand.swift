@@ -52,6 +52,11 @@ struct BenchVerifyCommand: ParsableCommand {
         String(
           format: "decode without commitment: %8.2f tok/s  (commitment costs %.2f %%)", off,
           (off - on) / off * 100))
+      print(
+        String(
+          format:
+            "recording the commitment:  %8.2f µs per token (%.3f %% of a token at the decode rate above)",
+          sample.recorderMicrosecondsPerToken, sample.recorderMicrosecondsPerToken * on / 1e4))
       print(String(format: "check by commitment:       %8.1f ms", check * 1000))
       print(
         String(format: "re-generate and compare:   %8.1f ms  (%.1f× the check)", again * 1000, again / check))

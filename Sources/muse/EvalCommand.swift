@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import MuseEval
+import MuseServer
+import MuseStore
 
 struct EvalCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -31,6 +33,11 @@ struct EvalCommand: AsyncParsableCommand {
   @Option(help: "The benchmark data (default: the cache, ~/.cache/muse/eval).") var dataDir: String?
   @Option(help: "The results directory (default: muse-eval/TASK).") var output: String?
   @Flag(help: "Print the summary as JSON.") var json = false
+  @Option(
+    help:
+      "Sign an attestation of the run (OUTPUT/attestation.json) with the server identity in this data directory (muse serve's --data-dir)."
+  ) var attest: String?
+  @Option(help: "Items re-scored for the attestation, whose receipts it carries.") var attestSample = 5
 
   func run() async throws {
     do {
@@ -96,6 +103,14 @@ struct EvalCommand: AsyncParsableCommand {
       configuration: configuration, promptFormat: task.promptFormat, modeReason: reason,
       metricNames: task.metrics(mode: chosenMode), results: results)
     try await directory.writeSummary(summary)
+    if let attest {
+      let attestation = try await Self.attestation(
+        summary: summary, results: results, items: items, mode: chosenMode, task: task, client: client,
+        identityDirectory: attest, sample: attestSample)
+      let file = directory.directory.appendingPathComponent("attestation.json")
+      try attestation.json.write(to: file)
+      printError("attestation signed by \(attestation.string("key_id") ?? "?"): \(file.path)")
+    }
     if json {
       print(String(decoding: try JSONOutput.encode(summary), as: UTF8.self))
     } else {
@@ -105,16 +120,47 @@ struct EvalCommand: AsyncParsableCommand {
     }
   }
 
+  /// Signs the run: the model card's weights digests, and `sample` items (drawn by the results'
+  /// hash) scored again to keep the receipts the server signs them with.
+  static func attestation(
+    summary: EvalSummary, results: [ItemResult], items: [EvalItem], mode: ScoringMode, task: any EvalTask,
+    client: OpenAIClient, identityDirectory: String, sample: Int
+  ) async throws -> Attestation {
+    guard FileManager.default.fileExists(atPath: identityDirectory + "/identity/keys.json") else {
+      throw ValidationError(
+        "\(identityDirectory): no server identity (identity/keys.json); give muse serve's --data-dir")
+    }
+    guard (0...100).contains(sample) else { throw ValidationError("--attest-sample takes 0 to 100") }
+    let identity = try ServerIdentity(dataDirectory: identityDirectory)
+    let card = try await client.get("/v1/models/\(summary.configuration.model)")
+    let seed = UInt64(summary.resultsSHA256.prefix(16), radix: 16) ?? 0
+    let ids = EvalAttestation.sample(results.map(\.id), count: sample, seed: seed)
+    var collecting = client
+    let log = ReceiptLog()
+    collecting.receipts = log
+    let runner = EvalRunner(task: task, client: collecting, concurrency: 1)
+    for id in ids {
+      guard let item = items.first(where: { $0.id == id }) else { continue }
+      _ = try await runner.score(item, mode: mode)
+    }
+    let fields = EvalAttestation.fields(
+      summary, weightsSHA256: card["weights_sha256"] as? String, weightsRoot: card["weights_root"] as? String,
+      sampleIDs: ids)
+    return try Attestation.sign(fields, sampleReceipts: log.all, by: identity)
+  }
+
   static func report(_ summary: EvalSummary, metricNames: [String], directory: String) -> String {
     var lines = [
       "\(summary.configuration.task) (\(summary.configuration.mode.rawValue)), \(summary.items) items:"
     ]
     for name in metricNames {
       guard let score = summary.metrics[name] else { continue }
-      var line = String(
-        format: "  %-8@ %.4f ± %.4f stderr; 95%% normal [%.4f, %.4f]", name as NSString, score.mean,
-        score.stderr,
-        score.normal[0], score.normal[1])
+      let label = name.padding(toLength: max(name.count, 8), withPad: " ", startingAt: 0)
+      var line =
+        "  \(label) "
+        + String(
+          format: "%.4f ± %.4f stderr; 95%% normal [%.4f, %.4f]", score.mean, score.stderr, score.normal[0],
+          score.normal[1])
       if let wilson = score.wilson { line += String(format: ", Wilson [%.4f, %.4f]", wilson[0], wilson[1]) }
       lines.append(line)
     }

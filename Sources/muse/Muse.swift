@@ -12,7 +12,7 @@ struct Muse: AsyncParsableCommand {
       InspectCommand.self,
       TokenizeCommand.self, TemplateCommand.self, ConvertCommand.self, PerplexityCommand.self,
       BenchCommand.self, SchemaCommand.self, GuardCommand.self, CommitCommand.self, IdentityCommand.self,
-      VerifyCommand.self, EvalCommand.self,
+      VerifyCommand.self, EvalCommand.self, ClaimsCommand.self, VerifyClaimCommand.self,
     ])
 
   /// ArgumentParser's entry point, after refusing a MUSE_KERNEL_LEVEL this CPU cannot run

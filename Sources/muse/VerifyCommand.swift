@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MuseEngine
 import MuseServer
 import MuseStore
 
@@ -31,6 +32,11 @@ struct VerifyCommand: AsyncParsableCommand {
   @Option(name: .long, help: "The request body you sent (JSON).") var request: String?
   @Option(name: .long, help: "The reply you got: its JSON body, or the stream's data: lines.") var response:
     String?
+  @Option(
+    name: .long,
+    help:
+      "The weights (an auditor's copy, or an open model's GGUF): also check the file, the rendered prompt and, by one prefill pass, the activation commitment (needs --id: the token ids)."
+  ) var model: String?
 
   func run() async throws {
     do {
@@ -74,6 +80,11 @@ struct VerifyCommand: AsyncParsableCommand {
       throw ValidationError("give --keys FILE or --server URL for the published keys")
     }
     let requestData = try request.map { try Self.read($0) }
+    let replayModel = try model.map { path in
+      let lm = try LanguageModel(path: path)
+      lm.kvCacheType = .f16
+      return lm
+    }
     var failures = 0
     for entry in entries {
       let r = entry.receipt
@@ -83,7 +94,8 @@ struct VerifyCommand: AsyncParsableCommand {
       let evidence = ReceiptEvidence(
         receipt: r, keys: published, request: requestData, response: responseData,
         promptTokenIDs: entry.promptTokenIDs, completionTokenIDs: entry.completionTokenIDs)
-      for check in ReceiptVerifier.check(evidence) {
+      let replayed = replayModel.map { ReceiptReplay.check(entry, request: requestData, model: $0) } ?? []
+      for check in ReceiptVerifier.check(evidence) + replayed {
         if let problem = check.problem {
           failures += 1
           print("  FAIL \(check.name): \(problem)")

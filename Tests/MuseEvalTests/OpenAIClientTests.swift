@@ -119,6 +119,17 @@ import Testing
     await #expect(throws: EvalClientError.self) { _ = try await truthful.resolveMode(nil, probe: item) }
     // Asked for log-likelihood, a server without it is an error, never a silent fallback.
     await #expect(throws: EvalClientError.self) { _ = try await arc.resolveMode(.loglikelihood, probe: item) }
+    // A refused key is reported as such, not taken for a server without log-likelihoods.
+    FakeServer.register(host: "badkey.test") { _, _ in
+      .init(status: 401, json: ["error": ["message": "bad key"]])
+    }
+    let refused = EvalRunner(task: ARCChallengeTask(), client: try client("badkey.test"), concurrency: 1)
+    do {
+      _ = try await refused.resolveMode(nil, probe: item)
+      Issue.record("a 401 fell back to generation")
+    } catch let error as EvalClientError {
+      #expect(error == .http(url: "http://badkey.test/v1/completions", status: 401, message: "bad key"))
+    }
   }
 
   @Test func baseURLIsCheckedAndNormalised() throws {

@@ -126,7 +126,8 @@ struct ModelAndAccountTests {
           "/v1/admin/guard/events",
           "/v1/admin/keys", "/v1/admin/keys/{id}", "/v1/admin/usage", "/v1/chat/completions",
           "/v1/completions",
-          "/v1/embeddings", "/v1/models", "/v1/models/{id}", "/v1/models/{id}/weights", "/v1/moderations",
+          "/v1/embeddings", "/v1/models", "/v1/models/{id}", "/v1/models/{id}/claims",
+          "/v1/models/{id}/claims/{claim}/items", "/v1/models/{id}/weights", "/v1/moderations",
           "/v1/receipts/{id}", "/v1/usage",
         ])
       // Token ids are bounded by the smallest served vocabulary (the fixture's).

@@ -73,6 +73,7 @@ public struct HaluEvalTask: EvalTask {
 
   public func score(_ item: EvalItem, reply: String) -> ItemScore {
     let judgement = Self.judgement(reply)
-    return ItemScore(metrics: ["acc": judgement == item.choices[item.gold] ? 1 : 0], prediction: judgement)
+    let truth = item.choices[item.gold]
+    return ItemScore(metrics: ["acc": judgement == truth ? 1 : 0], prediction: judgement, expected: truth)
   }
 }

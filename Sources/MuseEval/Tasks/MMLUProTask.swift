@@ -125,9 +125,12 @@ public struct MMLUProTask: EvalTask {
 
   public func score(_ item: EvalItem, reply: String) -> ItemScore {
     let answer = Self.extractAnswer(reply)
-    return ItemScore(metrics: ["acc": answer == item.choices[item.gold] ? 1 : 0], prediction: answer)
+    let gold = item.choices[item.gold]
+    return ItemScore(metrics: ["acc": answer == gold ? 1 : 0], prediction: answer, expected: gold)
   }
 
+  /// Not reached: `modes` has no log-likelihood, and the runner refuses a mode a task lacks
+  /// before sending anything. Scores nothing as correct if it ever were.
   public func score(_ item: EvalItem, loglikelihoods: [ChoiceLoglikelihood]) -> ItemScore {
     ItemScore(metrics: ["acc": 0], prediction: nil)
   }

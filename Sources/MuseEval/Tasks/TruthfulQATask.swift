@@ -92,6 +92,8 @@ public struct TruthfulQATask: EvalTask {
 
   public func generationRequest(for item: EvalItem) -> GenerationRequest? { nil }
 
+  /// Not reached: TruthfulQA's MC metrics exist only by log-likelihood (`modes`), and the
+  /// runner refuses generation for it before sending anything.
   public func score(_ item: EvalItem, reply: String) -> ItemScore {
     ItemScore(metrics: ["acc": 0], prediction: nil)
   }

@@ -47,6 +47,7 @@ func buildRouter(_ service: MuseService) -> Router<MuseRequestContext> {
       context.key = try MuseRequestContext.bearerKey(request, store: store)
     })
   ModelController(service: service).register(on: v1)
+  ClaimController(service: service).register(on: v1)
   InferenceController(service: service).register(on: v1)
   EmbeddingController(service: service).register(on: v1)
   GuardController(service: service).register(on: v1)

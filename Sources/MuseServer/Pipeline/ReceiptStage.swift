@@ -31,7 +31,7 @@ public final class ReceiptStage: Sendable {
           receipt: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self),
           promptTokenIDs: String(decoding: CanonicalJSON.bytes(ofTokens: job.prompt), as: UTF8.self),
           completionTokenIDs: String(decoding: CanonicalJSON.bytes(ofTokens: result.tokens), as: UTF8.self),
-          createdAt: created))
+          activations: result.activations.map { Data($0.encoded) }, createdAt: created))
       return receipt
     } catch {
       service.logger.error("could not issue a receipt for request \(job.requestID): \(error)")
@@ -62,6 +62,10 @@ public final class ReceiptStage: Sendable {
       "engine": .string(engine),
       "created": .int(Int(created.timeIntervalSince1970)),
     ]
+    if let root = job.runner.weightsRoot { fields["weights_root"] = .string(root) }
+    if let activations = result.activations {
+      fields["activations_sha256"] = .string(CanonicalJSON.sha256(Data(activations.encoded)))
+    }
     if var reader = job.replyReader {
       // A chat reply as the client holds it: content, reasoning and calls read apart by the
       // same reader the route uses (the parse of a stream is the fold of its pieces).

@@ -9,6 +9,8 @@ public enum ReceiptFile {
     public var receipt: Receipt
     public var promptTokenIDs: [Int]?
     public var completionTokenIDs: [Int]?
+    /// The engine's activation commitment (`GET /v1/receipts/{id}` gives it, base64).
+    public var activations: Data?
   }
 
   public static func entries(from data: Data, name: String) throws -> [Entry] {
@@ -43,7 +45,8 @@ public enum ReceiptFile {
       else { throw ReceiptError.malformed("\(name): no receipt ({\"payload\", \"signature\"}) in it") }
       return Entry(
         receipt: receipt, promptTokenIDs: object["prompt_token_ids"] as? [Int],
-        completionTokenIDs: object["completion_token_ids"] as? [Int])
+        completionTokenIDs: object["completion_token_ids"] as? [Int],
+        activations: (object["activations"] as? String).flatMap { Data(base64Encoded: $0) })
     }
     guard !found.isEmpty else { throw ReceiptError.malformed("\(name): no receipt in it") }
     return found

@@ -29,6 +29,11 @@ public struct ReceiptEvidence: Sendable {
 public struct ReceiptCheck: Sendable, Equatable {
   public let name: String
   public let problem: String?
+
+  public init(name: String, problem: String?) {
+    self.name = name
+    self.problem = problem
+  }
 }
 
 /// Recomputes from the evidence everything a receipt states and compares (docs/RECEIPTS.md).
