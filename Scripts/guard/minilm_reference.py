@@ -90,11 +90,17 @@ class MiniLM:
 
     def hidden_states(self, ids: list[int]) -> np.ndarray:
         """Last-layer hidden states, (tokens, 384)."""
+        return self.layer_states(ids)[-1]
+
+    def layer_states(self, ids: list[int]) -> list[np.ndarray]:
+        """The hidden states after the embeddings' LayerNorm and after each layer, (tokens, 384)
+        each: index 0 is the embeddings, index i layer i (1-based), the last one the output."""
         w = self.w
         t = len(ids)
         x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t]
              + w["embeddings.token_type_embeddings.weight"][0])
         x = self.layer_norm(x, "embeddings.LayerNorm")
+        states = [x]
         heads = self.config["num_attention_heads"]
         d = x.shape[1] // heads
         for i in range(self.config["num_hidden_layers"]):
@@ -110,7 +116,8 @@ class MiniLM:
             inner = self.linear(x, p + "intermediate.dense")
             inner = 0.5 * inner * (1.0 + erf(inner / np.sqrt(2.0)))
             x = self.layer_norm(x + self.linear(inner, p + "output.dense"), p + "output.LayerNorm")
-        return x
+            states.append(x)
+        return states
 
     def embed_ids(self, ids: list[int]) -> np.ndarray:
         """Mean-pooled, L2-normalised sentence embedding (what sentence-transformers returns)."""

@@ -173,6 +173,7 @@ public enum KernelDispatch {
       return "rows, int8 activations (MUSE_INT8_ACTIVATIONS=1), \(level == .portable ? "Swift" : c)"
     }
     if hasFloatKernel(type, level: level) { return "rows, float activations, \(c)" }
+    if type == .f32 { return "rows, tiled F32 GEMM, \(level == .portable ? "Swift" : c)" }
     return "rows, float activations, Swift"
   }
 

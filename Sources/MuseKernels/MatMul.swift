@@ -37,9 +37,10 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
 ///
 /// Weights repacked into 16-row groups at load (`InterleavedWeights`: Q4_0, Q4_1, Q8_0 on CPUs
 /// with AVX-512 VNNI) take the interleaved kernels, with the activations quantised once per
-/// call to 16 or 24 bits (`SplitActivations`; interleaved_dot.c says why not 8). Other formats
-/// keep float activations (fused dequantize·dot; on x86-64 with AVX2 the quantised formats run
-/// the C kernels of Sources/MuseKernelsC/float_dot.c). With `MUSE_INT8_ACTIVATIONS=1`, row-layout
+/// call to 16 or 24 bits (`SplitActivations`; interleaved_dot.c says why not 8). F32 weights
+/// take the register-tiled GEMM (`floatGemm`: several rows × several tokens per step). Other
+/// formats keep float activations (fused dequantize·dot; on x86-64 with AVX2 the quantised
+/// formats run the C kernels of Sources/MuseKernelsC/float_dot.c). With `MUSE_INT8_ACTIVATIONS=1`, row-layout
 /// quantised weights take llama.cpp's int8 path instead (QuantizedActivations): faster than the
 /// float kernels on paper but not the default, since on SmolLM2 its outlier activation channels
 /// (max/mean up to 286) push logit errors to ~3 % of the largest logit, enough to change greedy
@@ -285,6 +286,13 @@ private func matmulRows(
           t += n
         }
       }
+    }
+  } else if type == .f32 {
+    forEachTokenTile(tokens: tokens, bytesPerToken: 4 * columns) { first, end in
+      floatGemm(
+        weights: w.row(range.lowerBound).assumingMemoryBound(to: Float.self), rowStride: columns,
+        rows: range.count, input: x + first * columns, tokenStride: columns, tokens: end - first,
+        columns: columns, output: y + first * rows + range.lowerBound, outputStride: rows, level: level)
     }
   } else {
     // One `dotRow` per token, also for several tokens: expanding the row once and reusing it

@@ -130,4 +130,22 @@ struct EmbeddingGoldenTests {
     #expect(total == sum)
     #expect(try model.embed([]).tokens == 0)
   }
+
+  /// Several layers' states from one pass: the last is `hiddenStates`, each is finite and of
+  /// the right size, and a layer outside 0...6 is refused. (Their values against the NumPy
+  /// reference: ModerationClassifierTests, whose head reads inner layers.)
+  @Test func layerStatesIncludeTheLastLayer() throws {
+    let encoder = try loaded().encoder
+    let ids = try loaded().tokens("The quiet river flows past the old mill.")
+    let states = try encoder.layerStates(ids, layers: [0, 3, 6])
+    #expect(states.count == 3)
+    #expect(states[2] == (try encoder.hiddenStates(ids)))
+    for layer in states {
+      #expect(layer.count == ids.count * 384)
+      #expect(layer.allSatisfy { $0.isFinite })
+    }
+    #expect(states[0] != states[1] && states[1] != states[2])
+    #expect(throws: BertEncoderError.self) { try encoder.layerStates(ids, layers: [7]) }
+    #expect(throws: BertEncoderError.self) { try encoder.layerStates(ids, layers: [-1]) }
+  }
 }

@@ -53,6 +53,17 @@ MUSE_FDOT(muse_fdot_q4_1_vnni);
 MUSE_FDOT(muse_fdot_q4_K_vnni);
 MUSE_FDOT(muse_fdot_q6_K_vnni);
 
+// F32 weight rows times F32 tokens (float_gemm.c): rows r < `rows` of w (row r at w + r * wstride)
+// against tokens t < `tokens` of x (token t at x + t * xstride), `columns` values each (any
+// count); the dot is written to y[t * ystride + r]. Every output gets the same instructions
+// whatever the shape of the call, and both levels give the same bits.
+#define MUSE_SGEMM_NAME(level) muse_sgemm_##level
+#define MUSE_SGEMM(level)                                                                      \
+  void MUSE_SGEMM_NAME(level)(const float *w, size_t wstride, int rows, const float *x,       \
+                              size_t xstride, int tokens, int columns, float *y, size_t ystride)
+MUSE_SGEMM(avx2);
+MUSE_SGEMM(vnni);
+
 // Sixteen interleaved weight rows (`blocks` blocks, InterleavedWeights.swift) against `ntok`
 // (1...4) tokens of 16-bit split activations (SplitActivations.swift), token t at
 // x + t * xstride; row i's dot for token t is written to y[t * ystride + i]. AVX-512 VNNI,

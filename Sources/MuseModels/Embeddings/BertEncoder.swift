@@ -92,6 +92,16 @@ public final class BertEncoder: @unchecked Sendable {
   /// The last layer's hidden states for `tokens` (already with [CLS]/[SEP]), token-major:
   /// `tokens.count * hiddenSize` values.
   public func hiddenStates(_ tokens: [Int]) throws -> [Float] {
+    try layerStates(tokens, layers: [config.layers])[0]
+  }
+
+  /// The hidden states after each layer in `layers` (0: the embeddings after their LayerNorm;
+  /// i: the output of layer i, 1-based; `config.layers`: the last), in that order, each as
+  /// `hiddenStates` lays them out. One forward pass, however many are asked for.
+  public func layerStates(_ tokens: [Int], layers wanted: [Int]) throws -> [[Float]] {
+    if let bad = wanted.first(where: { $0 < 0 || $0 > config.layers }) {
+      throw BertEncoderError.badInput(reason: "layer \(bad): the model has layers 0...\(config.layers)")
+    }
     let t = tokens.count
     guard t > 0 else { throw BertEncoderError.badInput(reason: "no tokens") }
     guard t <= config.maxPositions else {
@@ -115,9 +125,14 @@ public final class BertEncoder: @unchecked Sendable {
       add(xi, typeRow.pointer, count: h)
       layerNorm(xi, weight: embeddingNormWeight, bias: embeddingNormBias, count: h)
     }
-    let scratch = Scratch(tokens: t, hidden: h, intermediate: config.intermediateSize)
-    for layer in layers { forward(layer, x: x, tokens: t, scratch: scratch) }
-    return x.array
+    let scratch = Scratch(tokens: t, hidden: h, intermediate: config.intermediateSize, heads: config.heads)
+    var states: [Int: [Float]] = [:]
+    if wanted.contains(0) { states[0] = x.array }
+    for (i, layer) in layers.enumerated() {
+      forward(layer, x: x, tokens: t, scratch: scratch)
+      if wanted.contains(i + 1) { states[i + 1] = x.array }
+    }
+    return wanted.map { states[$0] ?? [] }
   }
 
   /// The sentence embedding of `tokens`: mean of the last hidden states, L2-normalised.
@@ -141,8 +156,12 @@ public final class BertEncoder: @unchecked Sendable {
   final class Scratch {
     let q: FloatBuffer, k: FloatBuffer, v: FloatBuffer, context: FloatBuffer, projected: FloatBuffer
     let intermediate: FloatBuffer
+    /// Each head's attention probabilities (tokens × tokens) and transposed values (head size × tokens).
+    let scores: FloatBuffer, valuesT: FloatBuffer
 
-    init(tokens: Int, hidden: Int, intermediate: Int) {
+    init(tokens: Int, hidden: Int, intermediate: Int, heads: Int) {
+      scores = FloatBuffer(count: heads * tokens * tokens)
+      valuesT = FloatBuffer(count: tokens * hidden)
       q = FloatBuffer(count: tokens * hidden)
       k = FloatBuffer(count: tokens * hidden)
       v = FloatBuffer(count: tokens * hidden)
@@ -164,42 +183,52 @@ public final class BertEncoder: @unchecked Sendable {
     let k = s.k.pointer
     let v = s.v.pointer
     let context = s.context.pointer
-    pool.parallelFor(heads * t) { task in
-      let head = task / t
-      let i = task % t
-      let scores = UnsafeMutablePointer<Float>.allocate(capacity: t)
-      defer { scores.deallocate() }
-      let qi = q + i * h + head * d
-      for j in 0..<t { scores[j] = dot(qi, k + j * h + head * d, count: d) * scale }
-      softmax(scores, count: t)
-      let out = context + i * h + head * d
-      out.update(repeating: 0, count: d)
-      for j in 0..<t {
-        let p = scores[j]
-        let vj = v + j * h + head * d
-        for c in 0..<d { out[c] += p * vj[c] }
+    // Per head, two GEMMs: scores = Q Kᵀ (the keys as weight rows), then context = P V (the
+    // transposed values as weight rows, P's rows as tokens).
+    pool.parallelFor(heads) { head in
+      let scores = s.scores.pointer + head * t * t
+      let valuesT = s.valuesT.pointer + head * d * t
+      floatGemm(
+        weights: k + head * d, rowStride: h, rows: t, input: q + head * d, tokenStride: h, tokens: t,
+        columns: d, output: scores, outputStride: t)
+      for i in 0..<t {
+        let row = scores + i * t
+        for j in 0..<t { row[j] *= scale }
+        softmax(row, count: t)
       }
+      for j in 0..<t {
+        for c in 0..<d { valuesT[c * t + j] = v[j * h + head * d + c] }
+      }
+      floatGemm(
+        weights: valuesT, rowStride: t, rows: d, input: scores, tokenStride: t, tokens: t, columns: t,
+        output: context + head * d, outputStride: h)
     }
     linear(
       layer.attentionOutput, bias: layer.attentionOutputBias, input: context, tokens: t,
       output: s.projected.pointer)
-    for i in 0..<t {
-      let xi = x.row(i, width: h)
-      add(xi, s.projected.row(i, width: h), count: h)
-      layerNorm(xi, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, count: h)
-    }
+    addAndNormalize(
+      x, s.projected, tokens: t, weight: layer.attentionNormWeight, bias: layer.attentionNormBias)
     let ff = config.intermediateSize
     linear(
       layer.intermediate, bias: layer.intermediateBias, input: x.pointer, tokens: t,
       output: s.intermediate.pointer)
     let activation = config.activation
     let inter = s.intermediate.pointer
-    for i in 0..<(t * ff) { inter[i] = Self.activate(inter[i], activation) }
+    pool.parallelFor(t) { i in
+      for j in i * ff..<(i + 1) * ff { inter[j] = Self.activate(inter[j], activation) }
+    }
     linear(layer.output, bias: layer.outputBias, input: inter, tokens: t, output: s.projected.pointer)
-    for i in 0..<t {
+    addAndNormalize(x, s.projected, tokens: t, weight: layer.outputNormWeight, bias: layer.outputNormBias)
+  }
+
+  /// x ← LayerNorm(x + residual) for every token, tokens spread over the pool.
+  func addAndNormalize(_ x: FloatBuffer, _ residual: FloatBuffer, tokens: Int, weight: [Float], bias: [Float])
+  {
+    let h = config.hiddenSize
+    pool.parallelFor(tokens) { i in
       let xi = x.row(i, width: h)
-      add(xi, s.projected.row(i, width: h), count: h)
-      layerNorm(xi, weight: layer.outputNormWeight, bias: layer.outputNormBias, count: h)
+      add(xi, residual.row(i, width: h), count: h)
+      layerNorm(xi, weight: weight, bias: bias, count: h)
     }
   }
 

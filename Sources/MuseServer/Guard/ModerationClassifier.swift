@@ -37,7 +37,9 @@ public struct ModerationHead: Decodable, Sendable {
   /// One per category, then any extra heads.
   public var heads: [Head]
   /// What the weights multiply, concatenated: `mean` (the mean-pooled, L2-normalised sentence
-  /// embedding), `cls` (the [CLS] hidden state, L2-normalised), `max` (the token-wise max, L2-normalised).
+  /// embedding), `cls` (the [CLS] hidden state, L2-normalised), `max` (the token-wise max,
+  /// L2-normalised), each of the last layer's states, or of layer N's with `@N` (`mean@3`; 0 is
+  /// the embeddings).
   public var features: [String]
   public var window: Window
   public var embeddingModel: EmbeddingModelIdentity
@@ -63,14 +65,37 @@ public struct ModerationHead: Decodable, Sendable {
     if let missing = head.categories.first(where: { !names.contains($0) }) {
       throw ModerationClassifierError.badHead("no head for category \(missing)")
     }
-    let known: Set<String> = ["mean", "cls", "max"]
-    if head.features.isEmpty || head.features.contains(where: { !known.contains($0) }) {
-      throw ModerationClassifierError.badHead("features \(head.features): expected some of mean, cls, max")
+    if head.features.isEmpty || head.features.contains(where: { Feature($0) == nil }) {
+      throw ModerationClassifierError.badHead(
+        "features \(head.features): expected some of mean, cls, max, each optionally @layer")
     }
     if head.window.maxTokens < 3 || head.window.stride < 1 {
       throw ModerationClassifierError.badHead("window \(head.window.maxTokens)/\(head.window.stride)")
     }
     return head
+  }
+}
+
+/// One entry of `ModerationHead.features`: a pooling of one layer's hidden states.
+struct Feature: Equatable {
+  enum Pooling: String { case mean, cls, max }
+  var pooling: Pooling
+  /// The layer (0: the embeddings); nil for the last.
+  var layer: Int?
+
+  init(pooling: Pooling, layer: Int?) {
+    self.pooling = pooling
+    self.layer = layer
+  }
+
+  init?(_ name: String) {
+    let parts = name.split(separator: "@", omittingEmptySubsequences: false)
+    guard let pooling = Pooling(rawValue: String(parts[0])), parts.count <= 2 else { return nil }
+    self.pooling = pooling
+    if parts.count == 2 {
+      guard let layer = Int(parts[1]), layer >= 0 else { return nil }
+      self.layer = layer
+    }
   }
 }
 
@@ -115,6 +140,8 @@ public final class ModerationClassifier: Sendable {
   public let head: ModerationHead
   /// SHA-256 of the model's model.safetensors (computed once, at init).
   public let weightsDigest: String
+  /// `head.features`, each with its layer.
+  let pooledFeatures: [Feature]
   /// Where every classification runs (`classifyOffLoop`).
   let queue = DispatchQueue(label: "muse.guard.moderation")
 
@@ -133,12 +160,18 @@ public final class ModerationClassifier: Sendable {
         "head \(bad.name) has \(bad.weights.count) weights, features \(head.features) of \(model.dimensions) need \(width)"
       )
     }
+    let layers = model.encoder.config.layers
+    let features = head.features.compactMap(Feature.init)
+    if let deep = features.compactMap(\.layer).first(where: { $0 > layers }) {
+      throw ModerationClassifierError.badHead("a feature of layer \(deep), the model has \(layers)")
+    }
     if head.window.maxTokens > model.maxTokens {
       throw ModerationClassifierError.badHead(
         "windows of \(head.window.maxTokens) tokens, the model takes \(model.maxTokens)")
     }
     self.model = model
     self.head = head
+    pooledFeatures = features.map { Feature(pooling: $0.pooling, layer: $0.layer ?? layers) }
     weightsDigest = digest
   }
 
@@ -180,19 +213,21 @@ public final class ModerationClassifier: Sendable {
 
   /// The features of one window: `head.features` concatenated, in Double.
   func features(_ window: [Int]) throws -> [Double] {
-    let states = try model.encoder.hiddenStates(window)
+    let layers = Array(Set(pooledFeatures.compactMap(\.layer))).sorted()
+    let states = try model.encoder.layerStates(window, layers: layers)
     let h = model.dimensions
     let t = window.count
     var out: [Double] = []
-    out.reserveCapacity(head.features.count * h)
-    for kind in head.features {
-      var v = [Double](repeating: kind == "max" ? -.infinity : 0, count: h)
-      switch kind {
-      case "cls": for j in 0..<h { v[j] = Double(states[j]) }
-      case "max":
-        for i in 0..<t { for j in 0..<h { v[j] = max(v[j], Double(states[i * h + j])) } }
-      default:
-        for i in 0..<t { for j in 0..<h { v[j] += Double(states[i * h + j]) } }
+    out.reserveCapacity(pooledFeatures.count * h)
+    for feature in pooledFeatures {
+      let x = states[layers.firstIndex(of: feature.layer ?? 0) ?? 0]
+      var v = [Double](repeating: feature.pooling == .max ? -.infinity : 0, count: h)
+      switch feature.pooling {
+      case .cls: for j in 0..<h { v[j] = Double(x[j]) }
+      case .max:
+        for i in 0..<t { for j in 0..<h { v[j] = max(v[j], Double(x[i * h + j])) } }
+      case .mean:
+        for i in 0..<t { for j in 0..<h { v[j] += Double(x[i * h + j]) } }
       }
       let norm = max(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
       out += v.map { $0 / norm }

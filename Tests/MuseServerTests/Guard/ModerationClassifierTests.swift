@@ -79,6 +79,33 @@ struct ModerationClassifierTests {
     }
   }
 
+  /// Feature names: a pooling, optionally `@layer`; anything else is refused when the head is
+  /// decoded, and a layer the encoder does not have when the classifier is built.
+  @Test func featureNamesNameAPoolingAndALayer() throws {
+    #expect(Feature("mean") == Feature(pooling: .mean, layer: nil))
+    #expect(Feature("max@0") == Feature(pooling: .max, layer: 0))
+    #expect(Feature("cls@6") == Feature(pooling: .cls, layer: 6))
+    for bad in ["", "sum", "mean@", "mean@-1", "mean@x", "mean@1@2", "Mean"] {
+      #expect(Feature(bad) == nil, "\(bad)")
+    }
+    func head(features: String) -> Data {
+      Data(
+        """
+        {"categories": ["sexual"], "heads": [{"name": "sexual", "weights": [0], "bias": 0, "threshold": 0.5}],
+         "features": [\(features)], "window": {"max_tokens": 256, "stride": 128},
+         "embedding_model": {"name": "m", "sha256": "0"}}
+        """.utf8)
+    }
+    #expect(try ModerationHead.decode(head(features: #""mean@3", "max""#)).features == ["mean@3", "max"])
+    #expect(throws: ModerationClassifierError.self) {
+      try ModerationHead.decode(head(features: #""mean@x""#))
+    }
+    #expect(throws: ModerationClassifierError.self) { try ModerationHead.decode(head(features: "")) }
+    var head = try ModerationHead.bundled()
+    head.features = head.features.map { _ in "mean@7" }
+    #expect(throws: ModerationClassifierError.self) { try ModerationClassifier(model: model(), head: head) }
+  }
+
   @Test func wrongEmbeddingModelIsRefused() throws {
     var head = try ModerationHead.bundled()
     head.embeddingModel.sha256 = String(repeating: "0", count: 64)
