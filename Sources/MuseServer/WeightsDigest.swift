@@ -8,17 +8,20 @@ import MuseModels
 /// re-hash gigabytes.
 public enum WeightsDigest {
   public static func sha256(of file: GGUFFile, cacheDirectory: String) -> String {
-    cached("\(key(file))", in: cacheDirectory) {
-      var hasher = SHA256()
-      let bytes = file.rawBytes
-      var offset = 0
-      while offset < bytes.count {
-        let end = min(offset + (8 << 20), bytes.count)
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-        offset = end
-      }
-      return Array(hasher.finalize()).hexString
+    cached("\(key(file))", in: cacheDirectory) { sha256(of: file) }
+  }
+
+  /// The SHA-256 of the whole file, computed now.
+  public static func sha256(of file: GGUFFile) -> String {
+    var hasher = SHA256()
+    let bytes = file.rawBytes
+    var offset = 0
+    while offset < bytes.count {
+      let end = min(offset + (8 << 20), bytes.count)
+      hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+      offset = end
     }
+    return Array(hasher.finalize()).hexString
   }
 
   /// The Merkle root of the file's metadata and tensors.

@@ -6,20 +6,23 @@ import MuseServer
 /// `muse verify --model F.gguf`: what an auditor with the weights checks beyond the signature
 /// and hashes — that the file is the one the receipt names, that the request renders to the
 /// prompt the model saw, and, by one prefill pass, that the reply's activation commitment is
-/// what these weights compute for these tokens.
-enum ReceiptReplay {
-  static func check(_ entry: ReceiptFile.Entry, request: Data?, model lm: LanguageModel) -> [ReceiptCheck] {
+/// what these weights compute for these tokens. The file's digests are computed once for all
+/// the receipts checked.
+final class ReceiptReplay {
+  let lm: LanguageModel
+  private lazy var root: String? = lm.gguf.map { WeightsCommitment(file: $0).root }
+  private lazy var sha256: String? = lm.gguf.map { WeightsDigest.sha256(of: $0) }
+
+  init(model: LanguageModel) { lm = model }
+
+  func check(_ entry: ReceiptFile.Entry, request: Data?) -> [ReceiptCheck] {
     var checks: [ReceiptCheck] = []
     func add(_ name: String, _ problem: String?) { checks.append(ReceiptCheck(name: name, problem: problem)) }
     let receipt = entry.receipt
-    if let gguf = lm.gguf {
-      if let root = receipt.string("weights_root") {
-        let ours = WeightsCommitment(file: gguf).root
-        add("weights file", ours == root ? nil : "its weights_root \(ours) is not the receipt's \(root)")
-      } else if let digest = receipt.string("weights_sha256") {
-        let ours = WeightsDigest.sha256(of: gguf, cacheDirectory: NSTemporaryDirectory())
-        add("weights file", ours == digest ? nil : "its SHA-256 \(ours) is not the receipt's \(digest)")
-      }
+    if let claimed = receipt.string("weights_root"), let ours = root {
+      add("weights file", ours == claimed ? nil : "its weights_root \(ours) is not the receipt's \(claimed)")
+    } else if let claimed = receipt.string("weights_sha256"), let ours = sha256 {
+      add("weights file", ours == claimed ? nil : "its SHA-256 \(ours) is not the receipt's \(claimed)")
     }
     guard let prompt = entry.promptTokenIDs, let completion = entry.completionTokenIDs else {
       add("replay", "no token ids: fetch the receipt with --id (GET /v1/receipts/{id})")

@@ -80,10 +80,10 @@ struct VerifyCommand: AsyncParsableCommand {
       throw ValidationError("give --keys FILE or --server URL for the published keys")
     }
     let requestData = try request.map { try Self.read($0) }
-    let replayModel = try model.map { path in
+    let replay = try model.map { path in
       let lm = try LanguageModel(path: path)
       lm.kvCacheType = .f16
-      return lm
+      return ReceiptReplay(model: lm)
     }
     var failures = 0
     for entry in entries {
@@ -95,7 +95,7 @@ struct VerifyCommand: AsyncParsableCommand {
         receipt: r, keys: published, request: requestData, response: responseData,
         promptTokenIDs: entry.promptTokenIDs, completionTokenIDs: entry.completionTokenIDs,
         activations: entry.activations)
-      let replayed = replayModel.map { ReceiptReplay.check(entry, request: requestData, model: $0) } ?? []
+      let replayed = replay?.check(entry, request: requestData) ?? []
       for check in ReceiptVerifier.check(evidence) + replayed {
         if let problem = check.problem {
           failures += 1
