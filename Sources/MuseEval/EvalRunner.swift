@@ -2,9 +2,9 @@ import Foundation
 
 /// Which items a run scores: the first `limit`, or with a seed `limit` drawn at random (a
 /// SplitMix64-driven Fisher–Yates shuffle, the same on every platform), kept in the data's
-/// order.
+/// order. (Items, or anything else drawn the same way: an attestation's sample of item ids.)
 public enum ItemSelection {
-  public static func select(_ items: [EvalItem], limit: Int?, seed: UInt64?) -> [EvalItem] {
+  public static func select<Item>(_ items: [Item], limit: Int?, seed: UInt64?) -> [Item] {
     guard let limit, limit < items.count else { return items }
     guard let seed else { return Array(items.prefix(max(limit, 0))) }
     var order = Array(items.indices)

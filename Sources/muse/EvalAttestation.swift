@@ -70,11 +70,9 @@ enum EvalAttestation {
     return problems
   }
 
-  /// Draws `count` ids from `ids` with `seed` (the same draw for the same inputs).
+  /// Draws `count` ids from `ids` with `seed` as `muse eval --sample-seed` draws items (the
+  /// same draw for the same inputs on every platform), in id order.
   static func sample(_ ids: [String], count: Int, seed: UInt64) -> [String] {
-    var order = ids.sorted()
-    var generator = SplitMix64(seed: seed)
-    order.shuffle(using: &generator)
-    return Array(order.prefix(count)).sorted()
+    ItemSelection.select(ids.sorted(), limit: count, seed: seed)
   }
 }
