@@ -50,3 +50,21 @@ def test_proof_checks_with_the_reference_and_a_changed_byte_fails(e2e, tmp_path)
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "FAILED" in done.stdout
+
+
+def test_commit_errors_name_the_file_and_the_problem(e2e, tmp_path):
+    def fails(*args):
+        done = subprocess.run([e2e.bin, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0, done.stdout
+        return done.stderr
+
+    assert "no tensor named 'nope'" in fails("commit", "prove", e2e.closed_path, "nope")
+    assert "no metadata named 'nope'" in fails("commit", "prove", e2e.closed_path, "nope", "--metadata")
+    missing = str(tmp_path / "missing.gguf")
+    assert missing in fails("commit", missing)
+    junk = tmp_path / "junk.json"
+    junk.write_text('{"root": 1}')
+    assert str(junk) in fails("commit", "check", str(junk)) and "not an inclusion proof" in fails("commit", "check", str(junk))
+    assert str(tmp_path / "none.json") in fails("commit", "check", str(tmp_path / "none.json"))
+    unwritable = str(tmp_path / "no-such-dir" / "tree.json")
+    assert unwritable in fails("commit", e2e.closed_path, "--tree", unwritable)

@@ -72,3 +72,21 @@ def test_attest_publish_and_verify_a_claim(e2e, tmp_path):
                  check=False)
     assert broken.returncode == 2 and "does NOT hold" in broken.stdout, broken.stdout + broken.stderr
     run(e2e, "claims", "remove", "--data-dir", e2e.data_dir, claim_id)
+
+
+def test_claim_and_attest_errors_are_clear(e2e, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = run(e2e, "claims", "add", "--data-dir", e2e.data_dir, "--model", e2e.closed_id, "--statement", "x",
+               "--results", str(empty), check=False)
+    assert done.returncode != 0 and str(empty / "attestation.json") in done.stderr, done.stderr
+    done = run(e2e, "claims", "remove", "--data-dir", e2e.data_dir, "claim_nope", check=False)
+    assert done.returncode != 0 and "no claim 'claim_nope'" in done.stderr, done.stderr
+    for sample in ("0", "1001", "-3"):
+        done = run(e2e, "verify-claim", "--base-url", e2e.base_url, "--model", e2e.closed_id, "--sample", sample,
+                   check=False)
+        assert done.returncode != 0 and "--sample" in done.stderr, done.stderr
+    done = run(e2e, "eval", "--task", "arc-challenge", "--base-url", e2e.base_url, "--model", e2e.closed_id,
+               "--api-key", e2e.inference_key, "--data-dir", str(DATA), "--output", str(tmp_path / "run"),
+               "--attest", str(tmp_path / "not-a-data-dir"), check=False)
+    assert done.returncode != 0 and "no server identity" in done.stderr, done.stderr
