@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The arm64 NEON (dotprod) kernels without an ARM machine: cross-compiles every C file of
 # Sources/MuseKernelsC for aarch64 (the arm64 build of the target), then builds
-# neon_kernel_test.c with interleaved_dot_neon.c and runs it under QEMU user emulation
-# (`qemu-aarch64 -cpu max`, which has FEAT_DotProd); checks that the CPU feature test sees
-# dotprod there and not on a Cortex-A53 (which lacks it); and, on x86-64, runs the same test
-# natively against the x86 levels this CPU has, so the test's references are shown to agree
-# with the kernels the Swift tests already cover. Fails on any mismatch.
+# neon_kernel_test.c with interleaved_dot_neon.c and runs it under QEMU user emulation as
+# `-cpu max` and as a Neoverse N1 (Graviton2's core), both with FEAT_DotProd; checks that the
+# CPU feature test sees dotprod there and not on a Cortex-A53 (which lacks it); and, on x86-64,
+# runs the same test natively against the x86 levels this CPU has, so the test's references are
+# shown to agree with the kernels the Swift tests already cover. Fails on any mismatch.
 #
 # Needs the Swift toolchain's clang (or CLANG=...); installs qemu-user and Debian's aarch64
 # cross libc and binutils when missing (apt-get, as root or through sudo). ~10 s once installed.
@@ -69,16 +69,22 @@ test_flags=(-O2 -fwrapv -ffp-contract=off -Wall -Wextra -Werror)
 echo "== MuseKernelsC for aarch64"
 for f in "$src"/*.c; do "${arm[@]}" -O3 -c "$f" -o "$work/$(basename "$f" .c).o"; done
 
-echo "== NEON dotprod kernels under qemu-aarch64 -cpu max"
 "${arm[@]}" "${test_flags[@]}" -c Scripts/neon/neon_kernel_test.c -o "$work/test.o"
 "${arm[@]}" -static "$work/test.o" "$work/interleaved_dot_neon.o" "$work/int8_dot.o" -lm -o "$work/neon_kernel_test"
-qemu-aarch64 -cpu max "$work/neon_kernel_test"
+for cpu in max neoverse-n1; do
+  echo "== NEON dotprod kernels under qemu-aarch64 -cpu $cpu"
+  qemu-aarch64 -cpu "$cpu" "$work/neon_kernel_test"
+done
 
-echo "== CPU feature test: dotprod seen under -cpu max, not on a Cortex-A53"
+echo "== CPU feature test: dotprod seen on -cpu max and a Neoverse N1, not on a Cortex-A53"
 max="$(qemu-aarch64 -cpu max "$work/neon_kernel_test" features)"
+n1="$(qemu-aarch64 -cpu neoverse-n1 "$work/neon_kernel_test" features)"
 a53="$(qemu-aarch64 -cpu cortex-a53 "$work/neon_kernel_test" features)"
-echo "muse_cpu_features: max $max, cortex-a53 $a53"
-[ $((max & 8)) -ne 0 ] && [ "$a53" -eq 0 ] || { echo "FAIL MUSE_CPU_NEON_DOTPROD (8) misdetected" >&2; exit 1; }
+echo "muse_cpu_features: max $max, neoverse-n1 $n1, cortex-a53 $a53 (MUSE_CPU_NEON_DOTPROD = 8)"
+if [ $((max & 8)) -eq 0 ] || [ $((n1 & 8)) -eq 0 ] || [ $((a53 & 8)) -ne 0 ]; then
+  echo "FAIL MUSE_CPU_NEON_DOTPROD misdetected" >&2
+  exit 1
+fi
 
 if [ "$(uname -m)" = x86_64 ]; then
   echo "== the same test natively against this CPU's x86 levels"
