@@ -123,6 +123,9 @@ double muse_exp_shifted_vnni(const float *x, float shift, float *out, long n);
 void muse_keep_freed_memory(void);
 void muse_swiglu_vnni(float *gate, const float *up, long n);
 
+/// x[i] = 0.5 x[i] (1 + erf(x[i] / √2)) for i < n, the exact GELU (gelu.c, AVX2 + FMA).
+void muse_gelu_erf_avx2(float *x, long n);
+
 /// Asks for `bytes` bytes at `p` to be brought into cache ahead of use: attention's next tile
 /// of cached rows (a 4 KB run per head the hardware prefetcher meets too late to follow).
 static inline void muse_prefetch(const void *p, long bytes) {
