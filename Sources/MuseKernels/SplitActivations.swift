@@ -44,6 +44,15 @@ struct SplitActivations {
         }
         return
       }
+    #elseif arch(arm64)
+      if level == .neon {
+        for t in 0..<tokens {
+          muse_split_activations_neon(
+            x + t * columns, (base + t * tokenStride).assumingMemoryBound(to: Int8.self), Int32(blocks),
+            Int32(digits))
+        }
+        return
+      }
     #endif
     for t in 0..<tokens {
       splitActivations(x + t * columns, into: base + t * tokenStride, blocks: blocks, digits: digits)
