@@ -119,7 +119,7 @@ static void ref_split(const float *x, int8_t *dst, int blocks, int digits) {
   for (int b = 0; b < blocks; b++) {
     float amax = 0;
     for (int c = 0; c < 32; c++) amax = fmaxf(amax, fabsf(x[32 * b + c]));
-    const double scale = amax == 0 ? 0 : levels / (double)amax;
+    const double scale = amax < MUSE_SPLIT_NEGLIGIBLE ? 0 : levels / (double)amax;
     int32_t sum_top = 0, sum_rest = 0, sum = 0;
     for (int c = 0; c < 32; c++) {
       int32_t q;
@@ -321,6 +321,8 @@ static void check_case(const Level *levels, int nlevels, int type, int blocks, i
         // Quantising x: |q d - x| ≤ d (1/2 + 2^-23 · L), d = max / L: the second term is the
         // float rounding of the stored d (times q ≤ L) and, at 16 bits, of the scale and product.
         rounding += block_weight * (amax / levels_d) * (0.5 + levels_d * 0x1p-23);
+        // A block below MUSE_SPLIT_NEGLIGIBLE is split as zeros: all of it is the error.
+        if (amax < MUSE_SPLIT_NEGLIGIBLE) rounding += block_weight * amax;
         // Where d · dx (or Q4_1's Σx) is subnormal its rounding is absolute, up to 2^-150,
         // times the integer sum (or m ≤ 4); so are the fmas' results.
         subnormal += (block_codes + 8) * 0x1p-149;

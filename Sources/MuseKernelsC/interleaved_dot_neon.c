@@ -170,7 +170,7 @@ void muse_split_activations_neon(const float *x, int8_t *dst, int blocks, int di
       m = vmaxq_f32(m, vabsq_f32(v[i]));
     }
     const float amax = vmaxvq_f32(m);
-    const double scale = amax == 0 ? 0 : levels / (double)amax;
+    const double scale = amax < MUSE_SPLIT_NEGLIGIBLE ? 0 : levels / (double)amax;
     int32x4_t q[8], rest[8];
     for (int i = 0; i < 8; i++) {
       if (digits == 2) {

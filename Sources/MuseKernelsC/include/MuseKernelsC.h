@@ -84,6 +84,10 @@ MUSE_IDOT(muse_idot_q4_0_avx2);
 MUSE_IDOT(muse_idot_q4_1_avx2);
 MUSE_IDOT(muse_idot_q8_0_avx2);
 /// SplitActivations' quantiser (`digits` 2 or 3) for one token of `blocks` × 32 floats.
+// A block whose largest |x| is below this is split as zeros: its scale L / max|x| would
+// overflow a float (16-bit digits need max|x| ≥ 32512 / FLT_MAX ≈ 9.6e-35), and what it could add
+// to a dot product is below 32 · 1e-30 · max|w|. SplitActivations.negligible is the same.
+#define MUSE_SPLIT_NEGLIGIBLE 1e-30f
 void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int digits);
 void muse_split_activations_avx2(const float *x, int8_t *dst, int blocks, int digits);
 #if defined(__aarch64__)
