@@ -8,7 +8,7 @@
 # repacking and the Swift calls into the kernels are compiled and exercised as on arm64.
 #
 #   bash Scripts/neon/check_arm64_swift.sh [swift test --filter pattern]
-# A fresh build of the three targets: a few minutes. Not part of test.sh for that reason.
+# A fresh build of the three targets: 1–3 minutes. Scripts/test.sh runs it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 filter="${1:-KernelDispatch|Interleaved|IntegerKernel|MatMulTests}"
