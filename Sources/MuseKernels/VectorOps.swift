@@ -50,10 +50,11 @@ public func scaleAdd(
 }
 
 /// gate[i] = silu(gate[i]) * up[i] — the SwiGLU feed-forward activation. With AVX-512 a 16-wide
-/// loop in C (exp.c, e^x within ~1 ulp of expf), elsewhere `silu`.
+/// loop in C (exp.c, e^x within ~1 ulp of expf), with AVX2 an 8-wide one, elsewhere `silu`.
 public func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
   #if arch(x86_64)
     if KernelDispatch.current == .avx512vnni { return muse_swiglu_vnni(gate, up, count) }
+    if KernelDispatch.current >= .avx2 { return muse_swiglu_avx2(gate, up, count) }
   #endif
   for i in 0..<count { gate[i] = silu(gate[i]) * up[i] }
 }
@@ -69,12 +70,13 @@ public func geluErf(_ x: UnsafeMutablePointer<Float>, count: Int) {
 
 /// out[i] = exp(x[i] - shift) for i < count, and Σ out[i] in Double: the numerators of a
 /// softmax over a vocabulary (the sampler's). With AVX-512 a 16-wide loop in C (exp.c, within
-/// ~1 ulp of expf), elsewhere expf; below e^-87, and for -inf or NaN, 0.
+/// ~1 ulp of expf), with AVX2 an 8-wide one, elsewhere expf; below e^-87, and for -inf or NaN, 0.
 public func expShifted(
   _ x: UnsafePointer<Float>, minus shift: Float, into out: UnsafeMutablePointer<Float>, count: Int
 ) -> Double {
   #if arch(x86_64)
     if KernelDispatch.current == .avx512vnni { return muse_exp_shifted_vnni(x, shift, out, count) }
+    if KernelDispatch.current >= .avx2 { return muse_exp_shifted_avx2(x, shift, out, count) }
   #endif
   var total = 0.0
   for i in 0..<count {

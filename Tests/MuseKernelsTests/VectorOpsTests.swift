@@ -46,24 +46,10 @@ import Testing
     #expect(abs(gate[1] - silu(2) * 3) <= 1e-6)
     #expect(abs(gate[2] - silu(-1) * 2) <= 1e-6)
   }
+}
 
-  /// Against the definition in Double, over the range an activation takes (and past where e^-x
-  /// overflows a float), and the same bits for an element whatever its place in the call: the
-  /// vector loop's tail runs the same code under a mask.
-  @Test func swiGLUMatchesTheDefinitionAndIgnoresPosition() {
-    let gates: [Float] = (0..<53).map { Float($0) * 4.1 - 110 }
-    let up: [Float] = (0..<53).map { 0.3 + Float($0 % 5) * 0.7 }
-    var all = gates
-    swiGLU(gate: &all, up: up, count: all.count)
-    for i in gates.indices {
-      let g = Double(gates[i])
-      let expected = g / (1 + Foundation.exp(-g)) * Double(up[i])
-      #expect(abs(Double(all[i]) - expected) <= 3e-7 * max(1, abs(expected)), "gate \(gates[i])")
-      var one = [gates[i]]
-      swiGLU(gate: &one, up: [up[i]], count: 1)
-      #expect(one[0].bitPattern == all[i].bitPattern, "gate \(gates[i]) alone")
-    }
-  }
+// Forcing levels joins IntegerKernelTests' serialized suite.
+extension IntegerKernelTests {
   /// The exact GELU against its definition in Double (Foundation's erf), at every level this CPU
   /// has, from where it is −0 to where it is x, and the same bits for an element whatever its
   /// place in the call (the vector loop's tail runs the same code).
@@ -83,6 +69,27 @@ import Testing
         var one = [xs[i]]
         geluErf(&one, count: 1)
         #expect(one[0].bitPattern == all[i].bitPattern, "\(level): x \(xs[i]) alone")
+      }
+    }
+  }
+
+  /// SwiGLU at every level this CPU has (AVX-512's and AVX2's vector loops, `silu` elsewhere)
+  /// against the definition in Double, over the range an activation takes (and past where e^-x
+  /// overflows a float), and the same bits for an element whatever its place in the call: the
+  /// vector loop's tail runs the same code under a mask.
+  @Test func swiGLUMatchesTheDefinitionAndIgnoresPosition() {
+    let gates: [Float] = (0..<53).map { Float($0) * 4.1 - 110 }
+    let up: [Float] = (0..<53).map { 0.3 + Float($0 % 5) * 0.7 }
+    forEachLevel { level in
+      var all = gates
+      swiGLU(gate: &all, up: up, count: all.count)
+      for i in gates.indices {
+        let g = Double(gates[i])
+        let expected = g / (1 + Foundation.exp(-g)) * Double(up[i])
+        #expect(abs(Double(all[i]) - expected) <= 3e-7 * max(1, abs(expected)), "\(level): gate \(gates[i])")
+        var one = [gates[i]]
+        swiGLU(gate: &one, up: [up[i]], count: 1)
+        #expect(one[0].bitPattern == all[i].bitPattern, "\(level): gate \(gates[i]) alone")
       }
     }
   }

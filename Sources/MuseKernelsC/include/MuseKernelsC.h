@@ -126,6 +126,8 @@ double muse_exp_shifted_vnni(const float *x, float shift, float *out, long n);
 // process_memory.c: keep freed memory in the process instead of giving it back each step.
 void muse_keep_freed_memory(void);
 void muse_swiglu_vnni(float *gate, const float *up, long n);
+double muse_exp_shifted_avx2(const float *x, float shift, float *out, long n);
+void muse_swiglu_avx2(float *gate, const float *up, long n);
 
 /// x[i] = 0.5 x[i] (1 + erf(x[i] / √2)) for i < n, the exact GELU (gelu.c, AVX2 + FMA).
 void muse_gelu_erf_avx2(float *x, long n);

@@ -193,8 +193,13 @@ public final class BertEncoder: @unchecked Sendable {
         columns: d, output: scores, outputStride: t)
       for i in 0..<t {
         let row = scores + i * t
-        for j in 0..<t { row[j] *= scale }
-        softmax(row, count: t)
+        var maximum = -Float.infinity
+        for j in 0..<t {
+          row[j] *= scale
+          maximum = max(maximum, row[j])
+        }
+        let inverse = Float(1 / expShifted(row, minus: maximum, into: row, count: t))
+        for j in 0..<t { row[j] *= inverse }
       }
       for j in 0..<t {
         for c in 0..<d { valuesT[c * t + j] = v[j * h + head * d + c] }
