@@ -46,7 +46,8 @@ struct KernelDispatchTests {
       for type in [GGMLType.q4_0, .q4_1, .q8_0, .q4_K, .q6_K, .f16] {
         let repacks = InterleavedWeights.repacks(type, level: level)
         let expected =
-          level != .portable && [.q4_0, .q4_1, .q8_0].contains(type) && !(level == .avx2 && type == .q8_0)
+          level != .portable && [.q4_0, .q4_1, .q8_0, .q4_K].contains(type)
+          && !(level == .avx2 && type == .q8_0)
         #expect(repacks == expected, "\(type.name) \(level)")
         #expect(KernelDispatch.kernelPath(for: type, level: level).hasPrefix(repacks ? "16-row" : "rows"))
       }
@@ -54,5 +55,8 @@ struct KernelDispatchTests {
     #expect(KernelDispatch.kernelPath(for: .q4_1, level: .avx2).contains("vpmaddubsw"))
     #expect(KernelDispatch.kernelPath(for: .q8_0, level: .avxvnni).contains("24-bit"))
     #expect(KernelDispatch.kernelPath(for: .q8_0, level: .avx2) == "rows, float activations, C AVX2")
+    #expect(
+      KernelDispatch.kernelPath(for: .q4_K, level: .avx512vnni).contains(
+        "16-bit activations, AVX2 vpmaddubsw"))
   }
 }

@@ -81,6 +81,9 @@ MUSE_IDOT(muse_idot_q8_0_avxvnni);
 MUSE_IDOT(muse_idot_q4_0_avx2);
 MUSE_IDOT(muse_idot_q4_1_avx2);
 MUSE_IDOT(muse_idot_q8_0_avx2);
+/// Q4_K: `blocks` counts blocks of 32 values (8 per super-block), as the activations do.
+MUSE_IDOT(muse_idot_q4_K_avxvnni);
+MUSE_IDOT(muse_idot_q4_K_avx2);
 /// SplitActivations' quantiser (`digits` 2 or 3) for one token of `blocks` × 32 floats.
 void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int digits);
 void muse_split_activations_avx2(const float *x, int8_t *dst, int blocks, int digits);
