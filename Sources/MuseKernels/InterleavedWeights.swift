@@ -18,16 +18,18 @@ public enum InterleavedWeights {
   }()
 
   /// Whether weights of `type` are repacked at `level`: where the level has a 16-row kernel
-  /// for the type (AVX2, AVX-VNNI and AVX-512 VNNI; the portable level keeps rows, whose Swift
-  /// float kernels are faster than the portable 16-row loop), or where `MUSE_INTERLEAVE` names
-  /// the type. AVX2 keeps Q8_0 in rows: without an 8-bit × 8-bit dot product its 24-bit
-  /// activations take 6 vpmaddubsw and 6 adds per 4 values of 8 rows and token, ~3× the float
-  /// kernel's per-token work, so several tokens run slower (OLMoE-shaped Q8_0, 128-token
-  /// prefill, 1 thread: 8.0 tok/s vs 11.5 in rows) and one gains little (decode 4.4 vs 4.1).
-  /// Q4_K has 256-bit kernels only: the AVX-512 VNNI level runs the AVX2 one (`kernelLevel`).
+  /// for the type (AVX2, AVX-VNNI, AVX-512 VNNI and arm64 NEON; the portable level keeps rows,
+  /// whose Swift float kernels are faster than the portable 16-row loop), or where
+  /// `MUSE_INTERLEAVE` names the type. AVX2 keeps Q8_0 in rows: without an 8-bit × 8-bit dot
+  /// product its 24-bit activations take 6 vpmaddubsw and 6 adds per 4 values of 8 rows and
+  /// token, ~3× the float kernel's per-token work, so several tokens run slower (OLMoE-shaped
+  /// Q8_0, 128-token prefill, 1 thread: 8.0 tok/s vs 11.5 in rows) and one gains little
+  /// (decode 4.4 vs 4.1). NEON's sdot multiplies 8-bit by 8-bit as VNNI does, so Q8_0 is
+  /// repacked there.
+  /// Q4_K has x86 kernels only (`kernelLevel`), so it stays in rows at the NEON level.
   public static func repacks(_ type: GGMLType, level: KernelDispatch.Level = KernelDispatch.selected) -> Bool
   {
-    guard supports(type), level >= .avx2 else { return false }
+    guard supports(type), level != .portable, kernelLevel(type, at: level) != .portable else { return false }
     if let onlyTypes { return onlyTypes.contains(type.name.lowercased()) }
     return !(level == .avx2 && type == .q8_0)
   }
@@ -39,11 +41,15 @@ public enum InterleavedWeights {
     }
   }
 
-  /// The level whose 16-row kernel runs weights of `type` at `level`: itself, except Q4_K at
-  /// AVX-512 VNNI, which takes the AVX2 kernel (there is no 512-bit Q4_K kernel, and AVX-512
-  /// CPUs need not have AVX-VNNI's VEX encoding).
+  /// The level whose 16-row kernel runs weights of `type` at `level`: itself, except for Q4_K,
+  /// which has 256-bit x86 kernels only: AVX-512 VNNI takes the AVX2 one (AVX-512 CPUs need not
+  /// have AVX-VNNI's VEX encoding), and NEON none (the portable loop, for tests that repack).
   public static func kernelLevel(_ type: GGMLType, at level: KernelDispatch.Level) -> KernelDispatch.Level {
-    type == .q4_K && level == .avx512vnni ? .avx2 : level
+    guard type == .q4_K else { return level }
+    #if arch(arm64)
+      if level == .neon { return .portable }
+    #endif
+    return level == .avx512vnni ? .avx2 : level
   }
 
   /// Bytes of one block of 16 rows (16 × the format's block size; a Q4_K super-block's).
@@ -116,7 +122,7 @@ public enum InterleavedWeights {
 
   /// y[t * yStride + i] = row i of the 16-row group at `group` · token t, for `count` (1...4)
   /// tokens of `x` (`blocks` blocks of 32 values, whatever the format's block): the C kernel of
-  /// the level (AVX-512 VNNI, AVX-VNNI or AVX2; `kernelLevel`), else the same
+  /// the level (AVX-512 VNNI, AVX-VNNI, AVX2 or NEON; `kernelLevel`), else the same
   /// arithmetic in Swift (the same int32 sums and the same float operations in the same order,
   /// so every level gives identical bits).
   @inline(__always)
@@ -140,6 +146,17 @@ public enum InterleavedWeights {
         case (.q4_0, _): muse_idot_q4_0_avx2(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q4_1, _): muse_idot_q4_1_avx2(group, b, xs, x.tokenStride, n, y, yStride)
         default: muse_idot_q8_0_avx2(group, b, xs, x.tokenStride, n, y, yStride)
+        }
+        return
+      }
+    #elseif arch(arm64)
+      if kernelLevel(type, at: level) == .neon {
+        let xs = x.token(first)
+        let (b, n) = (Int32(blocks), Int32(count))
+        switch type {
+        case .q4_0: muse_idot_q4_0_neon(group, b, xs, x.tokenStride, n, y, yStride)
+        case .q4_1: muse_idot_q4_1_neon(group, b, xs, x.tokenStride, n, y, yStride)
+        default: muse_idot_q8_0_neon(group, b, xs, x.tokenStride, n, y, yStride)
         }
         return
       }

@@ -16,6 +16,12 @@ public enum KernelDispatch {
     case avxvnni = 2
     /// AVX2 plus AVX-512 VL/BW/VNNI's vpdpbusd.
     case avx512vnni = 3
+    #if arch(arm64)
+      /// arm64 NEON with the dot product extension (sdot): the 16-row interleaved kernels and
+      /// the activation splitter (interleaved_dot_neon.c); every other kernel is Swift. Last
+      /// only so that `best` picks it; code tests for it by equality, never by order.
+      case neon = 4
+    #endif
 
     public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
 
@@ -26,6 +32,9 @@ public enum KernelDispatch {
       case .avx2: "avx2"
       case .avxvnni: "vnni"
       case .avx512vnni: "avx512"
+      #if arch(arm64)
+        case .neon: "neon"
+      #endif
       }
     }
 
@@ -36,6 +45,9 @@ public enum KernelDispatch {
       case .avx2: "AVX2, FMA and F16C"
       case .avxvnni: "AVX2, FMA, F16C and AVX-VNNI (avx_vnni)"
       case .avx512vnni: "AVX2, FMA, F16C and AVX-512 VL/BW/VNNI"
+      #if arch(arm64)
+        case .neon: "NEON with the dot product extension (FEAT_DotProd, asimddp)"
+      #endif
       }
     }
 
@@ -55,6 +67,9 @@ public enum KernelDispatch {
     case .avx2: features & Int(MUSE_CPU_AVX2) != 0
     case .avxvnni: features & Int(MUSE_CPU_AVXVNNI) != 0
     case .avx512vnni: features & Int(MUSE_CPU_AVX512VNNI) != 0
+    #if arch(arm64)
+      case .neon: features & Int(MUSE_CPU_NEON_DOTPROD) != 0
+    #endif
     }
   }
 
@@ -72,6 +87,8 @@ public enum KernelDispatch {
         ("avx2+fma+f16c", MUSE_CPU_AVX2), ("avx512vnni", MUSE_CPU_AVX512VNNI), ("avx_vnni", MUSE_CPU_AVXVNNI),
       ]
       let seen = flags.map { features & Int($0.1) != 0 ? $0.0 : "no \($0.0)" }.joined(separator: ", ")
+    #elseif arch(arm64)
+      let seen = features & Int(MUSE_CPU_NEON_DOTPROD) != 0 ? "neon+dotprod" : "no dotprod"
     #else
       let seen = "no x86 vector extensions"
     #endif
@@ -158,13 +175,20 @@ public enum KernelDispatch {
   /// How a matmul with weights of `type` runs at `level` (layout, activations, instructions),
   /// for `muse bench`.
   public static func kernelPath(for type: GGMLType, level: Level = selected) -> String {
-    let c = level == .avx512vnni ? "C AVX-512" : "C AVX2"
+    #if arch(x86_64)
+      let c = level == .avx512vnni ? "C AVX-512" : "C AVX2"
+    #else
+      let c = "Swift"  // only the interleaved kernels have C off x86-64
+    #endif
     if InterleavedWeights.repacks(type, level: level) {
       let bits = 8 * SplitActivations.digits(for: type)
       let instructions =
         switch InterleavedWeights.kernelLevel(type, at: level) {
         case .avx512vnni: "AVX-512 vpdpbusd"
         case .avxvnni: "AVX-VNNI vpdpbusd (256-bit)"
+        #if arch(arm64)
+          case .neon: "NEON sdot"
+        #endif
         default: "AVX2 vpmaddubsw/vpmaddwd"
         }
       return "16-row interleaved, \(bits)-bit activations, \(instructions)"

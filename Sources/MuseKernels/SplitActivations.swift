@@ -21,6 +21,10 @@ struct SplitActivations {
 
   static func levels(digits: Int) -> Double { digits == 3 ? 8_323_072 : 32_512 }
 
+  /// A block whose largest |x| is below this is split as zeros (MUSE_SPLIT_NEGLIGIBLE in C):
+  /// its scale L / max|x| would overflow a float for 16-bit digits below ~9.6e-35.
+  static let negligible = Float(MUSE_SPLIT_NEGLIGIBLE)
+
   static func tokenStride(columns: Int, digits: Int) -> Int { (columns / 32 * (32 * digits + 16) + 63) & ~63 }
 
   /// Quantises `tokens` rows of `columns` floats into the calling thread's scratch `slot`,
@@ -39,6 +43,15 @@ struct SplitActivations {
         let split = level == .avx512vnni ? muse_split_activations_vnni : muse_split_activations_avx2
         for t in 0..<tokens {
           split(
+            x + t * columns, (base + t * tokenStride).assumingMemoryBound(to: Int8.self), Int32(blocks),
+            Int32(digits))
+        }
+        return
+      }
+    #elseif arch(arm64)
+      if level == .neon {
+        for t in 0..<tokens {
+          muse_split_activations_neon(
             x + t * columns, (base + t * tokenStride).assumingMemoryBound(to: Int8.self), Int32(blocks),
             Int32(digits))
         }
@@ -89,7 +102,7 @@ func splitActivations(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPoint
       source.loadUnaligned(fromByteOffset: b * 128 + 64, as: SIMD16<Float>.self)
     )
     let amax = pointwiseMax(absolute(halves.0), absolute(halves.1)).max()
-    let scale = amax == 0 ? 0 : levels / Double(amax)
+    let scale = amax < SplitActivations.negligible ? 0 : levels / Double(amax)
     var sumTop: Int32 = 0
     var sumRest: Int32 = 0
     var sum: Int32 = 0

@@ -58,6 +58,15 @@ public func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, 
   for i in 0..<count { gate[i] = silu(gate[i]) * up[i] }
 }
 
+/// x[i] = 0.5 x[i] (1 + erf(x[i] / √2)) — the exact GELU of BERT encoders. With AVX2 an 8-wide
+/// loop in C (gelu.c: erf within 1.5e-7, e^x within ~1 ulp), elsewhere erff.
+public func geluErf(_ x: UnsafeMutablePointer<Float>, count: Int) {
+  #if arch(x86_64)
+    if KernelDispatch.current >= .avx2 { return muse_gelu_erf_avx2(x, count) }
+  #endif
+  for i in 0..<count { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.707_106_77)) }
+}
+
 /// out[i] = exp(x[i] - shift) for i < count, and Σ out[i] in Double: the numerators of a
 /// softmax over a vocabulary (the sampler's). With AVX-512 a 16-wide loop in C (exp.c, within
 /// ~1 ulp of expf), elsewhere expf; below e^-87, and for -inf or NaN, 0.

@@ -55,20 +55,29 @@ AI __m256 FN(sum4)(const float *x) {
 
 #define ZERO4 {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}
 
-// Q8_0: value = d q.
+// Q8_0: value = d q. Even and odd blocks go to two accumulators per token: with one, its fma
+// chain (4–5 cycles per 34 bytes) bounded the kernel; on the AVX2 EPYC (one thread streaming
+// 640 MB of rows, medians of 6 alternating runs under load) one token went from 5.9 to 7.6 GB/s
+// and four from 4.5 to 5.3 (weight bytes per second).
+AI void FN(q8_0_block)(const uint8_t *p, const float *x, size_t xstride, const int nt, __m256 acc[4]) {
+  const __m256 d = _mm256_set1_ps(FN(fhalf)(p));
+  __m256 q[4];
+  for (int k = 0; k < 4; k++)
+    q[k] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 2 + 8 * k))));
+  for (int t = 0; t < nt; t++) acc[t] = _mm256_fmadd_ps(FN(dot4)(q, x + t * xstride), d, acc[t]);
+}
+
 AI void FN(fq8_0)(const void *w, int blocks, const float *x, size_t xstride, const int nt,
                   float *y, size_t ystride) {
-  __m256 acc[4] = ZERO4;
+  __m256 even[4] = ZERO4, odd[4] = ZERO4;
   const uint8_t *p = w;
-  for (int b = 0; b < blocks; b++, p += 34) {
-    const __m256 d = _mm256_set1_ps(FN(fhalf)(p));
-    __m256 q[4];
-    for (int k = 0; k < 4; k++)
-      q[k] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 2 + 8 * k))));
-    for (int t = 0; t < nt; t++)
-      acc[t] = _mm256_fmadd_ps(FN(dot4)(q, x + t * xstride + b * 32), d, acc[t]);
+  int b = 0;
+  for (; b + 1 < blocks; b += 2, p += 68) {
+    FN(q8_0_block)(p, x + b * 32, xstride, nt, even);
+    FN(q8_0_block)(p + 34, x + b * 32 + 32, xstride, nt, odd);
   }
-  for (int t = 0; t < nt; t++) y[t * ystride] = FN(fhsum)(acc[t]);
+  if (b < blocks) FN(q8_0_block)(p, x + b * 32, xstride, nt, even);
+  for (int t = 0; t < nt; t++) y[t * ystride] = FN(fhsum)(_mm256_add_ps(even[t], odd[t]));
 }
 FDEFINE_DISPATCH(q8_0)
 

@@ -67,6 +67,40 @@ void muse_cpu_brand(char out[49]) {
 #undef DOT_U8S8
 #pragma clang attribute pop
 
+#elif defined(__aarch64__)
+// arm64: the dot product extension (sdot) for the interleaved kernels (interleaved_dot_neon.c),
+// as the kernel reports it (Linux's AT_HWCAP; macOS's sysctl).
+#if defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
+#elif defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
+
+int muse_cpu_features(void) {
+#if defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? MUSE_CPU_NEON_DOTPROD : 0;
+#elif defined(__APPLE__)
+  int value = 0;
+  size_t size = sizeof value;
+  return sysctlbyname("hw.optional.arm.FEAT_DotProd", &value, &size, NULL, 0) == 0 && value ? MUSE_CPU_NEON_DOTPROD
+                                                                                              : 0;
+#else
+  return 0;
+#endif
+}
+
+void muse_cpu_brand(char out[49]) {
+  out[0] = 0;
+#if defined(__APPLE__)
+  size_t size = 49;
+  if (sysctlbyname("machdep.cpu.brand_string", out, &size, NULL, 0) != 0) out[0] = 0;
+  out[48] = 0;
+#endif
+}
+
 #else
 
 int muse_cpu_features(void) { return 0; }

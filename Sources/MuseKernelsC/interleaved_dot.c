@@ -186,7 +186,7 @@ void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int di
   for (int b = 0; b < blocks; b++) {
     const __m512 v[2] = {_mm512_loadu_ps(x + 32 * b), _mm512_loadu_ps(x + 32 * b + 16)};
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v[0]), _mm512_abs_ps(v[1])));
-    const double scale = amax == 0 ? 0 : levels / (double)amax;
+    const double scale = amax < MUSE_SPLIT_NEGLIGIBLE ? 0 : levels / (double)amax;
     // Both halves' codes and top digits summed as vectors, then one reduction each: the lower
     // digits' value is q less the top digit's, so its sum needs no third.
     __m512i q_sum = _mm512_setzero_si512(), top_sum = _mm512_setzero_si512();
@@ -287,7 +287,7 @@ void muse_split_activations_avx2(const float *x, int8_t *dst, int blocks, int di
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     const float amax = _mm_cvtss_f32(m4);
-    const double scale = amax == 0 ? 0 : levels / (double)amax;
+    const double scale = amax < MUSE_SPLIT_NEGLIGIBLE ? 0 : levels / (double)amax;
     __m256i q[4], rest[4];
     for (int i = 0; i < 4; i++) {
       if (digits == 2) {

@@ -78,6 +78,12 @@ public final class ServerIdentity: @unchecked Sendable {
   private let lock = NSLock()
   private var loaded: (modified: Date?, keys: [PublicKey], signer: Curve25519.Signing.PrivateKey)?
 
+  /// Whether `dataDirectory` holds an identity (`identity/keys.json`), without creating one:
+  /// commands that only read keys refuse a directory without it rather than make a key there.
+  public static func exists(in dataDirectory: String) -> Bool {
+    FileManager.default.fileExists(atPath: dataDirectory + "/identity/keys.json")
+  }
+
   /// Opens the identity in `dataDirectory`, creating the first key pair when there is none.
   public init(dataDirectory: String) throws {
     directory = dataDirectory + "/identity"

@@ -37,7 +37,7 @@ struct BenchEngineCommand: ParsableCommand {
   @Option(
     name: .long,
     help:
-      "Kernel level to run: portable, avx2, vnni (AVX-VNNI) or avx512 (AVX-512 VNNI); default the best the CPU has, or MUSE_KERNEL_LEVEL."
+      "Kernel level to run: portable, avx2, vnni (AVX-VNNI) or avx512 (AVX-512 VNNI); on arm64 portable or neon (dotprod); default the best the CPU has, or MUSE_KERNEL_LEVEL."
   ) var kernelLevel: String?
   @Flag(name: .long, help: "Print one JSON object.") var json = false
   @Option(

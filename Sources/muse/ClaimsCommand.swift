@@ -27,6 +27,13 @@ struct ClaimsCommand: ParsableCommand {
 
     func run() throws {
       try reportingErrors {
+        // The keys the attestation must verify with are the deployment's: a directory without
+        // an identity is refused, not given a new key.
+        let dataDir = try DataDirectory.path(common.dataDir)
+        guard ServerIdentity.exists(in: dataDir) else {
+          throw ValidationError(
+            "\(dataDir): no server identity (identity/keys.json); give muse serve's --data-dir")
+        }
         let attestationFile = results + "/attestation.json"
         let itemsFile = results + "/items.jsonl"
         guard let document = FileManager.default.contents(atPath: attestationFile) else {
@@ -44,7 +51,6 @@ struct ClaimsCommand: ParsableCommand {
         } catch {
           throw ValidationError("\(attestationFile): \(error)")
         }
-        let dataDir = try DataDirectory.path(common.dataDir)
         let keys = try ServerIdentity(dataDirectory: dataDir).publishedKeys()
         do {
           try attestation.verify(keys: keys)

@@ -126,7 +126,7 @@ struct EvalCommand: AsyncParsableCommand {
     summary: EvalSummary, results: [ItemResult], items: [EvalItem], mode: ScoringMode, task: any EvalTask,
     client: OpenAIClient, identityDirectory: String, sample: Int
   ) async throws -> Attestation {
-    guard FileManager.default.fileExists(atPath: identityDirectory + "/identity/keys.json") else {
+    guard ServerIdentity.exists(in: identityDirectory) else {
       throw ValidationError(
         "\(identityDirectory): no server identity (identity/keys.json); give muse serve's --data-dir")
     }

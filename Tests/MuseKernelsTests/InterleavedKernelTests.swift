@@ -103,6 +103,29 @@ extension IntegerKernelTests {
     }
   }
 
+  /// A block whose largest |x| is below `SplitActivations.negligible` is split as zeros at every
+  /// level (16-bit digits would need a scale past Float's range there: 32512 / 1e-36 ≈ 3e40), so
+  /// a dot product with it is 0 and finite, not NaN.
+  @Test(arguments: [2, 3])
+  func negligibleBlocksAreZeros(digits: Int) {
+    let tiny: [Float] = (0..<32).map { Float($0 - 31) * 2e-37 }
+    let ordinary: [Float] = (0..<32).map { Float(($0 * 7919) % 101) / 97 - 0.5 }
+    let x = tiny + ordinary
+    forEachLevel { level in
+      let split = SplitActivations(x, columns: 64, tokens: 1, digits: digits, slot: .matmul)
+      let codes = split.base.assumingMemoryBound(to: Int8.self)
+      let tail = UnsafeRawPointer(split.base + 64 * digits)
+      for j in 0..<digits {
+        #expect((0..<32).allSatisfy { codes[j * 64 + $0] == 0 }, "\(level): digit \(j) of the tiny block")
+        #expect((32..<64).contains { codes[j * 64 + $0] != 0 }, "\(level): digit \(j) of the ordinary block")
+      }
+      for k in 1...3 {
+        #expect(tail.load(fromByteOffset: 4 * 2 * k, as: UInt32.self) == 0, "\(level): sum \(k)")
+      }
+      #expect(tail.load(fromByteOffset: 0, as: Float.self).isFinite)
+    }
+  }
+
   /// The quantiser of every level writes the same bytes (the VNNI level runs a C twin of the
   /// Swift loop), on ordinary values, zeros, tiny and huge ones.
   @Test(arguments: [2, 3])
@@ -115,6 +138,8 @@ extension IntegerKernelTests {
     x[100] = -7e30
     x[130] = 0.5
     x[131] = -0.5
+    for i in 160..<192 { x[i] = Float(i - 175) * 3e-37 }  // max |x| below SplitActivations.negligible
+    for i in 192..<224 { x[i] = Float(i - 207) * 7e-31 }  // just above it: a scale near 3e33
     var results: [[UInt8]] = []
     forEachLevel { _ in
       let split = SplitActivations(x, columns: columns, tokens: 1, digits: digits, slot: .matmul)

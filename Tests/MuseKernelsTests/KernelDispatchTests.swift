@@ -4,8 +4,14 @@ import Testing
 
 /// Choosing a kernel level by name (`muse bench --kernel-level`, MUSE_KERNEL_LEVEL).
 struct KernelDispatchTests {
+  #if arch(arm64)
+    static let levelNames = ["portable", "avx2", "vnni", "avx512", "neon"]
+  #else
+    static let levelNames = ["portable", "avx2", "vnni", "avx512"]
+  #endif
+
   @Test func levelsAreNamedAsTheCommandLineSpellsThem() {
-    #expect(KernelDispatch.Level.allCases.map(\.name) == ["portable", "avx2", "vnni", "avx512"])
+    #expect(KernelDispatch.Level.allCases.map(\.name) == Self.levelNames)
     for level in KernelDispatch.Level.allCases {
       #expect(KernelDispatch.Level(name: level.name) == level)
       #expect(KernelDispatch.Level(name: level.name.uppercased()) == level)
@@ -35,7 +41,8 @@ struct KernelDispatchTests {
       return
     }
     #expect(
-      error.description == "MUSE_KERNEL_LEVEL 'sse9' is not a kernel level (portable, avx2, vnni, avx512)")
+      error.description
+        == "MUSE_KERNEL_LEVEL 'sse9' is not a kernel level (\(Self.levelNames.joined(separator: ", ")))")
   }
 
   /// The 16-row layout is used at every level with a 16-row kernel, never at the portable one,
@@ -48,13 +55,23 @@ struct KernelDispatchTests {
         let expected =
           level != .portable && [.q4_0, .q4_1, .q8_0, .q4_K].contains(type)
           && !(level == .avx2 && type == .q8_0)
+          && InterleavedWeights.kernelLevel(type, at: level) != .portable
         #expect(repacks == expected, "\(type.name) \(level)")
         #expect(KernelDispatch.kernelPath(for: type, level: level).hasPrefix(repacks ? "16-row" : "rows"))
       }
     }
     #expect(KernelDispatch.kernelPath(for: .q4_1, level: .avx2).contains("vpmaddubsw"))
     #expect(KernelDispatch.kernelPath(for: .q8_0, level: .avxvnni).contains("24-bit"))
-    #expect(KernelDispatch.kernelPath(for: .q8_0, level: .avx2) == "rows, float activations, C AVX2")
+    #if arch(x86_64)
+      #expect(KernelDispatch.kernelPath(for: .q8_0, level: .avx2) == "rows, float activations, C AVX2")
+    #else
+      #expect(KernelDispatch.kernelPath(for: .q8_0, level: .avx2) == "rows, float activations, Swift")
+    #endif
+    #if arch(arm64)
+      #expect(
+        KernelDispatch.kernelPath(for: .q8_0, level: .neon)
+          == "16-row interleaved, 24-bit activations, NEON sdot")
+    #endif
     #expect(
       KernelDispatch.kernelPath(for: .q4_K, level: .avx512vnni).contains(
         "16-bit activations, AVX2 vpmaddubsw"))

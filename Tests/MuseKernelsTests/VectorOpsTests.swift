@@ -64,4 +64,26 @@ import Testing
       #expect(one[0].bitPattern == all[i].bitPattern, "gate \(gates[i]) alone")
     }
   }
+  /// The exact GELU against its definition in Double (Foundation's erf), at every level this CPU
+  /// has, from where it is −0 to where it is x, and the same bits for an element whatever its
+  /// place in the call (the vector loop's tail runs the same code).
+  @Test func geluMatchesTheDefinitionAndIgnoresPosition() {
+    let xs: [Float] =
+      (0..<24_001).map { Float($0) * 0.001 - 12 } + [0, -0.0, 1e-20, -1e-20, 40, -40, 1e6, -1e6]
+    forEachLevel { level in
+      var all = xs
+      geluErf(&all, count: all.count)
+      for i in xs.indices {
+        let x = Double(xs[i])
+        let expected = 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot()))
+        let error = abs(Double(all[i]) - expected)
+        #expect(error <= 4e-7 * max(1, abs(x)), "\(level): x \(xs[i]) gives \(all[i]), expected \(expected)")
+      }
+      for i in stride(from: 0, to: xs.count, by: 997) {
+        var one = [xs[i]]
+        geluErf(&one, count: 1)
+        #expect(one[0].bitPattern == all[i].bitPattern, "\(level): x \(xs[i]) alone")
+      }
+    }
+  }
 }

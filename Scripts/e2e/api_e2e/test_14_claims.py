@@ -80,6 +80,11 @@ def test_claim_and_attest_errors_are_clear(e2e, tmp_path):
     done = run(e2e, "claims", "add", "--data-dir", e2e.data_dir, "--model", e2e.closed_id, "--statement", "x",
                "--results", str(empty), check=False)
     assert done.returncode != 0 and str(empty / "attestation.json") in done.stderr, done.stderr
+    fresh = tmp_path / "fresh"
+    done = run(e2e, "claims", "add", "--data-dir", str(fresh), "--model", e2e.closed_id, "--statement", "x",
+               "--results", str(empty), check=False)
+    assert done.returncode != 0 and "no server identity" in done.stderr, done.stderr
+    assert not (fresh / "identity").exists(), "claims add made a key in a directory without an identity"
     done = run(e2e, "claims", "remove", "--data-dir", e2e.data_dir, "claim_nope", check=False)
     assert done.returncode != 0 and "no claim 'claim_nope'" in done.stderr, done.stderr
     for sample in ("0", "1001", "-3"):

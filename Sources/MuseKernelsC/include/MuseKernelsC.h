@@ -1,5 +1,5 @@
-// Integer dot-product inner loops for x86-64 AVX2 and AVX-512 VNNI, chosen at run time by
-// MuseKernels (KernelDispatch.swift). Everything else — quantising activations, threading,
+// Integer dot-product inner loops for x86-64 AVX2 and AVX-512 VNNI (and the interleaved ones
+// for arm64 NEON), chosen at run time by MuseKernels (KernelDispatch.swift). Everything else — quantising activations, threading,
 // dispatch, the portable fallback — is Swift. See int8_dot.c for why this target exists.
 #ifndef MUSE_KERNELS_C_H
 #define MUSE_KERNELS_C_H
@@ -13,7 +13,9 @@ int muse_cpu_features(void);
 #define MUSE_CPU_AVX2 1       /* AVX2 + FMA + F16C */
 #define MUSE_CPU_AVX512VNNI 2 /* AVX-512 VL/BW/VNNI's vpdpbusd */
 #define MUSE_CPU_AVXVNNI 4    /* AVX-VNNI: the VEX (256-bit) vpdpbusd of Alder Lake, Sapphire Rapids, Zen 5 */
-/// The CPU's brand string (cpuid leaves 0x80000002–4; empty where there is none).
+#define MUSE_CPU_NEON_DOTPROD 8 /* arm64: NEON with the dot product extension (FEAT_DotProd, sdot) */
+/// The CPU's brand string (cpuid leaves 0x80000002–4, macOS's machdep.cpu.brand_string; empty
+/// where there is none).
 void muse_cpu_brand(char out[49]);
 
 // One weight row (`blocks` blocks of the format) against `ntok` (1...4) quantised activation
@@ -85,8 +87,20 @@ MUSE_IDOT(muse_idot_q8_0_avx2);
 MUSE_IDOT(muse_idot_q4_K_avxvnni);
 MUSE_IDOT(muse_idot_q4_K_avx2);
 /// SplitActivations' quantiser (`digits` 2 or 3) for one token of `blocks` × 32 floats.
+// A block whose largest |x| is below this is split as zeros: its scale L / max|x| would
+// overflow a float (16-bit digits need max|x| ≥ 32512 / FLT_MAX ≈ 9.6e-35), and what it could add
+// to a dot product is below 32 · 1e-30 · max|w|. SplitActivations.negligible is the same.
+#define MUSE_SPLIT_NEGLIGIBLE 1e-30f
 void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int digits);
 void muse_split_activations_avx2(const float *x, int8_t *dst, int blocks, int digits);
+#if defined(__aarch64__)
+// The same kernels and quantiser for arm64 NEON with the dot product extension
+// (interleaved_dot_neon.c); callable only where muse_cpu_features has MUSE_CPU_NEON_DOTPROD.
+MUSE_IDOT(muse_idot_q4_0_neon);
+MUSE_IDOT(muse_idot_q4_1_neon);
+MUSE_IDOT(muse_idot_q8_0_neon);
+void muse_split_activations_neon(const float *x, int8_t *dst, int blocks, int digits);
+#endif
 
 /// Most query heads one `muse_attend_*` call takes (the caller splits larger groups).
 #define MUSE_ATTEND_MAX_HEADS 16
@@ -115,6 +129,9 @@ double muse_exp_shifted_vnni(const float *x, float shift, float *out, long n);
 // process_memory.c: keep freed memory in the process instead of giving it back each step.
 void muse_keep_freed_memory(void);
 void muse_swiglu_vnni(float *gate, const float *up, long n);
+
+/// x[i] = 0.5 x[i] (1 + erf(x[i] / √2)) for i < n, the exact GELU (gelu.c, AVX2 + FMA).
+void muse_gelu_erf_avx2(float *x, long n);
 
 /// Asks for `bytes` bytes at `p` to be brought into cache ahead of use: attention's next tile
 /// of cached rows (a 4 KB run per head the hardware prefetcher meets too late to follow).

@@ -214,9 +214,7 @@ public final class BertEncoder: @unchecked Sendable {
       output: s.intermediate.pointer)
     let activation = config.activation
     let inter = s.intermediate.pointer
-    pool.parallelFor(t) { i in
-      for j in i * ff..<(i + 1) * ff { inter[j] = Self.activate(inter[j], activation) }
-    }
+    pool.parallelFor(t) { i in Self.activate(inter + i * ff, count: ff, activation) }
     linear(layer.output, bias: layer.outputBias, input: inter, tokens: t, output: s.projected.pointer)
     addAndNormalize(x, s.projected, tokens: t, weight: layer.outputNormWeight, bias: layer.outputNormBias)
   }
@@ -244,13 +242,16 @@ public final class BertEncoder: @unchecked Sendable {
     }
   }
 
-  @inline(__always)
-  static func activate(_ x: Float, _ kind: BertActivation) -> Float {
+  /// The activation in place over `count` values.
+  static func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ kind: BertActivation) {
     switch kind {
-    case .gelu: return 0.5 * x * (1 + erff(x * 0.707_106_77))
+    case .gelu: geluErf(x, count: count)
     case .geluTanh:
-      return 0.5 * x * (1 + tanhf(0.797_884_56 * (x + 0.044_715 * x * x * x)))
-    case .relu: return max(x, 0)
+      for i in 0..<count {
+        let v = x[i]
+        x[i] = 0.5 * v * (1 + tanhf(0.797_884_56 * (v + 0.044_715 * v * v * v)))
+      }
+    case .relu: for i in 0..<count { x[i] = max(x[i], 0) }
     }
   }
 

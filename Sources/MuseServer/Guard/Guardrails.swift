@@ -47,19 +47,14 @@ public struct GuardContext: Sendable {
   }
 
   /// The text of the last user message of OpenAI-shaped `messages` (string content, or its
-  /// text parts joined).
+  /// text parts joined as the template sees them: `RequestPrompt.flattenTextParts`).
   public static func lastUserTurn(in messages: [JinjaValue]) -> String? {
     for message in messages.reversed() {
       guard case .dict(let fields) = message, fields["role"] == .string("user") else { continue }
-      switch fields["content"] {
-      case .string(let text)?: return text
-      case .array(let parts)?:
-        return parts.compactMap { part -> String? in
-          guard case .dict(let p) = part, case .string(let text)? = p["text"] else { return nil }
-          return text
-        }.joined(separator: "\n")
-      default: return nil
-      }
+      guard case .dict(let flat) = RequestPrompt.flattenTextParts(message),
+        case .string(let text)? = flat["content"]
+      else { return nil }
+      return text
     }
     return nil
   }

@@ -242,7 +242,8 @@ private func characters(_ s: String) -> [String] { s.map(String.init) }
       ["role": "user", "content": .array([["type": "text", "text": "a"], ["type": "text", "text": "b"]])],
       ["role": "tool", "content": "result"],
     ]
-    #expect(GuardContext.lastUserTurn(in: messages) == "a\nb")
+    // Text parts joined as the template sees them (RequestPrompt.flattenTextParts).
+    #expect(GuardContext.lastUserTurn(in: messages) == "ab")
     #expect(GuardContext.lastUserTurn(in: Array(messages.prefix(2))) == "first")
     #expect(GuardContext.lastUserTurn(in: [["role": "system", "content": "x"]]) == nil)
   }

@@ -1,0 +1,215 @@
+// The 16-row interleaved kernels of interleaved_dot.c (the layout and the 16/24-bit split
+// activations are described there) for arm64 NEON with the dot product extension
+// (FEAT_DotProd: sdot, Arm Cortex-A76 / Neoverse N1 and later, Apple M1 and later), and the
+// activation splitter.
+//
+// sdot multiplies signed bytes, four per int32 lane: `vdotq_laneq_s32(acc, codes, x, j)` adds,
+// for each of 4 rows (one lane each), the row's 4 codes times activation bytes 4j ..< 4j + 4 of
+// x. A 128-bit vector holds 4 of a group's 16 rows, so each kernel makes four passes over a
+// group's blocks, rows 0–3, 4–7, 8–11, then 12–15, each pass reading 16 of every 64 bytes of a
+// chunk (the AVX2 kernels' two passes, halved again).
+//
+// Every sum is exact in int32, and the float operations are the portable loop's
+// (InterleavedWeights.portableDot) in its order — s converted once, acc = fma(s, d · dx, acc),
+// then Q4_1's acc = fma(m, Σx, acc); Q8_0's s = fma(top, 65536, lower) — so the results are
+// bitwise those of the portable loop and of every x86 level:
+//   Q4_0, Q4_1: codes 0...15 are non-negative signed bytes; Q4_0's offset is taken off with the
+//     stored digit sums, as on x86.
+//   Q8_0: the stored byte is u = q + 128; u ^ 0x80 is q as a signed byte, so the sums are Σ q x
+//     directly. The portable loop computes Σ u x - 128 Σ x with the stored digit sums, which
+//     the splitter writes as the sums of the very digits stored (SplitActivations), so both
+//     are the same int32 (wrapping arithmetic is exact modulo 2^32 and neither wraps: |Σ q h|
+//     ≤ 32 · 128 · 128, |256 Σ q m + Σ q l| < 2^28).
+// Tested under QEMU user emulation against a scalar reference and a Double one
+// (Scripts/neon/test_neon.sh); their speed has not been measured on ARM hardware.
+
+#include "MuseKernelsC.h"
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#include <string.h>
+
+#pragma clang attribute push(__attribute__((target("dotprod"))), apply_to = function)
+
+#define AI static inline __attribute__((always_inline))
+
+/// Four f16 at p as floats (exact).
+AI float32x4_t half4(const uint8_t *p) { return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(p))); }
+
+/// Token t's activations for block b with P digits (interleaved_dot.c's layout): digit j's 32
+/// codes, the block's float scale, int32 Σ of the top digit, int32 Σ of the lower digits'
+/// value, float Σ x.
+#define XDIGIT(t, b, j) (x + (size_t)(t) * xstride + (size_t)blocks * 32 * (j) + (size_t)(b) * 32)
+AI float tail_f(const int8_t *x, size_t xstride, int blocks, int t, int b, int P, int k) {
+  float v;
+  memcpy(&v, x + (size_t)t * xstride + (size_t)blocks * (32 * P + 4 * k) + 4 * (size_t)b, 4);
+  return v;
+}
+AI int32_t tail_i(const int8_t *x, size_t xstride, int blocks, int t, int b, int P, int k) {
+  int32_t v;
+  memcpy(&v, x + (size_t)t * xstride + (size_t)blocks * (32 * P + 4 * k) + 4 * (size_t)b, 4);
+  return v;
+}
+
+/// acc + Σ over the 4 chunks c[0..3] of codes times activation bytes 4j ..< 4j + 4 of x, per
+/// row lane (the lane index of vdotq_laneq_s32 must be a constant, hence no loop).
+AI int32x4_t dot4(int32x4_t acc, const int8x16_t c[4], int8x16_t x) {
+  acc = vdotq_laneq_s32(acc, c[0], x, 0);
+  acc = vdotq_laneq_s32(acc, c[1], x, 1);
+  acc = vdotq_laneq_s32(acc, c[2], x, 2);
+  return vdotq_laneq_s32(acc, c[3], x, 3);
+}
+
+// Q4_0 (value d (q - 8)) and Q4_1 (value d q + m), 16-bit activations q = 256 h + l.
+AI void iq4(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
+            size_t ystride, int q4_1) {
+  const size_t block_bytes = q4_1 ? 320 : 288, header = q4_1 ? 64 : 32;
+  const uint32_t off = q4_1 ? 0 : 8;
+  const uint8x16_t m4 = vdupq_n_u8(0x0F);
+  for (int quad = 0; quad < 4; quad++) {
+    float32x4_t acc[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};
+    const uint8_t *w = group;
+    for (int b = 0; b < blocks; b++, w += block_bytes) {
+      // Chunk j: low nibbles are values 4j ..< 4j + 4, high nibbles 16 + 4j ..< 16 + 4j + 4.
+      int8x16_t lo[4], hi[4];
+      for (int j = 0; j < 4; j++) {
+        const uint8x16_t raw = vld1q_u8(w + header + 64 * j + 16 * quad);
+        lo[j] = vreinterpretq_s8_u8(vandq_u8(raw, m4));
+        hi[j] = vreinterpretq_s8_u8(vshrq_n_u8(raw, 4));
+      }
+      const float32x4_t d = half4(w + 8 * quad);
+      const float32x4_t m = q4_1 ? half4(w + 32 + 8 * quad) : vdupq_n_f32(0);
+      for (int t = 0; t < nt; t++) {
+        const int8_t *h = XDIGIT(t, b, 0), *l = XDIGIT(t, b, 1);
+        // Two chains per digit (low and high nibbles), as on x86.
+        const int32x4_t sh = vaddq_s32(dot4(vdupq_n_s32(0), lo, vld1q_s8(h)), dot4(vdupq_n_s32(0), hi, vld1q_s8(h + 16)));
+        const int32x4_t sl = vaddq_s32(dot4(vdupq_n_s32(0), lo, vld1q_s8(l)), dot4(vdupq_n_s32(0), hi, vld1q_s8(l + 16)));
+        int32x4_t s = vaddq_s32(vshlq_n_s32(sh, 8), sl);
+        if (off) {
+          // off · Σ q in wrapping arithmetic, as the portable loop's &* and &+.
+          const uint32_t sum_q = 256u * (uint32_t)tail_i(x, xstride, blocks, t, b, 2, 1) +
+                                 (uint32_t)tail_i(x, xstride, blocks, t, b, 2, 2);
+          s = vsubq_s32(s, vdupq_n_s32((int32_t)(off * sum_q)));
+        }
+        const float dx = tail_f(x, xstride, blocks, t, b, 2, 0);
+        acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(s), vmulq_f32(d, vdupq_n_f32(dx)));
+        if (q4_1) acc[t] = vfmaq_f32(acc[t], m, vdupq_n_f32(tail_f(x, xstride, blocks, t, b, 2, 3)));
+      }
+    }
+    for (int t = 0; t < nt; t++) vst1q_f32(y + (size_t)t * ystride + 4 * quad, acc[t]);
+  }
+}
+
+// Q8_0: value d q, stored as q + 128; 24-bit activations q = 65536 h + 256 m + l.
+AI void iq8_0(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
+              size_t ystride) {
+  const uint8x16_t flip = vdupq_n_u8(0x80);
+  for (int quad = 0; quad < 4; quad++) {
+    float32x4_t acc[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};
+    const uint8_t *w = group;
+    for (int b = 0; b < blocks; b++, w += 544) {
+      // Chunks 0–3 hold values 0 ..< 16, chunks 4–7 values 16 ..< 32.
+      int8x16_t q[8];
+      for (int k = 0; k < 8; k++) q[k] = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(w + 32 + 64 * k + 16 * quad), flip));
+      const float32x4_t d = half4(w + 8 * quad);
+      for (int t = 0; t < nt; t++) {
+        int32x4_t s[3];
+        for (int j = 0; j < 3; j++) {
+          const int8_t *xj = XDIGIT(t, b, j);
+          s[j] = vaddq_s32(dot4(vdupq_n_s32(0), q, vld1q_s8(xj)), dot4(vdupq_n_s32(0), q + 4, vld1q_s8(xj + 16)));
+        }
+        const int32x4_t lower = vaddq_s32(vshlq_n_s32(s[1], 8), s[2]);
+        const float32x4_t dot = vfmaq_f32(vcvtq_f32_s32(lower), vcvtq_f32_s32(s[0]), vdupq_n_f32(65536.0f));
+        const float dx = tail_f(x, xstride, blocks, t, b, 3, 0);
+        acc[t] = vfmaq_f32(acc[t], dot, vmulq_f32(d, vdupq_n_f32(dx)));
+      }
+    }
+    for (int t = 0; t < nt; t++) vst1q_f32(y + (size_t)t * ystride + 4 * quad, acc[t]);
+  }
+}
+
+// One specialisation per token count, so the loops over tokens unroll; each token gets the
+// same instructions whatever the count, so results do not depend on the batch.
+#define DEFINE_IDOT(fmt, call)                                                                  \
+  MUSE_IDOT(muse_idot_##fmt##_neon) {                                                           \
+    const uint8_t *g = (const uint8_t *)w;                                                      \
+    switch (ntok) {                                                                             \
+    case 1: call(g, blocks, x, xstride, 1, y, ystride); break;                                  \
+    case 2: call(g, blocks, x, xstride, 2, y, ystride); break;                                  \
+    case 3: call(g, blocks, x, xstride, 3, y, ystride); break;                                  \
+    default: call(g, blocks, x, xstride, 4, y, ystride); break;                                 \
+    }                                                                                           \
+  }
+#define IQ4_0(...) iq4(__VA_ARGS__, 0)
+#define IQ4_1(...) iq4(__VA_ARGS__, 1)
+DEFINE_IDOT(q4_0, IQ4_0)
+DEFINE_IDOT(q4_1, IQ4_1)
+DEFINE_IDOT(q8_0, iq8_0)
+
+/// Eight int32x4 (32 values, each in -128...127) to 32 bytes at dst, truncating.
+AI void store_digits(int8_t *dst, const int32x4_t v[8]) {
+  for (int i = 0; i < 2; i++) {
+    const int16x8_t a = vcombine_s16(vmovn_s32(v[4 * i]), vmovn_s32(v[4 * i + 1]));
+    const int16x8_t b = vcombine_s16(vmovn_s32(v[4 * i + 2]), vmovn_s32(v[4 * i + 3]));
+    vst1q_s8(dst + 16 * i, vcombine_s8(vmovn_s16(a), vmovn_s16(b)));
+  }
+}
+
+// SplitActivations.swift's quantiser (its layout and its rounding: the product x · scale in
+// float for 16 bits, in double for 24, rounded to nearest even — fcvtns), as the x86 twins in
+// interleaved_dot.c.
+void muse_split_activations_neon(const float *x, int8_t *dst, int blocks, int digits) {
+  const double levels = digits == 3 ? 8323072.0 : 32512.0;
+  const int32_t top_place = digits == 3 ? 65536 : 256;
+  uint8_t *tail = (uint8_t *)dst + (size_t)blocks * 32 * digits;
+  for (int b = 0; b < blocks; b++) {
+    float32x4_t v[8];
+    float32x4_t m = vdupq_n_f32(0);
+    for (int i = 0; i < 8; i++) {
+      v[i] = vld1q_f32(x + 32 * (size_t)b + 4 * i);
+      m = vmaxq_f32(m, vabsq_f32(v[i]));
+    }
+    const float amax = vmaxvq_f32(m);
+    const double scale = amax < MUSE_SPLIT_NEGLIGIBLE ? 0 : levels / (double)amax;
+    int32x4_t q[8], rest[8];
+    for (int i = 0; i < 8; i++) {
+      if (digits == 2) {
+        q[i] = vcvtnq_s32_f32(vmulq_f32(v[i], vdupq_n_f32((float)scale)));
+      } else {
+        const float64x2_t sd = vdupq_n_f64(scale);
+        const int64x2_t lo = vcvtnq_s64_f64(vmulq_f64(vcvt_f64_f32(vget_low_f32(v[i])), sd));
+        const int64x2_t hi = vcvtnq_s64_f64(vmulq_f64(vcvt_high_f64_f32(v[i]), sd));
+        q[i] = vcombine_s32(vmovn_s64(lo), vmovn_s64(hi));
+      }
+      rest[i] = q[i];
+    }
+    // Balanced base-256 digits, lowest first: each lower digit in -128...127.
+    for (int j = digits - 1; j > 0; j--) {
+      int32x4_t digit[8];
+      for (int i = 0; i < 8; i++) {
+        const int32x4_t up = vshrq_n_s32(vaddq_s32(rest[i], vdupq_n_s32(128)), 8);
+        digit[i] = vsubq_s32(rest[i], vshlq_n_s32(up, 8));
+        rest[i] = up;
+      }
+      store_digits(dst + ((size_t)j * blocks + b) * 32, digit);
+    }
+    store_digits(dst + (size_t)b * 32, rest);
+    int32x4_t q_sum = vdupq_n_s32(0), top_sum = vdupq_n_s32(0);
+    for (int i = 0; i < 8; i++) {
+      q_sum = vaddq_s32(q_sum, q[i]);
+      top_sum = vaddq_s32(top_sum, rest[i]);
+    }
+    const int32_t sum = vaddvq_s32(q_sum), sum_top = vaddvq_s32(top_sum);
+    const int32_t sum_rest = (int32_t)((uint32_t)sum - (uint32_t)top_place * (uint32_t)sum_top);
+    const float d = (float)((double)amax / levels);
+    const float xsum = (float)((double)sum * (double)d);
+    memcpy(tail + 4 * (size_t)b, &d, 4);
+    memcpy(tail + 4 * ((size_t)blocks + b), &sum_top, 4);
+    memcpy(tail + 4 * (2 * (size_t)blocks + b), &sum_rest, 4);
+    memcpy(tail + 4 * (3 * (size_t)blocks + b), &xsum, 4);
+  }
+}
+
+#pragma clang attribute pop
+
+#endif
