@@ -11,9 +11,17 @@ let q4_KBlockBytes = 144
 /// bits of bytes 0–3 (scales) and 4–7 (mins). Done four bytes at a time, as ggml's SIMD code.
 @inline(__always)
 func q4_KScalesAndMins(_ s: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
-  let low = s.loadUnaligned(as: UInt32.self)
-  let high = s.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-  let packed = s.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+  q4_KScalesAndMins(
+    low: s.loadUnaligned(as: UInt32.self), high: s.loadUnaligned(fromByteOffset: 4, as: UInt32.self),
+    packed: s.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+}
+
+/// The same from the 12 bytes as three little-endian words (bytes 0–3, 4–7, 8–11), which the
+/// interleaved layout keeps apart (InterleavedWeights).
+@inline(__always)
+func q4_KScalesAndMins(low: UInt32, high: UInt32, packed: UInt32) -> (
+  scales: SIMD8<Float>, mins: SIMD8<Float>
+) {
   let scales = SIMD2<UInt32>(low & 0x3F3F_3F3F, (packed & 0x0F0F_0F0F) | ((low >> 2) & 0x3030_3030))
   let mins = SIMD2<UInt32>(
     high & 0x3F3F_3F3F, ((packed >> 4) & 0x0F0F_0F0F) | ((high >> 2) & 0x3030_3030))

@@ -26,21 +26,33 @@ public enum InterleavedWeights {
   /// Q8_0, 128-token prefill, 1 thread: 8.0 tok/s vs 11.5 in rows) and one gains little
   /// (decode 4.4 vs 4.1). NEON's sdot multiplies 8-bit by 8-bit as VNNI does, so Q8_0 is
   /// repacked there.
+  /// Q4_K has x86 kernels only (`kernelLevel`), so it stays in rows at the NEON level.
   public static func repacks(_ type: GGMLType, level: KernelDispatch.Level = KernelDispatch.selected) -> Bool
   {
-    guard supports(type), level != .portable else { return false }
+    guard supports(type), level != .portable, kernelLevel(type, at: level) != .portable else { return false }
     if let onlyTypes { return onlyTypes.contains(type.name.lowercased()) }
     return !(level == .avx2 && type == .q8_0)
   }
 
   static func supports(_ type: GGMLType) -> Bool {
     switch type {
-    case .q4_0, .q4_1, .q8_0: true
+    case .q4_0, .q4_1, .q8_0, .q4_K: true
     default: false
     }
   }
 
-  /// Bytes of one block of 16 rows (16 × the format's block size).
+  /// The level whose 16-row kernel runs weights of `type` at `level`: itself, except for Q4_K,
+  /// which has 256-bit x86 kernels only: AVX-512 VNNI takes the AVX2 one (AVX-512 CPUs need not
+  /// have AVX-VNNI's VEX encoding), and NEON none (the portable loop, for tests that repack).
+  public static func kernelLevel(_ type: GGMLType, at level: KernelDispatch.Level) -> KernelDispatch.Level {
+    guard type == .q4_K else { return level }
+    #if arch(arm64)
+      if level == .neon { return .portable }
+    #endif
+    return level == .avx512vnni ? .avx2 : level
+  }
+
+  /// Bytes of one block of 16 rows (16 × the format's block size; a Q4_K super-block's).
   static func groupBlockBytes(_ type: GGMLType) -> Int { 16 * type.blockLayout.bytes }
 
   /// `w` repacked when the process's level `repacks` its type and every matrix has a multiple
@@ -57,7 +69,7 @@ public enum InterleavedWeights {
     else { return w }
     let storage = arena.allocate(bytes: w.byteCount)
     let groups = w.rows / 16
-    let blocks = w.columns / 32
+    let blocks = w.columns / w.type.blockLayout.values
     let rowBytes = w.rowBytes
     let groupBytes = 16 * rowBytes
     for g in 0..<groups {
@@ -68,25 +80,38 @@ public enum InterleavedWeights {
     return TensorView(type: w.type, data: storage, shape: w.shape, layout: .interleaved16, owner: arena)
   }
 
-  /// Sixteen rows starting at `src` into one interleaved group at `dst`.
+  /// Widths in bytes of the fields ahead of the codes in one source block, each of which the
+  /// group holds for its 16 rows together, in this order, ahead of the interleaved codes.
+  private static func headerFields(_ type: GGMLType) -> [Int] {
+    switch type {
+    case .q4_1: [2, 2]  // f16 d, f16 m
+    case .q4_K: [2, 2, 4, 4, 4]  // f16 d, f16 dmin, the 12 packed scale bytes as three words
+    default: [2]  // f16 d
+    }
+  }
+
+  /// Sixteen rows starting at `src` (`blocks` blocks of the format each) into one interleaved
+  /// group at `dst`.
   private static func repackGroup(
     _ type: GGMLType, from src: UnsafeRawPointer, rowBytes: Int, blocks: Int, to dst: UnsafeMutableRawPointer
   ) {
     let blockBytes = type.blockLayout.bytes
     let groupBlock = 16 * blockBytes
-    // Bytes of scales and minimums ahead of the codes in one source block.
-    let header = type == .q4_1 ? 4 : 2
+    let fields = headerFields(type)
+    let header = fields.reduce(0, +)
     let codeBytes = blockBytes - header
+    let flip: UInt32 = type == .q8_0 ? 0x8080_8080 : 0
     for b in 0..<blocks {
       let out = dst + b * groupBlock
       for r in 0..<16 {
         let block = src + r * rowBytes + b * blockBytes
-        // f16 d of the 16 rows, then (Q4_1) their f16 m.
-        (out + 2 * r).copyMemory(from: block, byteCount: 2)
-        if type == .q4_1 { (out + 32 + 2 * r).copyMemory(from: block + 2, byteCount: 2) }
+        var at = 0
+        for width in fields {
+          (out + 16 * at + width * r).copyMemory(from: block + at, byteCount: width)
+          at += width
+        }
         let codes = block + header
         let chunks = out + 16 * header
-        let flip: UInt32 = type == .q8_0 ? 0x8080_8080 : 0
         for j in 0..<codeBytes / 4 {
           let word = codes.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self)
           (chunks + 64 * j + 4 * r).storeBytes(of: word ^ flip, as: UInt32.self)
@@ -96,7 +121,8 @@ public enum InterleavedWeights {
   }
 
   /// y[t * yStride + i] = row i of the 16-row group at `group` · token t, for `count` (1...4)
-  /// tokens of `x`: the C kernel of the level (AVX-512 VNNI, AVX-VNNI, AVX2 or NEON), else the same
+  /// tokens of `x` (`blocks` blocks of 32 values, whatever the format's block): the C kernel of
+  /// the level (AVX-512 VNNI, AVX-VNNI, AVX2 or NEON; `kernelLevel`), else the same
   /// arithmetic in Swift (the same int32 sums and the same float operations in the same order,
   /// so every level gives identical bits).
   @inline(__always)
@@ -109,6 +135,8 @@ public enum InterleavedWeights {
         let xs = x.token(first)
         let (b, n) = (Int32(blocks), Int32(count))
         switch (type, level) {
+        case (.q4_K, .avxvnni): muse_idot_q4_K_avxvnni(group, b, xs, x.tokenStride, n, y, yStride)
+        case (.q4_K, _): muse_idot_q4_K_avx2(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q4_0, .avx512vnni): muse_idot_q4_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q4_1, .avx512vnni): muse_idot_q4_1_vnni(group, b, xs, x.tokenStride, n, y, yStride)
         case (_, .avx512vnni): muse_idot_q8_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
@@ -122,7 +150,7 @@ public enum InterleavedWeights {
         return
       }
     #elseif arch(arm64)
-      if level == .neon {
+      if kernelLevel(type, at: level) == .neon {
         let xs = x.token(first)
         let (b, n) = (Int32(blocks), Int32(count))
         switch type {
@@ -142,6 +170,10 @@ public enum InterleavedWeights {
     _ type: GGMLType, group: UnsafeRawPointer, blocks: Int, x: UnsafePointer<Int8>,
     y: UnsafeMutablePointer<Float>
   ) {
+    if type == .q4_K {
+      portableDotQ4_K(group: group, blocks: blocks, x: x, y: y)
+      return
+    }
     let groupBlock = groupBlockBytes(type)
     let chunksAt = type == .q4_1 ? 64 : 32
     let offset: Int32 = type == .q4_0 ? 8 : type == .q8_0 ? 128 : 0
@@ -188,6 +220,44 @@ public enum InterleavedWeights {
       }
     }
     for r in 0..<16 { y[r] = acc[r] }
+  }
+
+  /// interleaved_dot_kernels.h's iq4_K in Swift: per sub-block s of 32 values the integer
+  /// Σ code × (256 h + l), then acc += Σ · (d sc_s · xd) and acc -= dmin m_s · Σx, fused.
+  private static func portableDotQ4_K(
+    group: UnsafeRawPointer, blocks: Int, x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Float>
+  ) {
+    let tail = UnsafeRawPointer(x + blocks * 64)
+    for r in 0..<16 {
+      var acc: Float = 0
+      for superBlock in 0..<blocks / 8 {
+        let p = group + superBlock * groupBlockBytes(.q4_K)
+        let d = halfToFloat(p.loadUnaligned(fromByteOffset: 2 * r, as: UInt16.self))
+        let dmin = halfToFloat(p.loadUnaligned(fromByteOffset: 32 + 2 * r, as: UInt16.self))
+        let (scales, mins) = q4_KScalesAndMins(
+          low: p.loadUnaligned(fromByteOffset: 64 + 4 * r, as: UInt32.self),
+          high: p.loadUnaligned(fromByteOffset: 128 + 4 * r, as: UInt32.self),
+          packed: p.loadUnaligned(fromByteOffset: 192 + 4 * r, as: UInt32.self))
+        for s in 0..<8 {
+          let b = 8 * superBlock + s
+          var (high, low): (Int32, Int32) = (0, 0)
+          for j in 0..<8 {
+            for i in 0..<4 {
+              let byte = p.load(fromByteOffset: 256 + 512 * (s / 2) + 64 * j + 4 * r + i, as: UInt8.self)
+              let code = Int32(s % 2 == 0 ? byte & 0x0F : byte >> 4)
+              let at = b * 32 + 4 * j + i
+              high &+= code &* Int32(x[at])
+              low &+= code &* Int32(x[blocks * 32 + at])
+            }
+          }
+          let dx = tail.load(fromByteOffset: 4 * b, as: Float.self)
+          let sum = tail.load(fromByteOffset: 4 * (3 * blocks + b), as: Float.self)
+          acc = acc.addingProduct(Float((high << 8) &+ low), d * scales[s] * dx)
+          acc = acc.addingProduct(-(dmin * mins[s]), sum)
+        }
+      }
+      y[r] = acc
+    }
   }
 }
 

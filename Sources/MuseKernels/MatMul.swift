@@ -35,13 +35,14 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
 
 /// y[t * w.rows + r] = row r of `w` · x[t * w.columns ..< (t + 1) * w.columns] for every token t.
 ///
-/// Weights repacked into 16-row groups at load (`InterleavedWeights`: Q4_0, Q4_1, Q8_0 on CPUs
-/// with AVX-512 VNNI) take the interleaved kernels, with the activations quantised once per
-/// call to 16 or 24 bits (`SplitActivations`; interleaved_dot.c says why not 8). F32 weights
-/// take the register-tiled GEMM (`floatGemm`: several rows × several tokens per step). Other
-/// formats keep float activations (fused dequantize·dot; on x86-64 with AVX2 the quantised
-/// formats run the C kernels of Sources/MuseKernelsC/float_dot.c). With `MUSE_INT8_ACTIVATIONS=1`, row-layout
-/// quantised weights take llama.cpp's int8 path instead (QuantizedActivations): faster than the
+/// Weights repacked into 16-row groups at load (`InterleavedWeights.repacks`: Q4_0, Q4_1, Q4_K
+/// and Q8_0 on CPUs with AVX2, AVX-VNNI or AVX-512 VNNI, Q8_0 not at AVX2) take the
+/// interleaved kernels, with the activations quantised once per call to 16 or 24 bits
+/// (`SplitActivations`; interleaved_dot.c says why not 8). F32 weights take the register-tiled
+/// GEMM (`floatGemm`: several rows × several tokens per step). Other formats keep float
+/// activations (fused dequantize·dot; on x86-64 with AVX2 the quantised formats run the C kernels
+/// of Sources/MuseKernelsC/float_dot.c). With `MUSE_INT8_ACTIVATIONS=1`, row-layout quantised
+/// weights take llama.cpp's int8 path instead (QuantizedActivations): faster than the
 /// float kernels on paper but not the default, since on SmolLM2 its outlier activation channels
 /// (max/mean up to 286) push logit errors to ~3 % of the largest logit, enough to change greedy
 /// answers (see BENCHMARKS.md). `w` must be 2-D (use `matrix(_:)` for experts).

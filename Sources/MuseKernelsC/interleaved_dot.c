@@ -1,5 +1,5 @@
 // Sixteen weight rows at a time against activations quantised to 16 or 24 bits: the decode
-// and prefill path for Q4_0, Q8_0 and Q4_1 weights on CPUs with AVX2, AVX-VNNI or AVX-512 VNNI
+// and prefill path for Q4_0, Q8_0, Q4_1 and Q4_K weights on CPUs with AVX2, AVX-VNNI or AVX-512 VNNI
 // (the 256-bit levels are in interleaved_dot_kernels.h).
 //
 // Why this layout: the row-at-a-time kernels (float_dot.c, int8_dot.c) spend most of their
@@ -24,6 +24,14 @@
 //               (low nibbles: values 4j ..< 4j+4, high nibbles: values 16+4j ..< 16+4j+4)
 //   Q4_1 (320): 16 f16 d, 16 f16 m, then the Q4_0 chunks
 //   Q8_0 (544): 16 f16 d, then 8 chunks of 64: chunk j, lane r = row r's q[4j ..< 4j+4] + 128
+// and per 256-value super-block (the bytes of ggml's block_q4_K, permuted):
+//   Q4_K (2304): 16 f16 d, 16 f16 dmin, the rows' 12 scale bytes as three 64-byte runs of one
+//               32-bit word per row (run w, lane r = row r's scales[4w ..< 4w+4]: still packed
+//               6-bit, so the layout keeps the file's size), then 32 chunks of 64: chunk k,
+//               lane r = row r's qs[4k ..< 4k+4] (chunk 8p + j: sub-block 2p's values 4j ..< 4j+4
+//               in the low nibbles, sub-block 2p+1's in the high ones)
+//               Only the 256-bit kernels (interleaved_dot_kernels.h) read it; the AVX-512 VNNI
+//               level runs the AVX2 one.
 // Activations, per token (SplitActivations.swift): blocks × 32 codes per digit (h, then m for
 // 24 bits, then l), then per block the float scale, int32 Σ h, int32 Σ of the lower digits'
 // value (l, or 256 m + l) and float Σ x.

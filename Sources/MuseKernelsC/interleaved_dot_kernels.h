@@ -15,7 +15,7 @@
 // A 256-bit vector holds 8 of a group's 16 rows: each kernel runs two passes over the group's
 // blocks, rows 0–7 then rows 8–15 (the group's bytes are in cache for the second; a group is
 // at most blocks × 544 bytes). Within a pass, each 32-byte half-chunk is loaded and unpacked
-// once and used for every token.
+// once and used for every token (Q4_K's once per nibble plane, see iq4_K).
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -145,6 +145,78 @@ AI void FN(iq8_0)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
   }
 }
 
+// Q4_K: in sub-block s of 32 values, value = d sc_s q - dmin m_s (q 4-bit, sc and m 6-bit), so
+// each sub-block is a Q4_1 block with scale d sc_s and minimum -dmin m_s: per sub-block and
+// token the exact integer Σ q (256 h + l), then acc += Σ · (d sc_s · xd) and acc -= dmin m_s ·
+// Σx, two fmas (d sc_s and dmin m_s are exact in float: 11-bit mantissas times 6-bit integers).
+// `blocks` counts blocks of 32 values (8 per super-block).
+AI __m256 FN(scale_lanes)(__m256 f, __m256i v, int k) {
+  return _mm256_mul_ps(f, _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 8 * k), _mm256_set1_epi32(0xFF))));
+}
+
+// One sub-block (activation block b) from its 8 half-chunks at `codes` (64 bytes apart), in
+// the low (plane 0) or high (plane 1) nibbles. Each chunk is loaded and unpacked once for all
+// tokens; the pair of sub-blocks sharing a byte run loads it twice (from L1), which keeps two
+// accumulators per token rather than four.
+AI void FN(q4_K_sub)(const uint8_t *codes, int plane, int b, __m256 ds, __m256 dm, int blocks,
+                     const int8_t *x, size_t xstride, int nt, __m256 acc[4]) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256i sh[4], sl[4];
+  for (int t = 0; t < nt; t++) sh[t] = sl[t] = DIGIT_ZERO;
+  for (int j = 0; j < 8; j++) {
+    // Values 4j ..< 4j + 4 of the sub-block.
+    const __m256i raw = _mm256_loadu_si256((const __m256i *)(codes + 64 * j));
+    const __m256i q = _mm256_and_si256(plane ? _mm256_srli_epi16(raw, 4) : raw, m4);
+    for (int t = 0; t < nt; t++) {
+      // Each int16 lane of sh / sl on AVX2 takes 8 pairs: ≤ 8 · 2 · 15 · 128 = 30720.
+      sh[t] = DIGIT_ADD(sh[t], q, FN(bcast4)(XDIGIT(t, b, 0) + 4 * j));
+      sl[t] = DIGIT_ADD(sl[t], q, FN(bcast4)(XDIGIT(t, b, 1) + 4 * j));
+    }
+  }
+  for (int t = 0; t < nt; t++) {
+    const __m256i sum = _mm256_add_epi32(DIGIT_WIDEN(sh[t], 8), DIGIT_WIDEN(sl[t], 0));
+    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(ds, _mm256_set1_ps(XD(t, b, 2))), acc[t]);
+    acc[t] = _mm256_fnmadd_ps(dm, _mm256_set1_ps(XSUM(t, b, 2)), acc[t]);
+  }
+}
+
+AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
+                  size_t ystride) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m6 = _mm256_set1_epi8(0x3F), top2 = _mm256_set1_epi8(0x30);
+  for (int half = 0; half < 2; half++) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const uint8_t *w = group;
+    for (int sb = 0; sb < blocks / 8; sb++, w += 2304) {
+      if (half == 0) PREFETCH(nt, w, 2304);
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
+      const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 32 + 16 * half)));
+      // The 8 rows' scale words, one row per 32-bit lane, unpacked as ggml's get_scale_min_k4:
+      // byte k of sc[0] / mn[0] is sub-block k's scale / min, of sc[1] / mn[1] sub-block 4 + k's.
+      const __m256i low = _mm256_loadu_si256((const __m256i *)(w + 64 + 32 * half));
+      const __m256i high = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * half));
+      const __m256i packed = _mm256_loadu_si256((const __m256i *)(w + 192 + 32 * half));
+      const __m256i sc[2] = {_mm256_and_si256(low, m6),
+                             _mm256_or_si256(_mm256_and_si256(packed, m4),
+                                             _mm256_and_si256(_mm256_srli_epi32(low, 2), top2))};
+      const __m256i mn[2] = {_mm256_and_si256(high, m6),
+                             _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(packed, 4), m4),
+                                             _mm256_and_si256(_mm256_srli_epi32(high, 2), top2))};
+      __m256 ds[8], dm[8];
+      for (int s = 0; s < 8; s++) {
+        ds[s] = FN(scale_lanes)(d, sc[s / 4], s % 4);
+        dm[s] = FN(scale_lanes)(dmin, mn[s / 4], s % 4);
+      }
+      // Run p holds sub-block 2p in its low nibbles and 2p + 1 in its high ones.
+      for (int p = 0; p < 4; p++) {
+        const uint8_t *run = w + 256 + 512 * p + 32 * half;
+        FN(q4_K_sub)(run, 0, 8 * sb + 2 * p, ds[2 * p], dm[2 * p], blocks, x, xstride, nt, acc);
+        FN(q4_K_sub)(run, 1, 8 * sb + 2 * p + 1, ds[2 * p + 1], dm[2 * p + 1], blocks, x, xstride, nt, acc);
+      }
+    }
+    FN(store8)(acc, nt, y + 8 * half, ystride);
+  }
+}
+
 // One specialisation per token count, so the loops over tokens unroll. Q8_0 keeps 6
 // accumulators per token, so it takes tokens two at a time (the group's bytes are in cache for
 // the second pair), each token with the same instructions: results do not depend on the batch.
@@ -160,6 +232,16 @@ AI void FN(iq8_0)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
   }
 DEFINE_IDOT4(q4_0, 0)
 DEFINE_IDOT4(q4_1, 1)
+
+MUSE_IDOT(CAT(muse_idot_q4_K, SUFFIX)) {
+  const uint8_t *g = (const uint8_t *)w;
+  switch (ntok) {
+  case 1: FN(iq4_K)(g, blocks, x, xstride, 1, y, ystride); break;
+  case 2: FN(iq4_K)(g, blocks, x, xstride, 2, y, ystride); break;
+  case 3: FN(iq4_K)(g, blocks, x, xstride, 3, y, ystride); break;
+  default: FN(iq4_K)(g, blocks, x, xstride, 4, y, ystride); break;
+  }
+}
 
 MUSE_IDOT(CAT(muse_idot_q8_0, SUFFIX)) {
   const uint8_t *g = (const uint8_t *)w;

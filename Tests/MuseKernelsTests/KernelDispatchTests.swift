@@ -53,7 +53,9 @@ struct KernelDispatchTests {
       for type in [GGMLType.q4_0, .q4_1, .q8_0, .q4_K, .q6_K, .f16] {
         let repacks = InterleavedWeights.repacks(type, level: level)
         let expected =
-          level != .portable && [.q4_0, .q4_1, .q8_0].contains(type) && !(level == .avx2 && type == .q8_0)
+          level != .portable && [.q4_0, .q4_1, .q8_0, .q4_K].contains(type)
+          && !(level == .avx2 && type == .q8_0)
+          && InterleavedWeights.kernelLevel(type, at: level) != .portable
         #expect(repacks == expected, "\(type.name) \(level)")
         #expect(KernelDispatch.kernelPath(for: type, level: level).hasPrefix(repacks ? "16-row" : "rows"))
       }
@@ -70,5 +72,8 @@ struct KernelDispatchTests {
         KernelDispatch.kernelPath(for: .q8_0, level: .neon)
           == "16-row interleaved, 24-bit activations, NEON sdot")
     #endif
+    #expect(
+      KernelDispatch.kernelPath(for: .q4_K, level: .avx512vnni).contains(
+        "16-bit activations, AVX2 vpmaddubsw"))
   }
 }
