@@ -187,7 +187,7 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const uint8_t *w = group;
     for (int sb = 0; sb < blocks / 8; sb++, w += 2304) {
-      if (half == 0) PREFETCH(nt, w, 2304);
+      if (half == 0) FN(prefetch)(nt, w, 2304);
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
       const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 32 + 16 * half)));
       // The 8 rows' scale words, one row per 32-bit lane, unpacked as ggml's get_scale_min_k4:
