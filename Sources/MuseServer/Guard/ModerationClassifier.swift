@@ -140,8 +140,10 @@ public final class ModerationClassifier: Sendable {
   public let head: ModerationHead
   /// SHA-256 of the model's model.safetensors (computed once, at init).
   public let weightsDigest: String
-  /// `head.features`, each with its layer.
+  /// `head.features`, each with its layer (never nil here: the last layer's number filled in).
   let pooledFeatures: [Feature]
+  /// The layers `pooledFeatures` read, ascending: what one encoder pass hands back per window.
+  let featureLayers: [Int]
   /// Where every classification runs (`classifyOffLoop`).
   let queue = DispatchQueue(label: "muse.guard.moderation")
 
@@ -172,6 +174,7 @@ public final class ModerationClassifier: Sendable {
     self.model = model
     self.head = head
     pooledFeatures = features.map { Feature(pooling: $0.pooling, layer: $0.layer ?? layers) }
+    featureLayers = Array(Set(pooledFeatures.compactMap(\.layer))).sorted()
     weightsDigest = digest
   }
 
@@ -213,14 +216,13 @@ public final class ModerationClassifier: Sendable {
 
   /// The features of one window: `head.features` concatenated, in Double.
   func features(_ window: [Int]) throws -> [Double] {
-    let layers = Array(Set(pooledFeatures.compactMap(\.layer))).sorted()
-    let states = try model.encoder.layerStates(window, layers: layers)
+    let states = try model.encoder.layerStates(window, layers: featureLayers)
     let h = model.dimensions
     let t = window.count
     var out: [Double] = []
     out.reserveCapacity(pooledFeatures.count * h)
     for feature in pooledFeatures {
-      let x = states[layers.firstIndex(of: feature.layer ?? 0) ?? 0]
+      let x = states[featureLayers.firstIndex(of: feature.layer ?? 0) ?? 0]
       var v = [Double](repeating: feature.pooling == .max ? -.infinity : 0, count: h)
       switch feature.pooling {
       case .cls: for j in 0..<h { v[j] = Double(x[j]) }
