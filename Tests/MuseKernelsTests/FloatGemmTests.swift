@@ -30,13 +30,7 @@ extension IntegerKernelTests {
                   #expect(got.isNaN, "\(level) wrote past row \(rows) of token \(t)")
                   continue
                 }
-                var expected = 0.0
-                var magnitude = 0.0
-                for c in 0..<columns {
-                  let product = Double(w[r * rowStride + c]) * Double(x[t * tokenStride + c])
-                  expected += product
-                  magnitude += abs(product)
-                }
+                let (expected, magnitude) = doubleDot(w[(r * rowStride)...], x[(t * tokenStride)...], columns)
                 #expect(
                   abs(Double(got) - expected) <= 1e-6 * magnitude + 1e-30,
                   "\(level) \(rows)×\(columns) · \(tokens) tokens, token \(t) row \(r): \(got) vs \(expected)"
@@ -100,13 +94,7 @@ extension IntegerKernelTests {
           }
           for t in 0..<tokens {
             for r in 0..<rows {
-              var expected = 0.0
-              var magnitude = 0.0
-              for c in 0..<columns {
-                let product = Double(weights[r * columns + c]) * Double(x[t * columns + c])
-                expected += product
-                magnitude += abs(product)
-              }
+              let (expected, magnitude) = doubleDot(weights[(r * columns)...], x[(t * columns)...], columns)
               #expect(
                 abs(Double(y[t * rows + r]) - expected) <= 1e-6 * magnitude,
                 "\(level) \(threads) threads, token \(t)/\(tokens) row \(r)")
@@ -116,4 +104,19 @@ extension IntegerKernelTests {
       }
     }
   }
+}
+
+/// Σ a[i] · b[i] over the first `count` of each in Double, and Σ |a[i] · b[i]| (what the float
+/// rounding bounds scale with).
+private func doubleDot(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>, _ count: Int) -> (
+  sum: Double, magnitude: Double
+) {
+  var sum = 0.0
+  var magnitude = 0.0
+  for (u, v) in zip(a.prefix(count), b.prefix(count)) {
+    let product = Double(u) * Double(v)
+    sum += product
+    magnitude += abs(product)
+  }
+  return (sum, magnitude)
 }
