@@ -26,7 +26,7 @@ public enum InterleavedWeights {
   /// Q8_0, 128-token prefill, 1 thread: 8.0 tok/s vs 11.5 in rows) and one gains little
   /// (decode 4.4 vs 4.1). NEON's sdot multiplies 8-bit by 8-bit as VNNI does, so Q8_0 is
   /// repacked there.
-  /// Q4_K has x86 kernels only (`kernelLevel`), so it stays in rows at the NEON level.
+  /// Q4_K and Q6_K have x86 kernels only (`kernelLevel`), so they stay in rows at the NEON level.
   public static func repacks(_ type: GGMLType, level: KernelDispatch.Level = KernelDispatch.selected) -> Bool
   {
     guard supports(type), level != .portable, kernelLevel(type, at: level) != .portable else { return false }
@@ -36,23 +36,24 @@ public enum InterleavedWeights {
 
   static func supports(_ type: GGMLType) -> Bool {
     switch type {
-    case .q4_0, .q4_1, .q8_0, .q4_K: true
+    case .q4_0, .q4_1, .q8_0, .q4_K, .q6_K: true
     default: false
     }
   }
 
-  /// The level whose 16-row kernel runs weights of `type` at `level`: itself, except for Q4_K,
-  /// which has 256-bit x86 kernels only: AVX-512 VNNI takes the AVX2 one (AVX-512 CPUs need not
-  /// have AVX-VNNI's VEX encoding), and NEON none (the portable loop, for tests that repack).
+  /// The level whose 16-row kernel runs weights of `type` at `level`: itself, except for Q4_K
+  /// and Q6_K, which have 256-bit x86 kernels only: AVX-512 VNNI takes the AVX2 one (AVX-512
+  /// CPUs need not have AVX-VNNI's VEX encoding), and NEON none (the portable loop, for tests
+  /// that repack).
   public static func kernelLevel(_ type: GGMLType, at level: KernelDispatch.Level) -> KernelDispatch.Level {
-    guard type == .q4_K else { return level }
+    guard type == .q4_K || type == .q6_K else { return level }
     #if arch(arm64)
       if level == .neon { return .portable }
     #endif
     return level == .avx512vnni ? .avx2 : level
   }
 
-  /// Bytes of one block of 16 rows (16 × the format's block size; a Q4_K super-block's).
+  /// Bytes of one block of 16 rows (16 × the format's block size; a K-quant super-block's).
   static func groupBlockBytes(_ type: GGMLType) -> Int { 16 * type.blockLayout.bytes }
 
   /// `w` repacked when the process's level `repacks` its type and every matrix has a multiple
@@ -80,13 +81,18 @@ public enum InterleavedWeights {
     return TensorView(type: w.type, data: storage, shape: w.shape, layout: .interleaved16, owner: arena)
   }
 
-  /// Widths in bytes of the fields ahead of the codes in one source block, each of which the
-  /// group holds for its 16 rows together, in this order, ahead of the interleaved codes.
-  private static func headerFields(_ type: GGMLType) -> [Int] {
+  /// Where one source block's fields (offset, width in bytes) are, each of which the group
+  /// holds for its 16 rows together, in this order, ahead of the interleaved codes; and where
+  /// the codes are (offset, bytes).
+  private static func blockFields(_ type: GGMLType) -> (fields: [(Int, Int)], codes: (Int, Int)) {
     switch type {
-    case .q4_1: [2, 2]  // f16 d, f16 m
-    case .q4_K: [2, 2, 4, 4, 4]  // f16 d, f16 dmin, the 12 packed scale bytes as three words
-    default: [2]  // f16 d
+    case .q4_1: ([(0, 2), (2, 2)], (4, 16))  // f16 d, f16 m
+    // f16 d, f16 dmin, the 12 packed scale bytes as three words
+    case .q4_K: ([(0, 2), (2, 2), (4, 4), (8, 4), (12, 4)], (16, 128))
+    // f16 d (last in the block), the 16 scale bytes as four words; codes: ql then qh
+    case .q6_K: ([(208, 2), (192, 4), (196, 4), (200, 4), (204, 4)], (0, 192))
+    case .q8_0: ([(0, 2)], (2, 32))
+    default: ([(0, 2)], (2, 16))  // f16 d
     }
   }
 
@@ -97,20 +103,19 @@ public enum InterleavedWeights {
   ) {
     let blockBytes = type.blockLayout.bytes
     let groupBlock = 16 * blockBytes
-    let fields = headerFields(type)
-    let header = fields.reduce(0, +)
-    let codeBytes = blockBytes - header
+    let (fields, (codesAt, codeBytes)) = blockFields(type)
+    let header = fields.reduce(0) { $0 + $1.1 }
     let flip: UInt32 = type == .q8_0 ? 0x8080_8080 : 0
     for b in 0..<blocks {
       let out = dst + b * groupBlock
       for r in 0..<16 {
         let block = src + r * rowBytes + b * blockBytes
         var at = 0
-        for width in fields {
-          (out + 16 * at + width * r).copyMemory(from: block + at, byteCount: width)
+        for (offset, width) in fields {
+          (out + 16 * at + width * r).copyMemory(from: block + offset, byteCount: width)
           at += width
         }
-        let codes = block + header
+        let codes = block + codesAt
         let chunks = out + 16 * header
         for j in 0..<codeBytes / 4 {
           let word = codes.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self)
@@ -137,6 +142,8 @@ public enum InterleavedWeights {
         switch (type, level) {
         case (.q4_K, .avxvnni): muse_idot_q4_K_avxvnni(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q4_K, _): muse_idot_q4_K_avx2(group, b, xs, x.tokenStride, n, y, yStride)
+        case (.q6_K, .avxvnni): muse_idot_q6_K_avxvnni(group, b, xs, x.tokenStride, n, y, yStride)
+        case (.q6_K, _): muse_idot_q6_K_avx2(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q4_0, .avx512vnni): muse_idot_q4_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q4_1, .avx512vnni): muse_idot_q4_1_vnni(group, b, xs, x.tokenStride, n, y, yStride)
         case (_, .avx512vnni): muse_idot_q8_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)
@@ -172,6 +179,10 @@ public enum InterleavedWeights {
   ) {
     if type == .q4_K {
       portableDotQ4_K(group: group, blocks: blocks, x: x, y: y)
+      return
+    }
+    if type == .q6_K {
+      portableDotQ6_K(group: group, blocks: blocks, x: x, y: y)
       return
     }
     let groupBlock = groupBlockBytes(type)
@@ -254,6 +265,41 @@ public enum InterleavedWeights {
           let sum = tail.load(fromByteOffset: 4 * (3 * blocks + b), as: Float.self)
           acc = acc.addingProduct(Float((high << 8) &+ low), d * scales[s] * dx)
           acc = acc.addingProduct(-(dmin * mins[s]), sum)
+        }
+      }
+      y[r] = acc
+    }
+  }
+
+  /// interleaved_dot_kernels.h's iq6_K in Swift: per sub-block i of 16 values the integer
+  /// Σ (q - 32)(256 h + l), then acc += Σ · (d sc_i · xd), fused.
+  private static func portableDotQ6_K(
+    group: UnsafeRawPointer, blocks: Int, x: UnsafePointer<Int8>, y: UnsafeMutablePointer<Float>
+  ) {
+    let tail = UnsafeRawPointer(x + blocks * 64)
+    for r in 0..<16 {
+      var acc: Float = 0
+      for superBlock in 0..<blocks / 8 {
+        let p = group + superBlock * groupBlockBytes(.q6_K)
+        let d = halfToFloat(p.loadUnaligned(fromByteOffset: 2 * r, as: UInt16.self))
+        for i in 0..<16 {
+          let (n, v, g) = (i / 8, (i / 2) % 4, i % 2)
+          let b = 8 * superBlock + 4 * n + v
+          let scale = Float(p.load(fromByteOffset: 32 + 64 * (i / 4) + 4 * r + i % 4, as: Int8.self))
+          var sum: Int32 = 0
+          for k in 0..<4 {
+            let j = 4 * g + k
+            for e in 0..<4 {
+              let low = p.load(
+                fromByteOffset: 288 + 64 * (16 * n + 8 * (v % 2) + j) + 4 * r + e, as: UInt8.self)
+              let high = p.load(fromByteOffset: 2336 + 64 * (8 * n + j) + 4 * r + e, as: UInt8.self)
+              let code = Int32(v < 2 ? low & 0x0F : low >> 4) | Int32((high >> (2 * v)) & 3) << 4
+              let at = b * 32 + 16 * g + 4 * k + e
+              sum &+= (code &- 32) &* ((Int32(x[at]) << 8) &+ Int32(x[blocks * 32 + at]))
+            }
+          }
+          let dx = tail.load(fromByteOffset: 4 * b, as: Float.self)
+          acc = acc.addingProduct(Float(sum), d * scale * dx)
         }
       }
       y[r] = acc

@@ -35,8 +35,8 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
 
 /// y[t * w.rows + r] = row r of `w` · x[t * w.columns ..< (t + 1) * w.columns] for every token t.
 ///
-/// Weights repacked into 16-row groups at load (`InterleavedWeights.repacks`: Q4_0, Q4_1, Q4_K
-/// and Q8_0 on CPUs with AVX2, AVX-VNNI or AVX-512 VNNI, Q8_0 not at AVX2) take the
+/// Weights repacked into 16-row groups at load (`InterleavedWeights.repacks`: Q4_0, Q4_1, Q4_K,
+/// Q6_K and Q8_0 on CPUs with AVX2, AVX-VNNI or AVX-512 VNNI, Q8_0 not at AVX2) take the
 /// interleaved kernels, with the activations quantised once per call to 16 or 24 bits
 /// (`SplitActivations`; interleaved_dot.c says why not 8). F32 weights take the register-tiled
 /// GEMM (`floatGemm`: several rows × several tokens per step). Other formats keep float

@@ -1,5 +1,6 @@
 // Sixteen weight rows at a time against activations quantised to 16 or 24 bits: the decode
-// and prefill path for Q4_0, Q8_0, Q4_1 and Q4_K weights on CPUs with AVX2, AVX-VNNI or AVX-512 VNNI
+// and prefill path for Q4_0, Q8_0, Q4_1, Q4_K and Q6_K weights on CPUs with AVX2, AVX-VNNI or
+// AVX-512 VNNI
 // (the 256-bit levels are in interleaved_dot_kernels.h).
 //
 // Why this layout: the row-at-a-time kernels (float_dot.c, int8_dot.c) spend most of their

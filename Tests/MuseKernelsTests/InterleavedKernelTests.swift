@@ -4,9 +4,9 @@ import Testing
 @testable import MuseKernels
 
 /// The formats with 16-row interleaved kernels.
-let interleavedTypes: [GGMLType] = [.q4_0, .q4_1, .q8_0, .q4_K]
+let interleavedTypes: [GGMLType] = [.q4_0, .q4_1, .q8_0, .q4_K, .q6_K]
 
-/// Values in `n` of the format's blocks (Q4_K's super-blocks hold 256, the others' blocks 32).
+/// Values in `n` of the format's blocks (K-quant super-blocks hold 256, the others' blocks 32).
 func valuesIn(_ type: GGMLType, blocks n: Int) -> Int { n * type.blockLayout.values }
 
 /// Runs matmul on `bytes` (rows in ggml layout) repacked into 16-row groups.
@@ -149,7 +149,7 @@ extension IntegerKernelTests {
     for r in results.dropFirst() { #expect(r == results[0]) }
   }
 
-  /// Repacked Q4_0 / Q4_1 / Q8_0 / Q4_K against Σ dequantised weight × activation in Double, at
+  /// Repacked Q4_0 / Q4_1 / Q8_0 / Q4_K / Q6_K against Σ dequantised weight × activation in Double, at
   /// every level, on odd block (super-block) counts, 1 and 3 groups of rows and token counts
   /// that leave partial groups of four.
   @Test(arguments: interleavedTypes)
@@ -167,15 +167,28 @@ extension IntegerKernelTests {
     }
   }
 
+  /// A Q6_K row longer than the 32 super-blocks whose activation sums the C kernels take at a
+  /// time (Q6_K_CHUNK): the second chunk continues the first's sums, at every level.
+  @Test func q6_KRowsLongerThanAChunkMatchReference() {
+    let (rows, columns) = (16, valuesIn(.q6_K, blocks: 33))
+    let bytes = randomRows(.q6_K, rows: rows, columns: columns, seed: 66)
+    for tokens in [1, 4, 5] {
+      var generator = SeededGenerator(state: UInt64(60 + tokens))
+      let x = (0..<tokens * columns).map { _ in generator.float() * 2 }
+      expectInterleavedMatchesReference(.q6_K, bytes, rows: rows, columns: columns, x: x, tokens: tokens)
+    }
+  }
+
   /// The codes and digits at the ends of their ranges, where AVX2's int16 sums (vpmaddubsw) are
   /// closest to saturating: every 4-bit code 15, Q8_0 codes 127 and -128, Q4_K's 6-bit scales
-  /// and minimums all 63 (its values 63 · 15 - 63 · 63, d = dmin = 1), activations whose
+  /// and minimums all 63 (its values 63 · 15 - 63 · 63, d = dmin = 1), Q6_K's codes 63 with
+  /// scales 127 and -128, activations whose
   /// lower digits are -128 and top digits ±127: q = ±(L - 128) for 16 bits, ±(L - 32896) for 24,
   /// with one 127/128 per block making the scale L · 128 / 127, a power of two, so every
   /// product x · scale is exact.
   @Test(arguments: interleavedTypes)
   func interleavedKernelsHoldExtremeCodes(type: GGMLType) {
-    let (rows, columns, tokens) = (32, type == .q4_K ? 512 : 96, 5)
+    let (rows, columns, tokens) = (32, type.blockLayout.values == 256 ? 512 : 96, 5)
     let layout = type.blockLayout
     var bytes = [UInt8](repeating: 0, count: rows * columns / layout.values * layout.bytes)
     for block in 0..<rows * columns / layout.values {
@@ -189,6 +202,10 @@ extension IntegerKernelTests {
       case .q4_K:
         bytes[at + 3] = 0x3C  // dmin = 1.0
         for i in 4..<144 { bytes[at + i] = 0xFF }  // scales, mins and codes at their largest
+      case .q6_K:
+        for i in 0..<192 { bytes[at + i] = 0xFF }  // every 6-bit code 63
+        for i in 192..<208 { bytes[at + i] = i % 2 == 0 ? 0x7F : 0x80 }
+        bytes[at + 209] = 0x3C  // d = 1.0, last in the block
       default: for i in 0..<32 { bytes[at + 2 + i] = i % 3 == 0 ? 0x80 : 0x7F }
       }
     }
@@ -204,7 +221,7 @@ extension IntegerKernelTests {
   /// operations in the same order, so every level gives the same bits.
   @Test(arguments: interleavedTypes)
   func interleavedLevelsAgreeBitwise(type: GGMLType) {
-    let (rows, columns, tokens) = (32, valuesIn(type, blocks: type == .q4_K ? 3 : 6), 6)
+    let (rows, columns, tokens) = (32, valuesIn(type, blocks: type.blockLayout.values == 256 ? 3 : 6), 6)
     let bytes = randomRows(type, rows: rows, columns: columns, seed: 77)
     var generator = SeededGenerator(state: 78)
     let x = (0..<tokens * columns).map { _ in generator.float() * 3 }
@@ -221,7 +238,7 @@ extension IntegerKernelTests {
   /// threads (continuous batching and the prefix cache rely on it).
   @Test(arguments: interleavedTypes)
   func interleavedRowIsBitwiseIndependentOfTheBatch(type: GGMLType) {
-    let (rows, columns, batch) = (48, valuesIn(type, blocks: type == .q4_K ? 2 : 9), 9)
+    let (rows, columns, batch) = (48, valuesIn(type, blocks: type.blockLayout.values == 256 ? 2 : 9), 9)
     let bytes = randomRows(type, rows: rows, columns: columns, seed: 9)
     var generator = SeededGenerator(state: 10)
     let x = (0..<batch * columns).map { _ in generator.float() }
@@ -253,7 +270,7 @@ extension IntegerKernelTests {
   /// an offset — gives bitwise the rows of one whole matmul.
   @Test(arguments: interleavedTypes)
   func preparedInputRowRangesEqualWholeMatmul(type: GGMLType) {
-    let (rows, columns, tokens) = (64, valuesIn(type, blocks: type == .q4_K ? 1 : 4), 7)
+    let (rows, columns, tokens) = (64, valuesIn(type, blocks: type.blockLayout.values == 256 ? 1 : 4), 7)
     let bytes = randomRows(type, rows: rows, columns: columns, seed: 21)
     var generator = SeededGenerator(state: 22)
     let x = (0..<tokens * columns).map { _ in generator.float() * 2 }
@@ -277,7 +294,7 @@ extension IntegerKernelTests {
 
   /// Several weights sharing one input in one pass (q, k, v) give bitwise what separate matmuls
   /// give, for interleaved weights of both activation widths and for row-layout weights.
-  @Test(arguments: [GGMLType.q4_0, .q8_0, .q4_K, .q6_K])
+  @Test(arguments: [GGMLType.q4_0, .q8_0, .q4_K, .q6_K, .f16])
   func fusedMatmulsEqualSeparateOnes(type: GGMLType) {
     let columns = valuesIn(type, blocks: type.blockLayout.values == 256 ? 1 : 3)
     let shapes = [48, 16, 80]
@@ -299,7 +316,7 @@ extension IntegerKernelTests {
     let weights = zip(buffers, shapes).map { p, rows in
       InterleavedWeights.repack(TensorView(type: type, data: p, shape: [columns, rows]))
     }
-    #expect(weights.allSatisfy { $0.layout == (type == .q6_K ? .rows : .interleaved16) })
+    #expect(weights.allSatisfy { $0.layout == (InterleavedWeights.supports(type) ? .interleaved16 : .rows) })
     let outputs = fused.indices.map { i in UnsafeMutablePointer<Float>.allocate(capacity: fused[i].count) }
     defer { outputs.forEach { $0.deallocate() } }
     matmul(weights, input: x, tokens: tokens, outputs: outputs, pool: pool)
@@ -314,7 +331,7 @@ extension IntegerKernelTests {
   /// as quantising the gathered copies.
   @Test(arguments: interleavedTypes)
   func gatheredInputEqualsQuantisedCopies(type: GGMLType) {
-    let (rows, columns, tokens) = (32, valuesIn(type, blocks: type == .q4_K ? 1 : 2), 3)
+    let (rows, columns, tokens) = (32, valuesIn(type, blocks: type.blockLayout.values == 256 ? 1 : 2), 3)
     let order = [2, 0, 2, 1, 0, 2]
     let bytes = randomRows(type, rows: rows, columns: columns, seed: 50)
     var generator = SeededGenerator(state: 51)
@@ -341,7 +358,7 @@ extension IntegerKernelTests {
 
   /// Formats without a 16-row kernel and matrices whose rows do not fill groups stay as they are.
   @Test func repackLeavesWhatItCannotInterleave() {
-    let cases: [(GGMLType, Int, Int)] = [(.q4_K, 256, 24), (.q6_K, 256, 32), (.f16, 32, 16), (.q4_0, 32, 24)]
+    let cases: [(GGMLType, Int, Int)] = [(.q4_K, 256, 24), (.q6_K, 256, 40), (.f16, 32, 16), (.q4_0, 32, 24)]
     for (type, columns, rows) in cases {
       let bytes = randomRows(type, rows: rows, columns: columns, seed: 1)
       bytes.withUnsafeBytes { raw in

@@ -53,7 +53,7 @@ struct KernelDispatchTests {
       for type in [GGMLType.q4_0, .q4_1, .q8_0, .q4_K, .q6_K, .f16] {
         let repacks = InterleavedWeights.repacks(type, level: level)
         let expected =
-          level != .portable && [.q4_0, .q4_1, .q8_0, .q4_K].contains(type)
+          level != .portable && [.q4_0, .q4_1, .q8_0, .q4_K, .q6_K].contains(type)
           && !(level == .avx2 && type == .q8_0)
           && InterleavedWeights.kernelLevel(type, at: level) != .portable
         #expect(repacks == expected, "\(type.name) \(level)")
@@ -74,6 +74,9 @@ struct KernelDispatchTests {
     #endif
     #expect(
       KernelDispatch.kernelPath(for: .q4_K, level: .avx512vnni).contains(
+        "16-bit activations, AVX2 vpmaddubsw"))
+    #expect(
+      KernelDispatch.kernelPath(for: .q6_K, level: .avx512vnni).contains(
         "16-bit activations, AVX2 vpmaddubsw"))
   }
 }

@@ -57,7 +57,7 @@ struct MatMulBenchmarks {
 
   /// The interleaved kernels on a matrix larger than the last-level cache (decode reads every
   /// byte from memory, as in a model) and on one that fits in L2, with 1 and 2 threads.
-  @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q4_K])
+  @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q4_K, .q6_K])
   func interleavedDecode(type: GGMLType) {
     let columns = 2048
     for rows in [512, 32768] {

@@ -89,7 +89,11 @@ struct DisconnectBillingTests {
       try socket.send(
         "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(secret)\r\n"
           + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
-      try await Task.sleep(for: .milliseconds(1500))
+      // Generating: on a loaded machine admission can take seconds, so wait for it (3,000
+      // tokens take far longer than the wait).
+      for _ in 0..<600 where service.models["smol"]!.activeSequences == 0 {
+        try await Task.sleep(for: .milliseconds(50))
+      }
       #expect(service.models["smol"]!.activeSequences == 1)
       socket.close()
       let row = try await finalRow(store, key: key)

@@ -86,6 +86,9 @@ MUSE_IDOT(muse_idot_q8_0_avx2);
 /// Q4_K: `blocks` counts blocks of 32 values (8 per super-block), as the activations do.
 MUSE_IDOT(muse_idot_q4_K_avxvnni);
 MUSE_IDOT(muse_idot_q4_K_avx2);
+/// Q6_K: likewise (blocks of 32 values, 8 per super-block).
+MUSE_IDOT(muse_idot_q6_K_avxvnni);
+MUSE_IDOT(muse_idot_q6_K_avx2);
 /// SplitActivations' quantiser (`digits` 2 or 3) for one token of `blocks` × 32 floats.
 // A block whose largest |x| is below this is split as zeros: its scale L / max|x| would
 // overflow a float (16-bit digits need max|x| ≥ 32512 / FLT_MAX ≈ 9.6e-35), and what it could add
