@@ -42,15 +42,13 @@ public enum InterleavedWeights {
   }
 
   /// The level whose 16-row kernel runs weights of `type` at `level`: itself, except for Q4_K
-  /// and Q6_K, which have 256-bit x86 kernels only: AVX-512 VNNI takes the AVX2 one (AVX-512
-  /// CPUs need not have AVX-VNNI's VEX encoding), and NEON none (the portable loop, for tests
+  /// and Q6_K on arm64, which have x86 kernels only (NEON runs the portable loop, for tests
   /// that repack).
   public static func kernelLevel(_ type: GGMLType, at level: KernelDispatch.Level) -> KernelDispatch.Level {
-    guard type == .q4_K || type == .q6_K else { return level }
     #if arch(arm64)
-      if level == .neon { return .portable }
+      if level == .neon && (type == .q4_K || type == .q6_K) { return .portable }
     #endif
-    return level == .avx512vnni ? .avx2 : level
+    return level
   }
 
   /// Bytes of one block of 16 rows (16 × the format's block size; a K-quant super-block's).
@@ -140,8 +138,10 @@ public enum InterleavedWeights {
         let xs = x.token(first)
         let (b, n) = (Int32(blocks), Int32(count))
         switch (type, level) {
+        case (.q4_K, .avx512vnni): muse_idot_q4_K_vnni(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q4_K, .avxvnni): muse_idot_q4_K_avxvnni(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q4_K, _): muse_idot_q4_K_avx2(group, b, xs, x.tokenStride, n, y, yStride)
+        case (.q6_K, .avx512vnni): muse_idot_q6_K_vnni(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q6_K, .avxvnni): muse_idot_q6_K_avxvnni(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q6_K, _): muse_idot_q6_K_avx2(group, b, xs, x.tokenStride, n, y, yStride)
         case (.q4_0, .avx512vnni): muse_idot_q4_0_vnni(group, b, xs, x.tokenStride, n, y, yStride)

@@ -31,8 +31,8 @@
 //               6-bit, so the layout keeps the file's size), then 32 chunks of 64: chunk k,
 //               lane r = row r's qs[4k ..< 4k+4] (chunk 8p + j: sub-block 2p's values 4j ..< 4j+4
 //               in the low nibbles, sub-block 2p+1's in the high ones)
-//               Only the 256-bit kernels (interleaved_dot_kernels.h) read it; the AVX-512 VNNI
-//               level runs the AVX2 one.
+//               (Its kernels: interleaved_dot_kernels.h, 256-bit, and interleaved_dot_kquants.c,
+//               AVX-512 VNNI, as Q6_K's, whose layout interleaved_dot_kernels.h gives.)
 // Activations, per token (SplitActivations.swift): blocks × 32 codes per digit (h, then m for
 // 24 bits, then l), then per block the float scale, int32 Σ h, int32 Σ of the lower digits'
 // value (l, or 256 m + l) and float Σ x.
@@ -42,6 +42,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
+
+#include "interleaved_activations.h"
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"))), apply_to = function)
 
@@ -94,13 +96,6 @@ AI __m512 dot_block3(const __m512i q[8], const int8_t *h, const int8_t *m, const
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sh), _mm512_set1_ps(65536.0f), _mm512_cvtepi32_ps(sml));
 }
 
-// Token t's activations for block b with P digits: digit j's codes, then per block the float
-// scale, int32 Σ of the top digit, int32 Σ of the lower digits' value, float Σ x.
-#define XDIGIT(t, b, j) (x + (t) * xstride + (size_t)blocks * 32 * (j) + (size_t)(b) * 32)
-#define XF(t, b, P, k) (((const float *)(x + (t) * xstride + (size_t)blocks * (32 * (P) + 4 * (k))))[b])
-#define XI(t, b, P, k) (((const int32_t *)(x + (t) * xstride + (size_t)blocks * (32 * (P) + 4 * (k))))[b])
-#define XD(t, b, P) XF(t, b, P, 0)
-#define XSUM(t, b, P) XF(t, b, P, 3)
 #define DOT2(t, b, off) dot_block2(q, XDIGIT(t, b, 0), XDIGIT(t, b, 1), 256 * XI(t, b, 2, 1) + XI(t, b, 2, 2), off)
 #define DOT3(t, b, off)                                                                         \
   dot_block3(q, XDIGIT(t, b, 0), XDIGIT(t, b, 1), XDIGIT(t, b, 2), XI(t, b, 3, 1), XI(t, b, 3, 2), off)

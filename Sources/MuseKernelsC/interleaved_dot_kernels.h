@@ -222,36 +222,16 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 // values x = 256 h + l (|S| ≤ 16 · 32 · 32512 < 2^24, so its conversion is exact too), then
 // acc += S · (d sc_i · xd). On AVX2 an int16 lane takes two vpmaddubsw of 6-bit codes (2 · 2 ·
 // 63 · 128 = 32256), so each digit keeps two accumulators per sub-block. The 16-value sums Σ x
-// are taken once per call for up to Q6_K_CHUNK super-blocks, shared by both passes; a longer
+// are taken once per call for up to Q6_K_CHUNK super-blocks (muse_q6_K_sums), shared by both
+// passes; a longer
 // row runs chunk after chunk, its accumulators kept in y between them (stored floats, so the
 // arithmetic is the same). Group layout (3360 bytes per super-block): 16 f16 d, the 16 scale
 // bytes of each row as four 4-byte fields (field k: sub-blocks 4k ..< 4k + 4), then ql's 32
 // and qh's 16 interleaved 4-byte chunks.
-#define Q6_K_CHUNK 32
 // The first pass prefetches one super-block ahead, with one token too: OLMoE-shaped Q4_K_M
 // decode on one thread (Zen 4 at the AVX2 level) went from 17.3 tok/s without to 17.6 with
 // 1 KB ahead and 18.4 with 3360 bytes (6720: 18.4).
 #define Q6_K_AHEAD 3360
-
-AI int32_t FN(hsum4)(__m128i v) {
-  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4E));
-  return _mm_cvtsi128_si32(_mm_add_epi32(v, _mm_shuffle_epi32(v, 0xB1)));
-}
-
-// sums[(t · count + b - first) · 2 + g]: Σ (256 h + l) over values 16g ..< 16g + 16 of block b.
-AI void FN(q6_K_sums)(const int8_t *x, size_t xstride, int nt, int blocks, int first, int count, int32_t *sums) {
-  const __m128i ones8 = _mm_set1_epi8(1), ones16 = _mm_set1_epi16(1);
-  for (int t = 0; t < nt; t++)
-    for (int b = first; b < first + count; b++) {
-      const __m128i h = _mm_loadu_si128((const __m128i *)XDIGIT(t, b, 0));
-      const __m128i l = _mm_loadu_si128((const __m128i *)XDIGIT(t, b, 1));
-      const int32_t low = 256 * FN(hsum4)(_mm_madd_epi16(_mm_maddubs_epi16(ones8, h), ones16)) +
-                          FN(hsum4)(_mm_madd_epi16(_mm_maddubs_epi16(ones8, l), ones16));
-      int32_t *out = sums + 2 * ((size_t)t * count + b - first);
-      out[0] = low;
-      out[1] = 256 * XI(t, b, 2, 1) + XI(t, b, 2, 2) - low;
-    }
-}
 
 // Sub-block i = 8n + 2v + g of super-block sb: values 32v + 16g ..< 32v + 16g + 16 of the
 // super-block's half n, activation block 8 sb + 4n + v. ggml's ql[l] holds values l (low
@@ -299,7 +279,7 @@ AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
   for (int c0 = 0; c0 < supers; c0 += Q6_K_CHUNK) {
     const int cn = supers - c0 < Q6_K_CHUNK ? supers - c0 : Q6_K_CHUNK;
     const int first = 8 * c0, count = 8 * cn;
-    FN(q6_K_sums)(x, xstride, nt, blocks, first, count, sums);
+    muse_q6_K_sums(x, xstride, nt, blocks, first, count, sums);
     for (int half = 0; half < 2; half++) {
       __m256 acc[4];
       for (int t = 0; t < 4; t++)
@@ -371,7 +351,6 @@ MUSE_IDOT(CAT(muse_idot_q8_0, SUFFIX)) {
 }
 
 #undef DEFINE_IDOT4
-#undef Q6_K_CHUNK
 #undef Q6_K_AHEAD
 #undef FN
 #undef CAT

@@ -72,11 +72,12 @@ struct KernelDispatchTests {
         KernelDispatch.kernelPath(for: .q8_0, level: .neon)
           == "16-row interleaved, 24-bit activations, NEON sdot")
     #endif
-    #expect(
-      KernelDispatch.kernelPath(for: .q4_K, level: .avx512vnni).contains(
-        "16-bit activations, AVX2 vpmaddubsw"))
-    #expect(
-      KernelDispatch.kernelPath(for: .q6_K, level: .avx512vnni).contains(
-        "16-bit activations, AVX2 vpmaddubsw"))
+    #if arch(x86_64)
+      for type in [GGMLType.q4_K, .q6_K] {
+        #expect(
+          KernelDispatch.kernelPath(for: type, level: .avx512vnni).contains(
+            "16-bit activations, AVX-512 vpdpbusd"))
+      }
+    #endif
   }
 }

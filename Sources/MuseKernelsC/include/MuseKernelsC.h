@@ -89,6 +89,9 @@ MUSE_IDOT(muse_idot_q4_K_avx2);
 /// Q6_K: likewise (blocks of 32 values, 8 per super-block).
 MUSE_IDOT(muse_idot_q6_K_avxvnni);
 MUSE_IDOT(muse_idot_q6_K_avx2);
+/// Q4_K and Q6_K with AVX-512 VNNI (interleaved_dot_kquants.c).
+MUSE_IDOT(muse_idot_q4_K_vnni);
+MUSE_IDOT(muse_idot_q6_K_vnni);
 /// SplitActivations' quantiser (`digits` 2 or 3) for one token of `blocks` × 32 floats.
 // A block whose largest |x| is below this is split as zeros: its scale L / max|x| would
 // overflow a float (16-bit digits need max|x| ≥ 32512 / FLT_MAX ≈ 9.6e-35), and what it could add
