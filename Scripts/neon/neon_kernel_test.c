@@ -120,7 +120,7 @@ static void ref_split(const float *x, int8_t *dst, int blocks, int digits) {
     float amax = 0;
     for (int c = 0; c < 32; c++) amax = fmaxf(amax, fabsf(x[32 * b + c]));
     const double scale = amax < MUSE_SPLIT_NEGLIGIBLE ? 0 : levels / (double)amax;
-    int32_t sum_top = 0, sum_rest = 0, sum = 0;
+    int32_t sum_top = 0, sum_rest = 0, sum = 0, first_half = 0;
     for (int c = 0; c < 32; c++) {
       int32_t q;
       if (digits == 2) {
@@ -148,12 +148,14 @@ static void ref_split(const float *x, int8_t *dst, int blocks, int digits) {
       sum_top += rest;
       sum_rest += lower;
       sum += q;
+      if (c < 16) first_half += q;
     }
     const float d = (float)((double)amax / levels), xsum = (float)((double)sum * (double)d);
     memcpy(tail + 4 * b, &d, 4);
     memcpy(tail + 4 * (blocks + b), &sum_top, 4);
     memcpy(tail + 4 * (2 * blocks + b), &sum_rest, 4);
     memcpy(tail + 4 * (3 * blocks + b), &xsum, 4);
+    memcpy(tail + 4 * (4 * blocks + b), &first_half, 4);
   }
 }
 
@@ -187,10 +189,13 @@ static void make_digits(int8_t *dst, int blocks, int digits, int extreme) {
   uint8_t *tail = (uint8_t *)dst + (size_t)blocks * 32 * digits;
   for (int i = 0; i < blocks * 32 * digits; i++) dst[i] = extreme ? (below(2) ? 127 : -128) : (int8_t)below(256);
   for (int b = 0; b < blocks; b++) {
-    int32_t sum_top = 0, sum_rest = 0;
+    int32_t sum_top = 0, sum_rest = 0, first_half = 0;
     for (int c = 0; c < 32; c++) {
+      int32_t rest = 0;
+      for (int j = 1; j < digits; j++) rest += dst[((size_t)j * blocks + b) * 32 + c] * (j == digits - 1 ? 1 : 256);
       sum_top += dst[32 * b + c];
-      for (int j = 1; j < digits; j++) sum_rest += dst[((size_t)j * blocks + b) * 32 + c] * (j == digits - 1 ? 1 : 256);
+      sum_rest += rest;
+      if (c < 16) first_half += dst[32 * b + c] * (digits == 3 ? 65536 : 256) + rest;
     }
     const int32_t sum = sum_top * (digits == 3 ? 65536 : 256) + sum_rest;
     const float d = (float)(uniform() * 1e-3 + 1e-6), xsum = (float)((double)sum * (double)d);
@@ -198,6 +203,7 @@ static void make_digits(int8_t *dst, int blocks, int digits, int extreme) {
     memcpy(tail + 4 * (blocks + b), &sum_top, 4);
     memcpy(tail + 4 * (2 * blocks + b), &sum_rest, 4);
     memcpy(tail + 4 * (3 * blocks + b), &xsum, 4);
+    memcpy(tail + 4 * (4 * blocks + b), &first_half, 4);
   }
 }
 
@@ -281,7 +287,7 @@ static void fail(const char *what) {
 /// 1: exact floats, 2: random digits, 3: extreme digits), at every level and 1...4 tokens.
 static void check_case(const Level *levels, int nlevels, int type, int blocks, int extreme_weights, int source) {
   const int digits = digits_of(type), bb = row_block_bytes[type];
-  const size_t layout = (size_t)blocks * (32 * digits + 16);
+  const size_t layout = (size_t)blocks * (32 * digits + 20);
   const size_t xstride = ((layout + 63) & ~(size_t)63) + 64;  // larger than the layout needs
   uint8_t *rows = malloc((size_t)16 * blocks * bb), *group = aligned_alloc(64, ((size_t)16 * blocks * bb + 63) & ~(size_t)63);
   int8_t *x = aligned_alloc(64, 4 * xstride), *split = aligned_alloc(64, xstride);

@@ -9,7 +9,8 @@ import MuseKernelsC
 ///
 /// Token t occupies `tokenStride` bytes from `base + t * tokenStride`: `blocks` × 32 codes per
 /// digit, top digit first, then per block: float scale (max / L), int32 Σ of the top digit,
-/// int32 Σ of the lower digits' value, float Σ q · scale.
+/// int32 Σ of the lower digits' value, float Σ q · scale, int32 Σ q of the block's first 16
+/// values (Q6_K's scales cover 16 values).
 struct SplitActivations {
   let base: UnsafeMutableRawPointer
   let blocks: Int
@@ -25,7 +26,7 @@ struct SplitActivations {
   /// its scale L / max|x| would overflow a float for 16-bit digits below ~9.6e-35.
   static let negligible = Float(MUSE_SPLIT_NEGLIGIBLE)
 
-  static func tokenStride(columns: Int, digits: Int) -> Int { (columns / 32 * (32 * digits + 16) + 63) & ~63 }
+  static func tokenStride(columns: Int, digits: Int) -> Int { (columns / 32 * (32 * digits + 20) + 63) & ~63 }
 
   /// Quantises `tokens` rows of `columns` floats into the calling thread's scratch `slot`,
   /// valid until this thread uses that slot again.
@@ -106,6 +107,7 @@ func splitActivations(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPoint
     var sumTop: Int32 = 0
     var sumRest: Int32 = 0
     var sum: Int32 = 0
+    var firstHalf: Int32 = 0
     func split(_ v: SIMD16<Float>, half: Int) {
       // Adding 1.5 · 2^23 (Float, |v| < 2^22: 16 bits) or 1.5 · 2^52 (Double, 24 bits) rounds
       // to the nearest integer (ties to even) in the low mantissa bits, without SSE4.1's
@@ -137,12 +139,14 @@ func splitActivations(_ x: UnsafePointer<Float>, into dst: UnsafeMutableRawPoint
       sum &+= q.wrappedSum()
     }
     split(halves.0, half: 0)
+    firstHalf = sum
     split(halves.1, half: 1)
     let d = Float(Double(amax) / levels)
     tail.storeBytes(of: d, toByteOffset: 4 * b, as: Float.self)
     tail.storeBytes(of: sumTop, toByteOffset: 4 * (blocks + b), as: Int32.self)
     tail.storeBytes(of: sumRest, toByteOffset: 4 * (2 * blocks + b), as: Int32.self)
     tail.storeBytes(of: Float(Double(sum) * Double(d)), toByteOffset: 4 * (3 * blocks + b), as: Float.self)
+    tail.storeBytes(of: firstHalf, toByteOffset: 4 * (4 * blocks + b), as: Int32.self)
   }
 }
 

@@ -186,6 +186,7 @@ void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int di
     // Both halves' codes and top digits summed as vectors, then one reduction each: the lower
     // digits' value is q less the top digit's, so its sum needs no third.
     __m512i q_sum = _mm512_setzero_si512(), top_sum = _mm512_setzero_si512();
+    int32_t first_half = 0;
     for (int half = 0; half < 2; half++) {
       __m512i q;
       if (digits == 2) {
@@ -205,6 +206,7 @@ void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int di
         rest = up;
       }
       _mm_storeu_si128((__m128i *)(dst + (size_t)b * 32 + 16 * half), _mm512_cvtepi32_epi8(rest));
+      if (half == 0) first_half = _mm512_reduce_add_epi32(q);
       q_sum = _mm512_add_epi32(q_sum, q);
       top_sum = _mm512_add_epi32(top_sum, rest);
     }
@@ -216,6 +218,7 @@ void muse_split_activations_vnni(const float *x, int8_t *dst, int blocks, int di
     memcpy(tail + 4 * ((size_t)blocks + b), &sum_top, 4);
     memcpy(tail + 4 * (2 * (size_t)blocks + b), &sum_rest, 4);
     memcpy(tail + 4 * (3 * (size_t)blocks + b), &xsum, 4);
+    memcpy(tail + 4 * (4 * (size_t)blocks + b), &first_half, 4);
   }
 }
 
@@ -306,7 +309,8 @@ void muse_split_activations_avx2(const float *x, int8_t *dst, int blocks, int di
       _mm256_storeu_si256((__m256i *)(dst + ((size_t)j * blocks + b) * 32), pack32(digit));
     }
     _mm256_storeu_si256((__m256i *)(dst + (size_t)b * 32), pack32(rest));
-    const int32_t sum = hsum8(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+    const int32_t first_half = hsum8(_mm256_add_epi32(q[0], q[1]));
+    const int32_t sum = first_half + hsum8(_mm256_add_epi32(q[2], q[3]));
     const int32_t sum_top =
         hsum8(_mm256_add_epi32(_mm256_add_epi32(rest[0], rest[1]), _mm256_add_epi32(rest[2], rest[3])));
     const int32_t sum_rest = sum - top_place * sum_top;
@@ -316,6 +320,7 @@ void muse_split_activations_avx2(const float *x, int8_t *dst, int blocks, int di
     memcpy(tail + 4 * ((size_t)blocks + b), &sum_top, 4);
     memcpy(tail + 4 * (2 * (size_t)blocks + b), &sum_rest, 4);
     memcpy(tail + 4 * (3 * (size_t)blocks + b), &xsum, 4);
+    memcpy(tail + 4 * (4 * (size_t)blocks + b), &first_half, 4);
   }
 }
 #pragma clang attribute pop

@@ -222,10 +222,7 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 // values x = 256 h + l (|S| ≤ 16 · 32 · 32512 < 2^24, so its conversion is exact too), then
 // acc += S · (d sc_i · xd). On AVX2 an int16 lane takes two vpmaddubsw of 6-bit codes (2 · 2 ·
 // 63 · 128 = 32256), so each digit keeps two accumulators per sub-block. The 16-value sums Σ x
-// are taken once per call for up to Q6_K_CHUNK super-blocks (muse_q6_K_sums), shared by both
-// passes; a longer
-// row runs chunk after chunk, its accumulators kept in y between them (stored floats, so the
-// arithmetic is the same). Group layout (3360 bytes per super-block): 16 f16 d, the 16 scale
+// come with the activations (XSUM16). Group layout (3360 bytes per super-block): 16 f16 d, the 16 scale
 // bytes of each row as four 4-byte fields (field k: sub-blocks 4k ..< 4k + 4), then ql's 32
 // and qh's 16 interleaved 4-byte chunks.
 // The first pass prefetches one super-block ahead, with one token too: OLMoE-shaped Q4_K_M
@@ -239,8 +236,7 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 // v and g are constants at every call, so the nibble and bit-pair selection and the scale's
 // byte have no branches (a loop over i left them to run-time tests: 2.3× slower).
 AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const int v, const int g,
-                     const int32_t *sums, int first, int count, const int8_t *x, size_t xstride,
-                     int blocks, int nt, __m256 acc[4]) {
+                     const int8_t *x, size_t xstride, int blocks, int nt, __m256 acc[4]) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
   const int b = 8 * sb + 4 * n + v, byte = 2 * (v % 2) + g;
   const __m256i scv = _mm256_loadu_si256((const __m256i *)(w + 32 + 64 * (2 * n + v / 2) + 32 * half));
@@ -267,38 +263,29 @@ AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const 
     const __m256i sl1 = DIGIT_ADD(DIGIT_ADD(DIGIT_ZERO, q[2], FN(bcast4)(l + 8)), q[3], FN(bcast4)(l + 12));
     __m256i s = _mm256_add_epi32(_mm256_add_epi32(DIGIT_WIDEN(sh0, 8), DIGIT_WIDEN(sh1, 8)),
                                  _mm256_add_epi32(DIGIT_WIDEN(sl0, 0), DIGIT_WIDEN(sl1, 0)));
-    s = _mm256_sub_epi32(s, _mm256_set1_epi32(32 * sums[2 * ((size_t)t * count + b - first) + g]));
+    s = _mm256_sub_epi32(s, _mm256_set1_epi32(32 * XSUM16(t, b, g)));
     acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(ds, _mm256_set1_ps(XD(t, b, 2))), acc[t]);
   }
 }
 
 AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
                   size_t ystride) {
-  int32_t sums[4 * Q6_K_CHUNK * 8 * 2];
-  const int supers = blocks / 8;
-  for (int c0 = 0; c0 < supers; c0 += Q6_K_CHUNK) {
-    const int cn = supers - c0 < Q6_K_CHUNK ? supers - c0 : Q6_K_CHUNK;
-    const int first = 8 * c0, count = 8 * cn;
-    muse_q6_K_sums(x, xstride, nt, blocks, first, count, sums);
-    for (int half = 0; half < 2; half++) {
-      __m256 acc[4];
-      for (int t = 0; t < 4; t++)
-        acc[t] = c0 == 0 || t >= nt ? _mm256_setzero_ps() : _mm256_loadu_ps(y + t * ystride + 8 * half);
-      const uint8_t *w = group + (size_t)c0 * 3360;
-      for (int sb = c0; sb < c0 + cn; sb++, w += 3360) {
-        if (half == 0)
-          for (size_t pf = 0; pf < 3360; pf += 64) _mm_prefetch((const char *)w + Q6_K_AHEAD + pf, _MM_HINT_T0);
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
-        // Sub-blocks in order i = 0 ..< 16, as the portable loop takes them.
-        for (int n = 0; n < 2; n++) {
-#define Q6_K_SUB(v, g) FN(q6_K_sub)(w, half, d, sb, n, v, g, sums, first, count, x, xstride, blocks, nt, acc)
-          Q6_K_SUB(0, 0); Q6_K_SUB(0, 1); Q6_K_SUB(1, 0); Q6_K_SUB(1, 1);
-          Q6_K_SUB(2, 0); Q6_K_SUB(2, 1); Q6_K_SUB(3, 0); Q6_K_SUB(3, 1);
+  for (int half = 0; half < 2; half++) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const uint8_t *w = group;
+    for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
+      if (half == 0)
+        for (size_t pf = 0; pf < 3360; pf += 64) _mm_prefetch((const char *)w + Q6_K_AHEAD + pf, _MM_HINT_T0);
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
+      // Sub-blocks in order i = 0 ..< 16, as the portable loop takes them.
+      for (int n = 0; n < 2; n++) {
+#define Q6_K_SUB(v, g) FN(q6_K_sub)(w, half, d, sb, n, v, g, x, xstride, blocks, nt, acc)
+        Q6_K_SUB(0, 0); Q6_K_SUB(0, 1); Q6_K_SUB(1, 0); Q6_K_SUB(1, 1);
+        Q6_K_SUB(2, 0); Q6_K_SUB(2, 1); Q6_K_SUB(3, 0); Q6_K_SUB(3, 1);
 #undef Q6_K_SUB
-        }
       }
-      FN(store8)(acc, nt, y + 8 * half, ystride);
     }
+    FN(store8)(acc, nt, y + 8 * half, ystride);
   }
 }
 

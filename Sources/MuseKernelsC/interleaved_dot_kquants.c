@@ -18,6 +18,9 @@
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"))), apply_to = function)
 
 #define AI static inline __attribute__((always_inline))
+// Prefetch this many super-blocks ahead: OLMoE-shaped Q4_K_M (Zen 4, one thread) decoded
+// 32.1 / 35.0 / 34.3 / 32.3 tok/s with 1 / 2 / 3 / 4 and prefilled 92 / 103 / 104 / 104.
+#define KQ_AHEAD 2
 
 AI __m512i kbcast4(const int8_t *p) {
   int32_t v;
@@ -54,7 +57,7 @@ AI void kq4_K(const uint8_t *w, int blocks, const int8_t *x, size_t xstride, int
   const __m512i m4 = _mm512_set1_epi8(0x0F), m6 = _mm512_set1_epi8(0x3F), top2 = _mm512_set1_epi8(0x30);
   __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
   for (int sb = 0; sb < blocks / 8; sb++, w += 2304) {
-    for (int pf = 0; pf < 2304; pf += 64) _mm_prefetch((const char *)w + 2304 + pf, _MM_HINT_T0);
+    for (int pf = 0; pf < 2304; pf += 64) _mm_prefetch((const char *)w + KQ_AHEAD * 2304 + pf, _MM_HINT_T0);
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w));
     const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 32)));
     const __m512i low = _mm512_loadu_si512((const void *)(w + 64));
@@ -85,8 +88,8 @@ AI void kq4_K(const uint8_t *w, int blocks, const int8_t *x, size_t xstride, int
 }
 
 // Q6_K sub-block i = 8n + 2v + g (q6_K_sub of interleaved_dot_kernels.h, 16 rows at once).
-AI void kq6_K_sub(const uint8_t *w, __m512 d, int sb, int n, const int v, const int g, const int32_t *sums,
-                  int first, int count, const int8_t *x, size_t xstride, int blocks, int nt, __m512 acc[4]) {
+AI void kq6_K_sub(const uint8_t *w, __m512 d, int sb, int n, const int v, const int g, const int8_t *x,
+                  size_t xstride, int blocks, int nt, __m512 acc[4]) {
   const __m512i m4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
   const int b = 8 * sb + 4 * n + v, byte = 2 * (v % 2) + g;
   const __m512i scv = _mm512_loadu_si512((const void *)(w + 32 + 64 * (2 * n + v / 2)));
@@ -106,30 +109,22 @@ AI void kq6_K_sub(const uint8_t *w, __m512 d, int sb, int n, const int v, const 
   }
   for (int t = 0; t < nt; t++) {
     __m512i s = kdot(q, 4, XDIGIT(t, b, 0) + 16 * g, XDIGIT(t, b, 1) + 16 * g);
-    s = _mm512_sub_epi32(s, _mm512_set1_epi32(32 * sums[2 * ((size_t)t * count + b - first) + g]));
+    s = _mm512_sub_epi32(s, _mm512_set1_epi32(32 * XSUM16(t, b, g)));
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(ds, _mm512_set1_ps(XD(t, b, 2))), acc[t]);
   }
 }
 
-AI void kq6_K(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
+AI void kq6_K(const uint8_t *w, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
               size_t ystride) {
-  int32_t sums[4 * Q6_K_CHUNK * 8 * 2];
   __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-  const int supers = blocks / 8;
-  for (int c0 = 0; c0 < supers; c0 += Q6_K_CHUNK) {
-    const int cn = supers - c0 < Q6_K_CHUNK ? supers - c0 : Q6_K_CHUNK;
-    const int first = 8 * c0, count = 8 * cn;
-    muse_q6_K_sums(x, xstride, nt, blocks, first, count, sums);
-    const uint8_t *w = group + (size_t)c0 * 3360;
-    for (int sb = c0; sb < c0 + cn; sb++, w += 3360) {
-      for (int pf = 0; pf < 3360; pf += 64) _mm_prefetch((const char *)w + 3360 + pf, _MM_HINT_T0);
-      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w));
-      for (int n = 0; n < 2; n++) {
-#define Q6_K_SUB(v, g) kq6_K_sub(w, d, sb, n, v, g, sums, first, count, x, xstride, blocks, nt, acc)
-        Q6_K_SUB(0, 0); Q6_K_SUB(0, 1); Q6_K_SUB(1, 0); Q6_K_SUB(1, 1);
-        Q6_K_SUB(2, 0); Q6_K_SUB(2, 1); Q6_K_SUB(3, 0); Q6_K_SUB(3, 1);
+  for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
+    for (int pf = 0; pf < 3360; pf += 64) _mm_prefetch((const char *)w + KQ_AHEAD * 3360 + pf, _MM_HINT_T0);
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w));
+    for (int n = 0; n < 2; n++) {
+#define Q6_K_SUB(v, g) kq6_K_sub(w, d, sb, n, v, g, x, xstride, blocks, nt, acc)
+      Q6_K_SUB(0, 0); Q6_K_SUB(0, 1); Q6_K_SUB(1, 0); Q6_K_SUB(1, 1);
+      Q6_K_SUB(2, 0); Q6_K_SUB(2, 1); Q6_K_SUB(3, 0); Q6_K_SUB(3, 1);
 #undef Q6_K_SUB
-      }
     }
   }
   kstore(acc, nt, y, ystride);

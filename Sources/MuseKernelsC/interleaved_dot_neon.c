@@ -195,9 +195,11 @@ void muse_split_activations_neon(const float *x, int8_t *dst, int blocks, int di
     }
     store_digits(dst + (size_t)b * 32, rest);
     int32x4_t q_sum = vdupq_n_s32(0), top_sum = vdupq_n_s32(0);
+    int32_t first_half = 0;
     for (int i = 0; i < 8; i++) {
       q_sum = vaddq_s32(q_sum, q[i]);
       top_sum = vaddq_s32(top_sum, rest[i]);
+      if (i == 3) first_half = vaddvq_s32(q_sum);
     }
     const int32_t sum = vaddvq_s32(q_sum), sum_top = vaddvq_s32(top_sum);
     const int32_t sum_rest = (int32_t)((uint32_t)sum - (uint32_t)top_place * (uint32_t)sum_top);
@@ -207,6 +209,7 @@ void muse_split_activations_neon(const float *x, int8_t *dst, int blocks, int di
     memcpy(tail + 4 * ((size_t)blocks + b), &sum_top, 4);
     memcpy(tail + 4 * (2 * (size_t)blocks + b), &sum_rest, 4);
     memcpy(tail + 4 * (3 * (size_t)blocks + b), &xsum, 4);
+    memcpy(tail + 4 * (4 * (size_t)blocks + b), &first_half, 4);
   }
 }
 

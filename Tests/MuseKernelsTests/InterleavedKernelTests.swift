@@ -61,7 +61,8 @@ func expectInterleavedMatchesReference(
 // Forcing levels is process-wide, so these join IntegerKernelTests' serialized suite.
 extension IntegerKernelTests {
   /// Every activation is q · d with q the digits in base 256, |x - q d| ≤ d / 2 (plus the
-  /// rounding of d to Float), the digits in range, and the stored sums match; 16 and 24 bits.
+  /// rounding of d to Float), the digits in range, and the stored sums (the block's and its
+  /// first 16 values') match; 16 and 24 bits.
   @Test(arguments: [2, 3])
   func splitActivationsRoundToNearestCode(digits: Int) {
     var generator = SeededGenerator(state: 3)
@@ -81,7 +82,7 @@ extension IntegerKernelTests {
       let tail = UnsafeRawPointer(raw.baseAddress! + columns * digits)
       for b in 0..<blocks {
         let d = Double(tail.load(fromByteOffset: 4 * b, as: Float.self))
-        var (sumTop, sumRest, sum) = (0, 0, 0)
+        var (sumTop, sumRest, sum, firstHalf) = (0, 0, 0, 0)
         for i in b * 32..<(b + 1) * 32 {
           let top = Int(codes[i])
           #expect((-127...127).contains(top), "top digit \(top) at \(i)")
@@ -93,11 +94,13 @@ extension IntegerKernelTests {
           sumTop += top
           sumRest += rest
           sum += q
+          if i < b * 32 + 16 { firstHalf += q }
         }
         #expect(Int(tail.load(fromByteOffset: 4 * (blocks + b), as: Int32.self)) == sumTop)
         #expect(Int(tail.load(fromByteOffset: 4 * (2 * blocks + b), as: Int32.self)) == sumRest)
         let floatSum = Double(tail.load(fromByteOffset: 4 * (3 * blocks + b), as: Float.self))
         #expect(abs(floatSum - Double(sum) * d) <= abs(Double(sum) * d) * 1e-6 + 1e-30)
+        #expect(Int(tail.load(fromByteOffset: 4 * (4 * blocks + b), as: Int32.self)) == firstHalf)
       }
       #expect(tail.load(fromByteOffset: 8, as: Float.self) == 0)
     }
@@ -119,7 +122,7 @@ extension IntegerKernelTests {
         #expect((0..<32).allSatisfy { codes[j * 64 + $0] == 0 }, "\(level): digit \(j) of the tiny block")
         #expect((32..<64).contains { codes[j * 64 + $0] != 0 }, "\(level): digit \(j) of the ordinary block")
       }
-      for k in 1...3 {
+      for k in 1...4 {
         #expect(tail.load(fromByteOffset: 4 * 2 * k, as: UInt32.self) == 0, "\(level): sum \(k)")
       }
       #expect(tail.load(fromByteOffset: 0, as: Float.self).isFinite)
@@ -144,7 +147,7 @@ extension IntegerKernelTests {
     forEachLevel { _ in
       let split = SplitActivations(x, columns: columns, tokens: 1, digits: digits, slot: .matmul)
       results.append(
-        Array(UnsafeRawBufferPointer(start: split.base, count: columns / 32 * (32 * digits + 16))))
+        Array(UnsafeRawBufferPointer(start: split.base, count: columns / 32 * (32 * digits + 20))))
     }
     for r in results.dropFirst() { #expect(r == results[0]) }
   }
