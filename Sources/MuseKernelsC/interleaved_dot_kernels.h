@@ -187,7 +187,10 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const uint8_t *w = group;
     for (int sb = 0; sb < blocks / 8; sb++, w += 2304) {
-      if (half == 0) FN(prefetch)(nt, w, 2304);
+      // Two super-blocks ahead, one token or several: OLMoE-shaped Q4_K_M decode (Zen 4, AVX2
+      // level, one thread) 19.0 tok/s with FN(prefetch)'s 1 KB, 19.8 with 2304, 20.3 with 4608.
+      if (half == 0)
+        for (size_t pf = 0; pf < 2304; pf += 64) _mm_prefetch((const char *)w + 4608 + pf, _MM_HINT_T0);
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
       const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 32 + 16 * half)));
       // The 8 rows' scale words, one row per 32-bit lane, unpacked as ggml's get_scale_min_k4:
