@@ -35,7 +35,7 @@
 //               AVX-512 VNNI, as Q6_K's, whose layout interleaved_dot_kernels.h gives.)
 // Activations, per token (SplitActivations.swift): blocks × 32 codes per digit (h, then m for
 // 24 bits, then l), then per block the float scale, int32 Σ h, int32 Σ of the lower digits'
-// value (l, or 256 m + l) and float Σ x.
+// value (l, or 256 m + l), float Σ x and int32 Σ q of its first 16 values (interleaved_activations.h).
 
 #include "MuseKernelsC.h"
 
@@ -112,7 +112,7 @@ AI void unpack_nibbles(const uint8_t *p, __m512i q[8]) {
 // Software prefetch ahead of the blocks being read. With several tokens a group's blocks arrive
 // slower than the hardware prefetcher expects a stream to: fetching 4 KB ahead took 4 tokens ×
 // 32768 × 2048 Q4_0 on 2 threads from 2.7 to 1.6 ms (then vpdpbusd-bound). One token fetches
-// 8 KB ahead: on a Zen 4 EPYC, one thread, OLMoE-shaped MoE decode (each expert's matrices a
+// 8 KB ahead: on a Zen 5 EPYC, one thread, OLMoE-shaped MoE decode (each expert's matrices a
 // short stream of their own) went from 47.7 to 52.3 tok/s (Q4_0) and 22.5 to 29.1 (Q8_0) with
 // 8 KB, against none (2 KB: 48.1 / 24.2, 4 KB: 49.8 / 27.6, 16 KB: 49.5 / 26.4).
 #define PREFETCH(nt, p, n)                                                                      \

@@ -31,7 +31,7 @@ AI __m256i FN(bcast4)(const int8_t *p) {
 // interleaved_dot.c), MUSE_IDOT_PREFETCH_ONE bytes with one (0: none). Streaming 640 MB of
 // Q4_0 (Scripts/bench/interleaved_stream.sh, medians of alternating runs): on the AVX2 EPYC,
 // 1 KB ahead took one token from 11.3 to 13.1 GB/s on one thread and 20.3 to 22.1 on two; on a
-// Zen 4 EPYC at this level 1 KB gave 22.9 and 35.3 GB/s, 8 KB 30.0 and 38.9 (none: 22.4,
+// Zen 5 EPYC at this level 1 KB gave 22.9 and 35.3 GB/s, 8 KB 30.0 and 38.9 (none: 22.4,
 // 33.4), and OLMoE-shaped Q4_0 decode on one thread 29.0 → 42.6 tok/s (16 KB: 44.6).
 #ifndef MUSE_IDOT_PREFETCH_ONE
 #define MUSE_IDOT_PREFETCH_ONE 8192
@@ -188,7 +188,7 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const uint8_t *w = group;
     for (int sb = 0; sb < blocks / 8; sb++, w += 2304) {
-      // Two super-blocks ahead, one token or several: OLMoE-shaped Q4_K_M decode (Zen 4, AVX2
+      // Two super-blocks ahead, one token or several: OLMoE-shaped Q4_K_M decode (Zen 5, AVX2
       // level, one thread) 19.0 tok/s with FN(prefetch)'s 1 KB, 19.8 with 2304, 20.3 with 4608.
       if (half == 0)
         for (size_t pf = 0; pf < 2304; pf += 64) _mm_prefetch((const char *)w + 4608 + pf, _MM_HINT_T0);
@@ -230,7 +230,7 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 // bytes of each row as four 4-byte fields (field k: sub-blocks 4k ..< 4k + 4), then ql's 32
 // and qh's 16 interleaved 4-byte chunks.
 // The first pass prefetches one super-block ahead, with one token too: OLMoE-shaped Q4_K_M
-// decode on one thread (Zen 4 at the AVX2 level) went from 17.3 tok/s without to 17.6 with
+// decode on one thread (Zen 5 at the AVX2 level) went from 17.3 tok/s without to 17.6 with
 // 1 KB ahead and 18.4 with 3360 bytes (6720: 18.4).
 #define Q6_K_AHEAD 3360
 

@@ -3,7 +3,7 @@
 // the 256-bit kernels (interleaved_dot_kernels.h) take the group in two passes of 8 rows. The
 // arithmetic is theirs — the same exact int32 sums, the same float operations in the same
 // order — so every level gives the same bits. Layouts: interleaved_dot.c (Q4_K) and
-// interleaved_dot_kernels.h (Q6_K). On a Zen 4 EPYC, one thread, 32768 × 2048 matrices, one
+// interleaved_dot_kernels.h (Q6_K). On a Zen 5 EPYC, one thread, 32768 × 2048 matrices, one
 // token: Q4_K 22.6 → 36.5 GB/s and Q6_K 13.5 → 27.5 GB/s against the AVX-VNNI kernels
 // (MatMulBenchmarks.interleavedDecode; BENCHMARKS.md).
 
@@ -18,7 +18,7 @@
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"))), apply_to = function)
 
 #define AI static inline __attribute__((always_inline))
-// Prefetch this many super-blocks ahead: OLMoE-shaped Q4_K_M (Zen 4, one thread) decoded
+// Prefetch this many super-blocks ahead: OLMoE-shaped Q4_K_M (Zen 5, one thread) decoded
 // 32.1 / 35.0 / 34.3 / 32.3 tok/s with 1 / 2 / 3 / 4 and prefilled 92 / 103 / 104 / 104.
 #define KQ_AHEAD 2
 

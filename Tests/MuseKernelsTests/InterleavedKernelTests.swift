@@ -170,8 +170,8 @@ extension IntegerKernelTests {
     }
   }
 
-  /// A Q6_K row longer than the 32 super-blocks whose activation sums the C kernels take at a
-  /// time (Q6_K_CHUNK): the second chunk continues the first's sums, at every level.
+  /// A long Q6_K row (33 super-blocks: sub-block sums read far into the activations' tail) at
+  /// every level, and token counts that leave partial groups of four.
   @Test func q6_KRowsLongerThanAChunkMatchReference() {
     let (rows, columns) = (16, valuesIn(.q6_K, blocks: 33))
     let bytes = randomRows(.q6_K, rows: rows, columns: columns, seed: 66)
@@ -185,8 +185,8 @@ extension IntegerKernelTests {
   /// The codes and digits at the ends of their ranges, where AVX2's int16 sums (vpmaddubsw) are
   /// closest to saturating: every 4-bit code 15, Q8_0 codes 127 and -128, Q4_K's 6-bit scales
   /// and minimums all 63 (its values 63 · 15 - 63 · 63, d = dmin = 1), Q6_K's codes 63 with
-  /// scales 127 and -128, activations whose
-  /// lower digits are -128 and top digits ±127: q = ±(L - 128) for 16 bits, ±(L - 32896) for 24,
+  /// scales 127 and -128, activations whose lower digits are -128 and top digits ±127:
+  /// q = ±(L - 128) for 16 bits, ±(L - 32896) for 24,
   /// with one 127/128 per block making the scale L · 128 / 127, a power of two, so every
   /// product x · scale is exact.
   @Test(arguments: interleavedTypes)
