@@ -1,7 +1,7 @@
 // Sixteen weight rows at a time against activations quantised to 16 or 24 bits: the decode
 // and prefill path for Q4_0, Q8_0, Q4_1, Q4_K and Q6_K weights on CPUs with AVX2, AVX-VNNI or
-// AVX-512 VNNI
-// (the 256-bit levels are in interleaved_dot_kernels.h).
+// AVX-512 VNNI (the 256-bit levels are in interleaved_dot_kernels.h, the AVX-512 K-quants in
+// interleaved_dot_kquants.c).
 //
 // Why this layout: the row-at-a-time kernels (float_dot.c, int8_dot.c) spend most of their
 // time on per-block work — unpacking, a horizontal sum, a scale — not on reading memory. With
@@ -35,7 +35,8 @@
 //               AVX-512 VNNI, as Q6_K's, whose layout interleaved_dot_kernels.h gives.)
 // Activations, per token (SplitActivations.swift): blocks × 32 codes per digit (h, then m for
 // 24 bits, then l), then per block the float scale, int32 Σ h, int32 Σ of the lower digits'
-// value (l, or 256 m + l), float Σ x and int32 Σ q of its first 16 values (interleaved_activations.h).
+// value (l, or 256 m + l), float Σ x and int32 Σ q of its first 16 values
+// (interleaved_activations.h).
 
 #include "MuseKernelsC.h"
 
