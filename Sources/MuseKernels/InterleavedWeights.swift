@@ -282,8 +282,10 @@ public enum InterleavedWeights {
       for superBlock in 0..<blocks / 8 {
         let p = group + superBlock * groupBlockBytes(.q6_K)
         let d = halfToFloat(p.loadUnaligned(fromByteOffset: 2 * r, as: UInt16.self))
-        for i in 0..<16 {
-          let (n, v, g) = (i / 8, (i / 2) % 4, i % 2)
+        // Sub-blocks i = 8n + 2v + g in the kernels' order: n, then g, then v.
+        for order in 0..<16 {
+          let (n, g, v) = (order / 8, (order / 4) % 2, order % 4)
+          let i = 8 * n + 2 * v + g
           let b = 8 * superBlock + 4 * n + v
           let scale = Float(p.load(fromByteOffset: 32 + 64 * (i / 4) + 4 * r + i % 4, as: Int8.self))
           var sum: Int32 = 0

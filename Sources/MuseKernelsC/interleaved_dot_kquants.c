@@ -120,10 +120,10 @@ AI void kq6_K(const uint8_t *w, int blocks, const int8_t *x, size_t xstride, int
   for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
     for (int pf = 0; pf < 3360; pf += 64) _mm_prefetch((const char *)w + KQ_AHEAD * 3360 + pf, _MM_HINT_T0);
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w));
-    for (int n = 0; n < 2; n++) {
+    for (int n = 0; n < 2; n++) {  // sub-blocks in the 256-bit kernel's order (n, g, v)
 #define Q6_K_SUB(v, g) kq6_K_sub(w, d, sb, n, v, g, x, xstride, blocks, nt, acc)
-      Q6_K_SUB(0, 0); Q6_K_SUB(0, 1); Q6_K_SUB(1, 0); Q6_K_SUB(1, 1);
-      Q6_K_SUB(2, 0); Q6_K_SUB(2, 1); Q6_K_SUB(3, 0); Q6_K_SUB(3, 1);
+      Q6_K_SUB(0, 0); Q6_K_SUB(1, 0); Q6_K_SUB(2, 0); Q6_K_SUB(3, 0);
+      Q6_K_SUB(0, 1); Q6_K_SUB(1, 1); Q6_K_SUB(2, 1); Q6_K_SUB(3, 1);
 #undef Q6_K_SUB
     }
   }
