@@ -33,6 +33,11 @@ AI __m256i FN(bcast4)(const int8_t *p) {
 // 1 KB ahead took one token from 11.3 to 13.1 GB/s on one thread and 20.3 to 22.1 on two; on a
 // Zen 5 EPYC at this level 1 KB gave 22.9 and 35.3 GB/s, 8 KB 30.0 and 38.9 (none: 22.4,
 // 33.4), and OLMoE-shaped Q4_0 decode on one thread 29.0 → 42.6 tok/s (16 KB: 44.6).
+// The K-quant kernels prefetch KDIST bytes ahead, spread over their sub-blocks (each fetches
+// the lines KDIST past its own, in the first pass): OLMoE-shaped Q4_K_M decode (Zen 5, this
+// level, one thread) went from 20.5 tok/s (4608 bytes ahead for Q4_K and 3360 for Q6_K, each
+// in one burst per super-block) to 26.5 (4608: 24.7, 12 KB: 27.3, 16 KB: 26.3).
+#define KDIST 8192
 #ifndef MUSE_IDOT_PREFETCH_ONE
 #define MUSE_IDOT_PREFETCH_ONE 8192
 #endif
@@ -188,10 +193,6 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const uint8_t *w = group;
     for (int sb = 0; sb < blocks / 8; sb++, w += 2304) {
-      // Two super-blocks ahead, one token or several: OLMoE-shaped Q4_K_M decode (Zen 5, AVX2
-      // level, one thread) 19.0 tok/s with FN(prefetch)'s 1 KB, 19.8 with 2304, 20.3 with 4608.
-      if (half == 0)
-        for (size_t pf = 0; pf < 2304; pf += 64) _mm_prefetch((const char *)w + 4608 + pf, _MM_HINT_T0);
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
       const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 32 + 16 * half)));
       // The 8 rows' scale words, one row per 32-bit lane, unpacked as ggml's get_scale_min_k4:
@@ -212,6 +213,8 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
       }
       // Run p holds sub-block 2p in its low nibbles and 2p + 1 in its high ones.
       for (int p = 0; p < 4; p++) {
+        if (half == 0)
+          for (size_t pf = 0; pf < 576; pf += 64) _mm_prefetch((const char *)w + KDIST + 576 * p + pf, _MM_HINT_T0);
         const uint8_t *run = w + 256 + 512 * p + 32 * half;
         FN(q4_K_sub)(run, 0, 8 * sb + 2 * p, ds[2 * p], dm[2 * p], blocks, x, xstride, nt, acc);
         FN(q4_K_sub)(run, 1, 8 * sb + 2 * p + 1, ds[2 * p + 1], dm[2 * p + 1], blocks, x, xstride, nt, acc);
@@ -226,13 +229,9 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 // values x = 256 h + l (|S| ≤ 16 · 32 · 32512 < 2^24, so its conversion is exact too), then
 // acc += S · (d sc_i · xd). On AVX2 an int16 lane takes two vpmaddubsw of 6-bit codes (2 · 2 ·
 // 63 · 128 = 32256), so each digit keeps two accumulators per sub-block. The 16-value sums Σ x
-// come with the activations (XSUM16). Group layout (3360 bytes per super-block): 16 f16 d, the 16 scale
-// bytes of each row as four 4-byte fields (field k: sub-blocks 4k ..< 4k + 4), then ql's 32
+// come with the activations (XSUM16). Group layout (3360 bytes per super-block): 16 f16 d,
+// the 16 scale bytes of each row as four 4-byte fields (field k: sub-blocks 4k ..< 4k + 4), then ql's 32
 // and qh's 16 interleaved 4-byte chunks.
-// The first pass prefetches one super-block ahead, with one token too: OLMoE-shaped Q4_K_M
-// decode on one thread (Zen 5 at the AVX2 level) went from 17.3 tok/s without to 17.6 with
-// 1 KB ahead and 18.4 with 3360 bytes (6720: 18.4).
-#define Q6_K_AHEAD 3360
 
 // Sub-block i = 8n + 2v + g of super-block sb: values 32v + 16g ..< 32v + 16g + 16 of the
 // super-block's half n, activation block 8 sb + 4n + v. ggml's ql[l] holds values l (low
@@ -242,6 +241,9 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const int v, const int g,
                      const int8_t *x, size_t xstride, int blocks, int nt, __m256 acc[4]) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
+  if (half == 0)
+    for (int pf = 0; pf < 256; pf += 64)
+      _mm_prefetch((const char *)w + KDIST + 210 * (8 * n + 4 * g + v) + pf, _MM_HINT_T0);
   const int b = 8 * sb + 4 * n + v, byte = 2 * (v % 2) + g;
   const __m256i scv = _mm256_loadu_si256((const __m256i *)(w + 32 + 64 * (2 * n + v / 2) + 32 * half));
   const __m256i sc = _mm256_srai_epi32(_mm256_slli_epi32(scv, 24 - 8 * byte), 24);
@@ -278,8 +280,6 @@ AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const uint8_t *w = group;
     for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
-      if (half == 0)
-        for (size_t pf = 0; pf < 3360; pf += 64) _mm_prefetch((const char *)w + Q6_K_AHEAD + pf, _MM_HINT_T0);
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
       // Sub-blocks in the order n, g, v (the portable loop's too): the four sharing a run of qh
       // chunks (and two sharing each ql chunk) come one after another, so their loads are reused
@@ -346,7 +346,7 @@ MUSE_IDOT(CAT(muse_idot_q8_0, SUFFIX)) {
 }
 
 #undef DEFINE_IDOT4
-#undef Q6_K_AHEAD
+#undef KDIST
 #undef FN
 #undef CAT
 #undef CAT_
