@@ -313,25 +313,18 @@ AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 DEFINE_IDOT4(q4_0, 0)
 DEFINE_IDOT4(q4_1, 1)
 
-MUSE_IDOT(CAT(muse_idot_q4_K, SUFFIX)) {
-  const uint8_t *g = (const uint8_t *)w;
-  switch (ntok) {
-  case 1: FN(iq4_K)(g, blocks, x, xstride, 1, y, ystride); break;
-  case 2: FN(iq4_K)(g, blocks, x, xstride, 2, y, ystride); break;
-  case 3: FN(iq4_K)(g, blocks, x, xstride, 3, y, ystride); break;
-  default: FN(iq4_K)(g, blocks, x, xstride, 4, y, ystride); break;
+#define DEFINE_IDOT_K(fmt)                                                                      \
+  MUSE_IDOT(CAT(muse_idot_##fmt, SUFFIX)) {                                                     \
+    const uint8_t *g = (const uint8_t *)w;                                                      \
+    switch (ntok) {                                                                             \
+    case 1: FN(i##fmt)(g, blocks, x, xstride, 1, y, ystride); break;                            \
+    case 2: FN(i##fmt)(g, blocks, x, xstride, 2, y, ystride); break;                            \
+    case 3: FN(i##fmt)(g, blocks, x, xstride, 3, y, ystride); break;                            \
+    default: FN(i##fmt)(g, blocks, x, xstride, 4, y, ystride); break;                           \
+    }                                                                                           \
   }
-}
-
-MUSE_IDOT(CAT(muse_idot_q6_K, SUFFIX)) {
-  const uint8_t *g = (const uint8_t *)w;
-  switch (ntok) {
-  case 1: FN(iq6_K)(g, blocks, x, xstride, 1, y, ystride); break;
-  case 2: FN(iq6_K)(g, blocks, x, xstride, 2, y, ystride); break;
-  case 3: FN(iq6_K)(g, blocks, x, xstride, 3, y, ystride); break;
-  default: FN(iq6_K)(g, blocks, x, xstride, 4, y, ystride); break;
-  }
-}
+DEFINE_IDOT_K(q4_K)
+DEFINE_IDOT_K(q6_K)
 
 MUSE_IDOT(CAT(muse_idot_q8_0, SUFFIX)) {
   const uint8_t *g = (const uint8_t *)w;
@@ -346,6 +339,7 @@ MUSE_IDOT(CAT(muse_idot_q8_0, SUFFIX)) {
 }
 
 #undef DEFINE_IDOT4
+#undef DEFINE_IDOT_K
 #undef KDIST
 #undef FN
 #undef CAT
