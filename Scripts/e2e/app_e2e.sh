@@ -65,7 +65,9 @@ trap 'exit 130' INT TERM
 
 port="$(e2e_free_port)"
 config="$work/muse.yaml"
-# Short replies keep the run fast: the streaming test stops SmolLM2 long before 96 tokens.
+# The streaming and regenerate tests stop SmolLM2 mid-reply, so its replies must outlast the
+# browser's Stop: on a fast CPU 96 tokens were generated (and stored with finish_reason
+# "length") before the click reached the server. No test waits for a whole SmolLM2 reply.
 cat >"$config" <<EOF
 host: 127.0.0.1
 models:
@@ -74,7 +76,7 @@ models:
     visibility: closed
     display_name: SmolLM2 135M Instruct
     description: A small instruction-tuned model
-    max_tokens: 96
+    max_tokens: 1024
     input_price_per_million: 0.5
     output_price_per_million: 1.5
   - id: fixture-llama
