@@ -18,7 +18,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for ahead in $AHEADS; do
   "$CC" -O2 -ISources/MuseKernelsC/include -DMUSE_IDOT_PREFETCH_ONE=$ahead \
-    Scripts/bench/interleaved_stream.c Sources/MuseKernelsC/interleaved_dot.c \
+    Scripts/bench/interleaved_stream.c Sources/MuseKernelsC/interleaved_dot.c Sources/MuseKernelsC/interleaved_dot_kquants.c \
     Sources/MuseKernelsC/float_dot.c -o "$out/stream-$ahead" -lpthread
 done
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)"

@@ -236,9 +236,13 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 // Sub-block i = 8n + 2v + g of super-block sb: values 32v + 16g ..< 32v + 16g + 16 of the
 // super-block's half n, activation block 8 sb + 4n + v. ggml's ql[l] holds values l (low
 // nibble) and l + 64 (high), ql[l + 32] values l + 32 and l + 96; qh[l]'s bit pairs all four.
-// v and g are constants at every call, so the nibble and bit-pair selection and the scale's
-// byte have no branches (a loop over i left them to run-time tests: 2.3× slower).
-AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const int v, const int g,
+// The four sub-blocks v = 0 ..< 4 of one (n, g) share the four qh chunks `hb` (loaded once) and
+// two ql runs; v is a constant at every call, so the nibble and bit-pair selection have no
+// branches (a loop over i left them to run-time tests: 2.3× slower). Each chunk's 6-bit codes
+// are unpacked and used at once (two partial sums per digit): with the whole super-block
+// unrolled, clang hoisted every unpack and activation broadcast ahead and spilled them (~40
+// stack accesses per sub-block; 18 GB/s from L2 on Zen 5, one token).
+AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const int v, int g, const __m256i hb[4],
                      const int8_t *x, size_t xstride, int blocks, int nt, __m256 acc[4]) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
   if (half == 0)
@@ -246,19 +250,17 @@ AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const 
       _mm_prefetch((const char *)w + KDIST + 210 * (8 * n + 4 * g + v) + pf, _MM_HINT_T0);
   const int b = 8 * sb + 4 * n + v, byte = 2 * (v % 2) + g;
   const __m256i scv = _mm256_loadu_si256((const __m256i *)(w + 32 + 64 * (2 * n + v / 2) + 32 * half));
-  const __m256i sc = _mm256_srai_epi32(_mm256_slli_epi32(scv, 24 - 8 * byte), 24);
+  const __m256i sc = _mm256_srai_epi32(_mm256_sll_epi32(scv, _mm_cvtsi32_si128(24 - 8 * byte)), 24);
   const __m256 ds = _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc));
+  const uint8_t *ql = w + 288 + 64 * (16 * n + 8 * (v & 1) + 4 * g) + 32 * half;
   __m256i q[4];
   for (int k = 0; k < 4; k++) {
-    const int j = 4 * g + k;
-    const __m256i lo =
-        _mm256_loadu_si256((const __m256i *)(w + 288 + 64 * (16 * n + 8 * (v & 1) + j) + 32 * half));
-    const __m256i hb = _mm256_loadu_si256((const __m256i *)(w + 2336 + 64 * (8 * n + j) + 32 * half));
+    const __m256i lo = _mm256_loadu_si256((const __m256i *)(ql + 64 * k));
     const __m256i nib = _mm256_and_si256(v & 2 ? _mm256_srli_epi16(lo, 4) : lo, m4);
-    const __m256i top = v == 0   ? _mm256_slli_epi16(hb, 4)
-                        : v == 1 ? _mm256_slli_epi16(hb, 2)
-                        : v == 2 ? hb
-                                 : _mm256_srli_epi16(hb, 2);
+    const __m256i top = v == 0   ? _mm256_slli_epi16(hb[k], 4)
+                        : v == 1 ? _mm256_slli_epi16(hb[k], 2)
+                        : v == 2 ? hb[k]
+                                 : _mm256_srli_epi16(hb[k], 2);
     q[k] = _mm256_or_si256(nib, _mm256_and_si256(top, top2));
   }
   for (int t = 0; t < nt; t++) {
@@ -274,6 +276,18 @@ AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const 
   }
 }
 
+// The four sub-blocks v = 0 ..< 4 of (n, g), which share the qh chunks hb.
+AI void FN(q6_K_quad)(const uint8_t *w, int half, __m256 d, int sb, int n, int g, const int8_t *x, size_t xstride,
+                      int blocks, int nt, __m256 acc[4]) {
+  __m256i hb[4];
+  for (int k = 0; k < 4; k++)
+    hb[k] = _mm256_loadu_si256((const __m256i *)(w + 2336 + 64 * (8 * n + 4 * g + k) + 32 * half));
+  FN(q6_K_sub)(w, half, d, sb, n, 0, g, hb, x, xstride, blocks, nt, acc);
+  FN(q6_K_sub)(w, half, d, sb, n, 1, g, hb, x, xstride, blocks, nt, acc);
+  FN(q6_K_sub)(w, half, d, sb, n, 2, g, hb, x, xstride, blocks, nt, acc);
+  FN(q6_K_sub)(w, half, d, sb, n, 3, g, hb, x, xstride, blocks, nt, acc);
+}
+
 AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
                   size_t ystride) {
   for (int half = 0; half < 2; half++) {
@@ -281,16 +295,17 @@ AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
     const uint8_t *w = group;
     for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
-      // Sub-blocks in the order n, g, v (the portable loop's too): the four sharing a run of qh
-      // chunks (and two sharing each ql chunk) come one after another, so their loads are reused
-      // while still in registers. Order i = 0 ..< 16 spilled them: on Zen 5, one thread, one
-      // token, 32768 × 2048 (partly in the 32 MB L3), 14.1 → 17.2 GB/s here and 30.2 → 38.5 in
-      // interleaved_dot_kquants.c; OLMoE-shaped Q4_K_M decode did not move (35.3 tok/s).
-      for (int n = 0; n < 2; n++) {
-#define Q6_K_SUB(v, g) FN(q6_K_sub)(w, half, d, sb, n, v, g, x, xstride, blocks, nt, acc)
-        Q6_K_SUB(0, 0); Q6_K_SUB(1, 0); Q6_K_SUB(2, 0); Q6_K_SUB(3, 0);
-        Q6_K_SUB(0, 1); Q6_K_SUB(1, 1); Q6_K_SUB(2, 1); Q6_K_SUB(3, 1);
-#undef Q6_K_SUB
+      // Sub-blocks in the order n, g, v (the portable loop's too). With one token, one (n, g)
+      // per loop iteration (see q6_K_sub); with several, the whole super-block unrolled (a
+      // prefill on OLMoE-shaped Q4_K_M ran 15 % slower through the loop).
+      if (nt == 1) {
+#pragma clang loop unroll(disable)
+        for (int ng = 0; ng < 4; ng++) FN(q6_K_quad)(w, half, d, sb, ng >> 1, ng & 1, x, xstride, blocks, nt, acc);
+      } else {
+        for (int n = 0; n < 2; n++) {
+          FN(q6_K_quad)(w, half, d, sb, n, 0, x, xstride, blocks, nt, acc);
+          FN(q6_K_quad)(w, half, d, sb, n, 1, x, xstride, blocks, nt, acc);
+        }
       }
     }
     FN(store8)(acc, nt, y + 8 * half, ystride);
