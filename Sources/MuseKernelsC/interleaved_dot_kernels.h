@@ -238,10 +238,10 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 // nibble) and l + 64 (high), ql[l + 32] values l + 32 and l + 96; qh[l]'s bit pairs all four.
 // The four sub-blocks v = 0 ..< 4 of one (n, g) share the four qh chunks `hb` (loaded once) and
 // two ql runs; v is a constant at every call, so the nibble and bit-pair selection have no
-// branches (a loop over i left them to run-time tests: 2.3× slower). Each chunk's 6-bit codes
-// are unpacked and used at once (two partial sums per digit): with the whole super-block
-// unrolled, clang hoisted every unpack and activation broadcast ahead and spilled them (~40
-// stack accesses per sub-block; 18 GB/s from L2 on Zen 5, one token).
+// branches (a loop over i left them to run-time tests: 2.3× slower). With one token the quads
+// run in a loop (iq6_K): with the whole super-block unrolled, clang hoisted every unpack and
+// activation broadcast ahead and spilled them (~40 stack accesses per sub-block), and one token
+// read 19.6 GB/s from L2 on Zen 5 instead of 25.7 (Scripts/bench/interleaved_stream.sh).
 AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const int v, int g, const __m256i hb[4],
                      const int8_t *x, size_t xstride, int blocks, int nt, __m256 acc[4]) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
@@ -296,8 +296,8 @@ AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
     for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
       // Sub-blocks in the order n, g, v (the portable loop's too). With one token, one (n, g)
-      // per loop iteration (see q6_K_sub); with several, the whole super-block unrolled (a
-      // prefill on OLMoE-shaped Q4_K_M ran 15 % slower through the loop).
+      // per loop iteration (see q6_K_sub); with several, unrolled (through the loop, OLMoE-shaped
+      // Q4_K_M prefill ran 15 % slower).
       if (nt == 1) {
 #pragma clang loop unroll(disable)
         for (int ng = 0; ng < 4; ng++) FN(q6_K_quad)(w, half, d, sb, ng >> 1, ng & 1, x, xstride, blocks, nt, acc);
