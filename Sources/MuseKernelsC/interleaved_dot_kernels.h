@@ -238,10 +238,11 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 // nibble) and l + 64 (high), ql[l + 32] values l + 32 and l + 96; qh[l]'s bit pairs all four.
 // The four sub-blocks v = 0 ..< 4 of one (n, g) share the four qh chunks `hb` (loaded once) and
 // two ql runs; v is a constant at every call, so the nibble and bit-pair selection have no
-// branches (a loop over i left them to run-time tests: 2.3× slower). With one token the quads
-// run in a loop (iq6_K): with the whole super-block unrolled, clang hoisted every unpack and
-// activation broadcast ahead and spilled them (~40 stack accesses per sub-block), and one token
-// read 19.6 GB/s from L2 on Zen 5 instead of 25.7 (Scripts/bench/interleaved_stream.sh).
+// branches (a loop over i left them to run-time tests: 2.3× slower). iq6_K runs the two halves
+// n in a loop that is not unrolled, each a pair of quads: with the super-block's sub-blocks
+// unrolled one after another, clang hoisted every unpack and activation broadcast ahead and
+// spilled them (~40 stack accesses per sub-block), and one token read 19 GB/s from L2 on Zen 5
+// instead of 27 (Scripts/bench/interleaved_stream.sh, MUSE_STREAM_CHUNKS=8; two tokens 11 → 17).
 AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const int v, int g, const __m256i hb[4],
                      const int8_t *x, size_t xstride, int blocks, int nt, __m256 acc[4]) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
@@ -295,17 +296,11 @@ AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
     const uint8_t *w = group;
     for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
-      // Sub-blocks in the order n, g, v (the portable loop's too). With one token, one (n, g)
-      // per loop iteration (see q6_K_sub); with several, unrolled (through the loop, OLMoE-shaped
-      // Q4_K_M prefill ran 15 % slower).
-      if (nt == 1) {
+      // Sub-blocks in the order n, g, v (the portable loop's too).
 #pragma clang loop unroll(disable)
-        for (int ng = 0; ng < 4; ng++) FN(q6_K_quad)(w, half, d, sb, ng >> 1, ng & 1, x, xstride, blocks, nt, acc);
-      } else {
-        for (int n = 0; n < 2; n++) {
-          FN(q6_K_quad)(w, half, d, sb, n, 0, x, xstride, blocks, nt, acc);
-          FN(q6_K_quad)(w, half, d, sb, n, 1, x, xstride, blocks, nt, acc);
-        }
+      for (int n = 0; n < 2; n++) {
+        FN(q6_K_quad)(w, half, d, sb, n, 0, x, xstride, blocks, nt, acc);
+        FN(q6_K_quad)(w, half, d, sb, n, 1, x, xstride, blocks, nt, acc);
       }
     }
     FN(store8)(acc, nt, y + 8 * half, ystride);
