@@ -36,8 +36,14 @@ AI __m256i FN(bcast4)(const int8_t *p) {
 // The K-quant kernels prefetch KDIST bytes ahead, spread over their sub-blocks (each fetches
 // the lines KDIST past its own, in the first pass): OLMoE-shaped Q4_K_M decode (Zen 5, this
 // level, one thread) went from 20.5 tok/s (4608 bytes ahead for Q4_K and 3360 for Q6_K, each
-// in one burst per super-block) to 26.5 (4608: 24.7, 12 KB: 27.3, 16 KB: 26.3).
-#define KDIST 8192
+// in one burst per super-block) to 26.5 (4608: 24.7, 12 KB: 27.3, 16 KB: 26.3). With the
+// Q6_K kernel's loop (iq6_K) 8 KB → 12 KB: one token streaming 640 MB, Q6_K 21.3 → 22.8 GB/s
+// and Q4_K 25.2 → 26.4 (4 KB: 17.8 / 22.2; 24 KB: 22.1 / 26.3); Q4_K_M decode, three
+// alternating runs, 29.2 / 29.7 / 27.4 → 29.8 / 31.4 / 30.8 tok/s. KDIST may be given to the
+// compiler (Scripts/bench/interleaved_stream.sh's builds).
+#ifndef KDIST
+#define KDIST 12288
+#endif
 #ifndef MUSE_IDOT_PREFETCH_ONE
 #define MUSE_IDOT_PREFETCH_ONE 8192
 #endif
