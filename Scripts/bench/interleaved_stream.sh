@@ -3,8 +3,10 @@
 # and without the one-token software prefetch of the interleaved kernels
 # (MUSE_IDOT_PREFETCH_ONE), alternating ROUNDS times at each thread count; prints each run and
 # the medians. x86-64 with AVX2 only.
-#   Scripts/bench/interleaved_stream.sh [q4_0|q4_1|q8_0-rows]
-#   (TOKENS=1 ROUNDS=6 THREADS="1 2" MB=640 AHEADS="0 1024 8192": the prefetch distances built)
+#   Scripts/bench/interleaved_stream.sh [q4_0|q4_1|q8_0-rows|q4_K|q6_K]
+#   (TOKENS=1 ROUNDS=6 THREADS="1 2" MB=640 AHEADS="0 1024 8192": the one-token prefetch
+#   distances built; KDIST=N: the K-quant kernels' distance; MB=1 keeps the tensor in L2;
+#   MUSE_STREAM_CHUNKS=8 runs each group 8 times as a prefill would; MUSE_STREAM_LEVEL=avx512vnni)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TYPE=${1:-q4_0}
@@ -17,7 +19,7 @@ CC=${CC:-clang}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for ahead in $AHEADS; do
-  "$CC" -O2 -ISources/MuseKernelsC/include -DMUSE_IDOT_PREFETCH_ONE=$ahead \
+  "$CC" -O2 -ISources/MuseKernelsC/include -DMUSE_IDOT_PREFETCH_ONE=$ahead ${KDIST:+-DKDIST=$KDIST} \
     Scripts/bench/interleaved_stream.c Sources/MuseKernelsC/interleaved_dot.c Sources/MuseKernelsC/interleaved_dot_kquants.c \
     Sources/MuseKernelsC/float_dot.c -o "$out/stream-$ahead" -lpthread
 done
