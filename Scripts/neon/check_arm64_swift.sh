@@ -32,6 +32,8 @@ cat >"$sim/Sources/MuseKernelsC/neon_standins.c" <<'EOF'
 MUSE_IDOT(muse_idot_q4_0_neon) { muse_idot_q4_0_avx2(w, blocks, x, xstride, ntok, y, ystride); }
 MUSE_IDOT(muse_idot_q4_1_neon) { muse_idot_q4_1_avx2(w, blocks, x, xstride, ntok, y, ystride); }
 MUSE_IDOT(muse_idot_q8_0_neon) { muse_idot_q8_0_avx2(w, blocks, x, xstride, ntok, y, ystride); }
+MUSE_IDOT(muse_idot_q4_K_neon) { muse_idot_q4_K_avx2(w, blocks, x, xstride, ntok, y, ystride); }
+MUSE_IDOT(muse_idot_q6_K_neon) { muse_idot_q6_K_avx2(w, blocks, x, xstride, ntok, y, ystride); }
 void muse_split_activations_neon(const float *x, int8_t *dst, int blocks, int digits) {
   muse_split_activations_avx2(x, dst, blocks, digits);
 }

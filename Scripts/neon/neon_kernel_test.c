@@ -8,7 +8,7 @@
 //       what rounding activations to 16 / 24 bits and float summation can move it.
 // Groups have odd block counts, edge codes (4-bit 0/15, Q8_0 -128/127) and edge activation
 // digits (-128/127), 1...4 tokens at a token stride larger than the layout's, and outputs with
-// gaps between tokens that must stay untouched.
+// gaps between tokens that must stay untouched. The Q4_K and Q6_K kernels: kquant_checks.h.
 //
 // Usage: neon_kernel_test            run every check; exit 1 on any mismatch
 //        neon_kernel_test features   print muse_cpu_features() and exit
@@ -29,6 +29,7 @@ typedef struct {
   const char *name;
   idot_fn dot[3];  // Q4_0, Q4_1, Q8_0
   split_fn split;
+  idot_fn kdot[2];  // Q4_K, Q6_K (kquant_checks.h)
 } Level;
 
 enum { Q4_0, Q4_1, Q8_0 };
@@ -386,6 +387,8 @@ static void check_case(const Level *levels, int nlevels, int type, int blocks, i
   free(floats);
 }
 
+#include "kquant_checks.h"
+
 int main(int argc, char **argv) {
   const int features = muse_cpu_features();
   if (argc > 1 && strcmp(argv[1], "features") == 0) {
@@ -399,14 +402,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "FAIL this CPU has no dotprod (muse_cpu_features = %d); run under qemu-aarch64 -cpu max\n", features);
     return 1;
   }
-  levels[nlevels++] = (Level){"neon", {muse_idot_q4_0_neon, muse_idot_q4_1_neon, muse_idot_q8_0_neon}, muse_split_activations_neon};
+  levels[nlevels++] = (Level){"neon", {muse_idot_q4_0_neon, muse_idot_q4_1_neon, muse_idot_q8_0_neon},
+                              muse_split_activations_neon, {muse_idot_q4_K_neon, muse_idot_q6_K_neon}};
 #elif defined(__x86_64__)
   if (features & MUSE_CPU_AVX2)
-    levels[nlevels++] = (Level){"avx2", {muse_idot_q4_0_avx2, muse_idot_q4_1_avx2, muse_idot_q8_0_avx2}, muse_split_activations_avx2};
+    levels[nlevels++] = (Level){"avx2", {muse_idot_q4_0_avx2, muse_idot_q4_1_avx2, muse_idot_q8_0_avx2},
+                                muse_split_activations_avx2, {muse_idot_q4_K_avx2, muse_idot_q6_K_avx2}};
   if (features & MUSE_CPU_AVXVNNI)
-    levels[nlevels++] = (Level){"avxvnni", {muse_idot_q4_0_avxvnni, muse_idot_q4_1_avxvnni, muse_idot_q8_0_avxvnni}, muse_split_activations_avx2};
+    levels[nlevels++] = (Level){"avxvnni", {muse_idot_q4_0_avxvnni, muse_idot_q4_1_avxvnni, muse_idot_q8_0_avxvnni},
+                                muse_split_activations_avx2, {muse_idot_q4_K_avxvnni, muse_idot_q6_K_avxvnni}};
   if (features & MUSE_CPU_AVX512VNNI)
-    levels[nlevels++] = (Level){"avx512vnni", {muse_idot_q4_0_vnni, muse_idot_q4_1_vnni, muse_idot_q8_0_vnni}, muse_split_activations_vnni};
+    levels[nlevels++] = (Level){"avx512vnni", {muse_idot_q4_0_vnni, muse_idot_q4_1_vnni, muse_idot_q8_0_vnni},
+                                muse_split_activations_vnni, {muse_idot_q4_K_vnni, muse_idot_q6_K_vnni}};
 #endif
   if (nlevels == 0) {
     fprintf(stderr, "FAIL no level with interleaved kernels on this CPU (features %d)\n", features);
@@ -419,10 +426,12 @@ int main(int argc, char **argv) {
       for (int extreme = 0; extreme < 2; extreme++)
         for (int source = 0; source < 4; source++, cases++)
           check_case(levels, nlevels, type, block_counts[bi], extreme, source);
+  const int kcases = check_kquants(levels, nlevels);
   for (int l = 0; l < nlevels; l++) printf("%s%s", l ? ", " : "levels: ", levels[l].name);
-  printf("\n%d groups (Q4_0, Q4_1, Q8_0; 1, 3, 5, 7, 33 blocks; random and edge codes; 4 activation kinds), "
+  printf("\n%d groups (Q4_0, Q4_1, Q8_0; 1, 3, 5, 7, 33 blocks; random and edge codes; 4 activation kinds) and "
+         "%d K-quant groups (Q4_K, Q6_K; 1, 2, 5 super-blocks), "
          "%ld kernel calls of 1...4 tokens, %ld outputs bitwise checked, %ld splitter outputs byte-compared\n",
-         cases, kernel_calls, outputs_checked, splits_checked);
+         cases, kcases, kernel_calls, outputs_checked, splits_checked);
   if (failures) {
     printf("%ld FAILURES\n", failures);
     return 1;

@@ -90,8 +90,9 @@ if [ "$(uname -m)" = x86_64 ]; then
   echo "== the same test natively against this CPU's x86 levels"
   x86=("$clang" -I"$src/include")
   "${x86[@]}" -O3 -c "$src/interleaved_dot.c" -o "$work/x86_interleaved_dot.o"
+  "${x86[@]}" -O3 -c "$src/interleaved_dot_kquants.c" -o "$work/x86_interleaved_dot_kquants.o"
   "${x86[@]}" -O3 -c "$src/int8_dot.c" -o "$work/x86_int8_dot.o"
-  "${x86[@]}" "${test_flags[@]}" Scripts/neon/neon_kernel_test.c "$work/x86_interleaved_dot.o" "$work/x86_int8_dot.o" \
-    -lm -o "$work/x86_kernel_test"
+  "${x86[@]}" "${test_flags[@]}" Scripts/neon/neon_kernel_test.c "$work/x86_interleaved_dot.o" \
+    "$work/x86_interleaved_dot_kquants.o" "$work/x86_int8_dot.o" -lm -o "$work/x86_kernel_test"
   "$work/x86_kernel_test"
 fi

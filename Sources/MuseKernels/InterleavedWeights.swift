@@ -26,10 +26,9 @@ public enum InterleavedWeights {
   /// Q8_0, 128-token prefill, 1 thread: 8.0 tok/s vs 11.5 in rows) and one gains little
   /// (decode 4.4 vs 4.1). NEON's sdot multiplies 8-bit by 8-bit as VNNI does, so Q8_0 is
   /// repacked there.
-  /// Q4_K and Q6_K have x86 kernels only (`kernelLevel`), so they stay in rows at the NEON level.
   public static func repacks(_ type: GGMLType, level: KernelDispatch.Level = KernelDispatch.selected) -> Bool
   {
-    guard supports(type), level != .portable, kernelLevel(type, at: level) != .portable else { return false }
+    guard supports(type), level != .portable else { return false }
     if let onlyTypes { return onlyTypes.contains(type.name.lowercased()) }
     return !(level == .avx2 && type == .q8_0)
   }
@@ -39,16 +38,6 @@ public enum InterleavedWeights {
     case .q4_0, .q4_1, .q8_0, .q4_K, .q6_K: true
     default: false
     }
-  }
-
-  /// The level whose 16-row kernel runs weights of `type` at `level`: itself, except for Q4_K
-  /// and Q6_K on arm64, which have x86 kernels only (NEON runs the portable loop, for tests
-  /// that repack).
-  public static func kernelLevel(_ type: GGMLType, at level: KernelDispatch.Level) -> KernelDispatch.Level {
-    #if arch(arm64)
-      if level == .neon && (type == .q4_K || type == .q6_K) { return .portable }
-    #endif
-    return level
   }
 
   /// Bytes of one block of 16 rows (16 × the format's block size; a K-quant super-block's).
@@ -125,7 +114,7 @@ public enum InterleavedWeights {
 
   /// y[t * yStride + i] = row i of the 16-row group at `group` · token t, for `count` (1...4)
   /// tokens of `x` (`blocks` blocks of 32 values, whatever the format's block): the C kernel of
-  /// the level (AVX-512 VNNI, AVX-VNNI, AVX2 or NEON; `kernelLevel`), else the same
+  /// the level (AVX-512 VNNI, AVX-VNNI, AVX2 or NEON), else the same
   /// arithmetic in Swift (the same int32 sums and the same float operations in the same order,
   /// so every level gives identical bits).
   @inline(__always)
@@ -157,12 +146,14 @@ public enum InterleavedWeights {
         return
       }
     #elseif arch(arm64)
-      if kernelLevel(type, at: level) == .neon {
+      if level == .neon {
         let xs = x.token(first)
         let (b, n) = (Int32(blocks), Int32(count))
         switch type {
         case .q4_0: muse_idot_q4_0_neon(group, b, xs, x.tokenStride, n, y, yStride)
         case .q4_1: muse_idot_q4_1_neon(group, b, xs, x.tokenStride, n, y, yStride)
+        case .q4_K: muse_idot_q4_K_neon(group, b, xs, x.tokenStride, n, y, yStride)
+        case .q6_K: muse_idot_q6_K_neon(group, b, xs, x.tokenStride, n, y, yStride)
         default: muse_idot_q8_0_neon(group, b, xs, x.tokenStride, n, y, yStride)
         }
         return

@@ -183,7 +183,7 @@ public enum KernelDispatch {
     if InterleavedWeights.repacks(type, level: level) {
       let bits = 8 * SplitActivations.digits(for: type)
       let instructions =
-        switch InterleavedWeights.kernelLevel(type, at: level) {
+        switch level {
         case .avx512vnni: "AVX-512 vpdpbusd"
         case .avxvnni: "AVX-VNNI vpdpbusd (256-bit)"
         #if arch(arm64)

@@ -20,6 +20,8 @@
 //     the splitter writes as the sums of the very digits stored (SplitActivations), so both
 //     are the same int32 (wrapping arithmetic is exact modulo 2^32 and neither wraps: |Σ q h|
 //     ≤ 32 · 128 · 128, |256 Σ q m + Σ q l| < 2^28).
+//   Q4_K, Q6_K: per 32- or 16-value sub-block, as interleaved_dot_kernels.h; Q6_K's codes go in
+//     as q - 32, so its sums need no correction.
 // Tested under QEMU user emulation against a scalar reference and a Double one
 // (Scripts/neon/test_neon.sh); their speed has not been measured on ARM hardware.
 
@@ -128,6 +130,96 @@ AI void iq8_0(const uint8_t *group, int blocks, const int8_t *x, size_t xstride,
   }
 }
 
+// Q4_K (interleaved_dot.c's layout; arithmetic as interleaved_dot_kernels.h's iq4_K and the
+// portable loop): in sub-block s of 32 values, value = d sc_s q - dmin m_s. Per sub-block and
+// token the exact Σ q (256 h + l), then acc = fma(Σ, d sc_s · xd, acc) and acc -= dmin m_s Σx,
+// fused.
+AI void iq4_K(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
+              size_t ystride) {
+  const uint8x16_t m4 = vdupq_n_u8(0x0F), m6 = vdupq_n_u8(0x3F), top2 = vdupq_n_u8(0x30);
+  for (int quad = 0; quad < 4; quad++) {
+    float32x4_t acc[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};
+    const uint8_t *w = group;
+    for (int sb = 0; sb < blocks / 8; sb++, w += 2304) {
+      const float32x4_t d = half4(w + 8 * quad), dmin = half4(w + 32 + 8 * quad);
+      // The 4 rows' scale words, one row per 32-bit lane (ggml's get_scale_min_k4): byte k of
+      // sc[0] / mn[0] is sub-block k's scale / min, of sc[1] / mn[1] sub-block 4 + k's.
+      const uint8x16_t low = vld1q_u8(w + 64 + 16 * quad), high = vld1q_u8(w + 128 + 16 * quad);
+      const uint8x16_t packed = vld1q_u8(w + 192 + 16 * quad);
+      const uint32x4_t sc[2] = {
+          vreinterpretq_u32_u8(vandq_u8(low, m6)),
+          vreinterpretq_u32_u8(vorrq_u8(vandq_u8(packed, m4), vandq_u8(vshrq_n_u8(low, 2), top2)))};
+      const uint32x4_t mn[2] = {
+          vreinterpretq_u32_u8(vandq_u8(high, m6)),
+          vreinterpretq_u32_u8(vorrq_u8(vshrq_n_u8(packed, 4), vandq_u8(vshrq_n_u8(high, 2), top2)))};
+      for (int s = 0; s < 8; s++) {
+        const int b = 8 * sb + s;
+        const uint32x4_t scale = vandq_u32(vshlq_u32(sc[s / 4], vdupq_n_s32(-8 * (s % 4))), vdupq_n_u32(0xFF));
+        const uint32x4_t minimum = vandq_u32(vshlq_u32(mn[s / 4], vdupq_n_s32(-8 * (s % 4))), vdupq_n_u32(0xFF));
+        const float32x4_t ds = vmulq_f32(d, vcvtq_f32_u32(scale)), dm = vmulq_f32(dmin, vcvtq_f32_u32(minimum));
+        // Run s / 2 holds sub-block s in its low (s even) or high nibbles; chunk j values 4j ..< 4j + 4.
+        int8x16_t q[8];
+        for (int j = 0; j < 8; j++) {
+          const uint8x16_t raw = vld1q_u8(w + 256 + 512 * (s / 2) + 64 * j + 16 * quad);
+          q[j] = vreinterpretq_s8_u8(s % 2 ? vshrq_n_u8(raw, 4) : vandq_u8(raw, m4));
+        }
+        for (int t = 0; t < nt; t++) {
+          const int8_t *h = XDIGIT(t, b, 0), *l = XDIGIT(t, b, 1);
+          const int32x4_t sh = vaddq_s32(dot4(vdupq_n_s32(0), q, vld1q_s8(h)), dot4(vdupq_n_s32(0), q + 4, vld1q_s8(h + 16)));
+          const int32x4_t sl = vaddq_s32(dot4(vdupq_n_s32(0), q, vld1q_s8(l)), dot4(vdupq_n_s32(0), q + 4, vld1q_s8(l + 16)));
+          const float dx = tail_f(x, xstride, blocks, t, b, 2, 0), sum = tail_f(x, xstride, blocks, t, b, 2, 3);
+          acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(vaddq_s32(vshlq_n_s32(sh, 8), sl)), vmulq_f32(ds, vdupq_n_f32(dx)));
+          acc[t] = vfmsq_f32(acc[t], dm, vdupq_n_f32(sum));
+        }
+      }
+    }
+    for (int t = 0; t < nt; t++) vst1q_f32(y + (size_t)t * ystride + 4 * quad, acc[t]);
+  }
+}
+
+// Q6_K (interleaved_dot_kernels.h's layout and order): in sub-block i = 8n + 2v + g of 16
+// values, value = d sc_i (q - 32). sdot multiplies signed bytes, so the codes go in as q - 32
+// (-32...31) and Σ (q - 32)(256 h + l) needs no correction (the x86 kernels subtract 32 Σx
+// from Σ q x: the same int32). Then acc = fma(Σ, d sc_i · xd, acc).
+AI void q6_K_sub(const uint8_t *w, int quad, float32x4_t d, int sb, int n, int v, int g, const int8_t *x,
+                 size_t xstride, int blocks, int nt, float32x4_t acc[4]) {
+  const uint8x16_t m4 = vdupq_n_u8(0x0F), m2 = vdupq_n_u8(0x03);
+  const int b = 8 * sb + 4 * n + v, byte = 2 * (v % 2) + g;
+  const int32x4_t field = vreinterpretq_s32_u8(vld1q_u8(w + 32 + 64 * (2 * n + v / 2) + 16 * quad));
+  const int32x4_t sc = vshlq_s32(vshlq_s32(field, vdupq_n_s32(24 - 8 * byte)), vdupq_n_s32(-24));
+  const float32x4_t ds = vmulq_f32(d, vcvtq_f32_s32(sc));
+  int8x16_t q[4];
+  for (int k = 0; k < 4; k++) {
+    const int j = 4 * g + k;
+    const uint8x16_t lo = vld1q_u8(w + 288 + 64 * (16 * n + 8 * (v & 1) + j) + 16 * quad);
+    const uint8x16_t hb = vld1q_u8(w + 2336 + 64 * (8 * n + j) + 16 * quad);
+    const uint8x16_t nib = v & 2 ? vshrq_n_u8(lo, 4) : vandq_u8(lo, m4);
+    const uint8x16_t top = vandq_u8(vshlq_u8(hb, vdupq_n_s8((int8_t)(-2 * v))), m2);
+    q[k] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(nib, vshlq_n_u8(top, 4))), vdupq_n_s8(32));
+  }
+  for (int t = 0; t < nt; t++) {
+    const int32x4_t sh = dot4(vdupq_n_s32(0), q, vld1q_s8(XDIGIT(t, b, 0) + 16 * g));
+    const int32x4_t sl = dot4(vdupq_n_s32(0), q, vld1q_s8(XDIGIT(t, b, 1) + 16 * g));
+    const float dx = tail_f(x, xstride, blocks, t, b, 2, 0);
+    acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(vaddq_s32(vshlq_n_s32(sh, 8), sl)), vmulq_f32(ds, vdupq_n_f32(dx)));
+  }
+}
+
+AI void iq6_K(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
+              size_t ystride) {
+  for (int quad = 0; quad < 4; quad++) {
+    float32x4_t acc[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};
+    const uint8_t *w = group;
+    for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
+      const float32x4_t d = half4(w + 8 * quad);
+      for (int n = 0; n < 2; n++)
+        for (int g = 0; g < 2; g++)
+          for (int v = 0; v < 4; v++) q6_K_sub(w, quad, d, sb, n, v, g, x, xstride, blocks, nt, acc);
+    }
+    for (int t = 0; t < nt; t++) vst1q_f32(y + (size_t)t * ystride + 4 * quad, acc[t]);
+  }
+}
+
 // One specialisation per token count, so the loops over tokens unroll; each token gets the
 // same instructions whatever the count, so results do not depend on the batch.
 #define DEFINE_IDOT(fmt, call)                                                                  \
@@ -145,6 +237,8 @@ AI void iq8_0(const uint8_t *group, int blocks, const int8_t *x, size_t xstride,
 DEFINE_IDOT(q4_0, IQ4_0)
 DEFINE_IDOT(q4_1, IQ4_1)
 DEFINE_IDOT(q8_0, iq8_0)
+DEFINE_IDOT(q4_K, iq4_K)
+DEFINE_IDOT(q6_K, iq6_K)
 
 /// Eight int32x4 (32 values, each in -128...127) to 32 bytes at dst, truncating.
 AI void store_digits(int8_t *dst, const int32x4_t v[8]) {

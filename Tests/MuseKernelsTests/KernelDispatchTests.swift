@@ -55,7 +55,6 @@ struct KernelDispatchTests {
         let expected =
           level != .portable && [.q4_0, .q4_1, .q8_0, .q4_K, .q6_K].contains(type)
           && !(level == .avx2 && type == .q8_0)
-          && InterleavedWeights.kernelLevel(type, at: level) != .portable
         #expect(repacks == expected, "\(type.name) \(level)")
         #expect(KernelDispatch.kernelPath(for: type, level: level).hasPrefix(repacks ? "16-row" : "rows"))
       }
@@ -71,6 +70,9 @@ struct KernelDispatchTests {
       #expect(
         KernelDispatch.kernelPath(for: .q8_0, level: .neon)
           == "16-row interleaved, 24-bit activations, NEON sdot")
+      #expect(
+        KernelDispatch.kernelPath(for: .q6_K, level: .neon)
+          == "16-row interleaved, 16-bit activations, NEON sdot")
     #endif
     #if arch(x86_64)
       for type in [GGMLType.q4_K, .q6_K] {

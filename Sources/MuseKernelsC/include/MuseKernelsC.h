@@ -105,6 +105,8 @@ void muse_split_activations_avx2(const float *x, int8_t *dst, int blocks, int di
 MUSE_IDOT(muse_idot_q4_0_neon);
 MUSE_IDOT(muse_idot_q4_1_neon);
 MUSE_IDOT(muse_idot_q8_0_neon);
+MUSE_IDOT(muse_idot_q4_K_neon);
+MUSE_IDOT(muse_idot_q6_K_neon);
 void muse_split_activations_neon(const float *x, int8_t *dst, int blocks, int digits);
 #endif
 
