@@ -14,8 +14,8 @@
 //
 // A 256-bit vector holds 8 of a group's 16 rows. With several tokens a kernel runs two passes
 // over the group's blocks, rows 0–7 then rows 8–15 (the group's bytes are in cache for the
-// second; a group is at most blocks × 544 bytes); with one token (decode) the Q4_0, Q4_1 and
-// Q4_K kernels take both halves in one pass (H = 2), so each 64-byte line is read whole while
+// second; a group is at most blocks × 544 bytes); with one token (decode) the Q4_0, Q4_1, Q8_0
+// and Q4_K kernels take both halves in one pass (H = 2), so each 64-byte line is read whole while
 // in L1 (streaming from memory on one Zen 5 thread, ~28 → ~35 GB/s), while Q6_K's registers
 // do not allow it (its one-pass variant computed 20 % slower than its two passes). Within a
 // pass, each 32-byte half-chunk is loaded and unpacked once and used for every token (Q4_K's
