@@ -289,48 +289,61 @@ AI void FN(iq4_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstr
 // Sub-block i = 8n + 2v + g of super-block sb: values 32v + 16g ..< 32v + 16g + 16 of the
 // super-block's half n, activation block 8 sb + 4n + v. ggml's ql[l] holds values l (low
 // nibble) and l + 64 (high), ql[l + 32] values l + 32 and l + 96; qh[l]'s bit pairs all four.
-// The four sub-blocks v = 0 ..< 4 of one (n, g) share the four qh chunks `hb` (loaded once) and
-// two ql runs; v is a constant at every call, so the nibble and bit-pair selection have no
-// branches (a loop over i left them to run-time tests: 2.3× slower). iq6_K runs the two halves
-// n in a loop that is not unrolled, each a pair of quads: with the super-block's sub-blocks
-// unrolled one after another, clang hoisted every unpack and activation broadcast ahead and
-// spilled them (~40 stack accesses per sub-block), and one token read 19 GB/s from L2 on Zen 5
-// instead of 27 (Scripts/bench/interleaved_stream.sh, MUSE_STREAM_CHUNKS=8; two tokens 11 → 17).
-AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const int v, int g, const __m256i hb[4],
-                     const int8_t *x, size_t xstride, int blocks, int nt, __m256 acc[4]) {
+// v is a constant at every call, so the nibble and bit-pair selection have no branches (a loop
+// over i left them to run-time tests: 2.3× slower).
+
+// Sub-block v's 6-bit codes in one chunk from its ql chunk `lo` and qh chunk `hb`.
+AI __m256i FN(q6_K_codes)(__m256i lo, __m256i hb, const int v) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
-  if (half == 0)
-    for (int pf = 0; pf < 256; pf += 64)
-      _mm_prefetch((const char *)w + KDIST + 210 * (8 * n + 4 * g + v) + pf, _MM_HINT_T0);
-  const int b = 8 * sb + 4 * n + v, byte = 2 * (v % 2) + g;
-  const __m256i scv = _mm256_loadu_si256((const __m256i *)(w + 32 + 64 * (2 * n + v / 2) + 32 * half));
-  const __m256i sc = _mm256_srai_epi32(_mm256_sll_epi32(scv, _mm_cvtsi32_si128(24 - 8 * byte)), 24);
-  const __m256 ds = _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc));
-  const uint8_t *ql = w + 288 + 64 * (16 * n + 8 * (v & 1) + 4 * g) + 32 * half;
-  __m256i q[4];
-  for (int k = 0; k < 4; k++) {
-    const __m256i lo = _mm256_loadu_si256((const __m256i *)(ql + 64 * k));
-    const __m256i nib = _mm256_and_si256(v & 2 ? _mm256_srli_epi16(lo, 4) : lo, m4);
-    const __m256i top = v == 0   ? _mm256_slli_epi16(hb[k], 4)
-                        : v == 1 ? _mm256_slli_epi16(hb[k], 2)
-                        : v == 2 ? hb[k]
-                                 : _mm256_srli_epi16(hb[k], 2);
-    q[k] = _mm256_or_si256(nib, _mm256_and_si256(top, top2));
-  }
-  for (int t = 0; t < nt; t++) {
-    const int8_t *h = XDIGIT(t, b, 0) + 16 * g, *l = XDIGIT(t, b, 1) + 16 * g;
-    const __m256i sh0 = DIGIT_ADD(DIGIT_ADD(DIGIT_ZERO, q[0], FN(bcast4)(h)), q[1], FN(bcast4)(h + 4));
-    const __m256i sh1 = DIGIT_ADD(DIGIT_ADD(DIGIT_ZERO, q[2], FN(bcast4)(h + 8)), q[3], FN(bcast4)(h + 12));
-    const __m256i sl0 = DIGIT_ADD(DIGIT_ADD(DIGIT_ZERO, q[0], FN(bcast4)(l)), q[1], FN(bcast4)(l + 4));
-    const __m256i sl1 = DIGIT_ADD(DIGIT_ADD(DIGIT_ZERO, q[2], FN(bcast4)(l + 8)), q[3], FN(bcast4)(l + 12));
-    __m256i s = _mm256_add_epi32(_mm256_add_epi32(DIGIT_WIDEN(sh0, 8), DIGIT_WIDEN(sh1, 8)),
-                                 _mm256_add_epi32(DIGIT_WIDEN(sl0, 0), DIGIT_WIDEN(sl1, 0)));
-    s = _mm256_sub_epi32(s, _mm256_set1_epi32(32 * XSUM16(t, b, g)));
-    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(ds, _mm256_set1_ps(XD(t, b, 2))), acc[t]);
-  }
+  const __m256i nib = _mm256_and_si256(v & 2 ? _mm256_srli_epi16(lo, 4) : lo, m4);
+  const __m256i top = v == 0   ? _mm256_slli_epi16(hb, 4)
+                      : v == 1 ? _mm256_slli_epi16(hb, 2)
+                      : v == 2 ? hb
+                               : _mm256_srli_epi16(hb, 2);
+  return _mm256_or_si256(nib, _mm256_and_si256(top, top2));
 }
 
-// The four sub-blocks v = 0 ..< 4 of (n, g), which share the qh chunks hb.
+// d sc_i for the 8 rows of `half`: sub-block (n, v, g)'s signed scale byte of each row.
+AI __m256 FN(q6_K_scale)(const uint8_t *w, int half, __m256 d, int n, const int v, int g) {
+  const __m256i scv = _mm256_loadu_si256((const __m256i *)(w + 32 + 64 * (2 * n + v / 2) + 32 * half));
+  const __m256i sc = _mm256_srai_epi32(_mm256_sll_epi32(scv, _mm_cvtsi32_si128(24 - 8 * (2 * (v % 2) + g))), 24);
+  return _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc));
+}
+
+// acc + Σ (q - 32)(256 h + l) · (ds · xd) over 16 values with digits h and l, codes q[4]:
+// `offset` is 32 Σ q of the activations, `xd` their scale, both broadcast.
+AI __m256 FN(q6_K_dot)(const __m256i q[4], __m256 ds, const int8_t *h, const int8_t *l, __m256i offset, __m256 xd,
+                       __m256 acc) {
+  const __m256i sh0 = DIGIT_ADD(DIGIT_ADD(DIGIT_ZERO, q[0], FN(bcast4)(h)), q[1], FN(bcast4)(h + 4));
+  const __m256i sh1 = DIGIT_ADD(DIGIT_ADD(DIGIT_ZERO, q[2], FN(bcast4)(h + 8)), q[3], FN(bcast4)(h + 12));
+  const __m256i sl0 = DIGIT_ADD(DIGIT_ADD(DIGIT_ZERO, q[0], FN(bcast4)(l)), q[1], FN(bcast4)(l + 4));
+  const __m256i sl1 = DIGIT_ADD(DIGIT_ADD(DIGIT_ZERO, q[2], FN(bcast4)(l + 8)), q[3], FN(bcast4)(l + 12));
+  __m256i s = _mm256_add_epi32(_mm256_add_epi32(DIGIT_WIDEN(sh0, 8), DIGIT_WIDEN(sh1, 8)),
+                               _mm256_add_epi32(DIGIT_WIDEN(sl0, 0), DIGIT_WIDEN(sl1, 0)));
+  s = _mm256_sub_epi32(s, offset);
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(ds, xd), acc);
+}
+
+AI void FN(q6_K_prefetch)(const uint8_t *w, int n, const int v, int g) {
+  for (int pf = 0; pf < 256; pf += 64)
+    _mm_prefetch((const char *)w + KDIST + 210 * (8 * n + 4 * g + v) + pf, _MM_HINT_T0);
+}
+
+// Several tokens, rows of one half: the four sub-blocks v of (n, g) share the qh chunks `hb`
+// (loaded once per quad) and two ql runs; each chunk's codes are unpacked once for every token.
+AI void FN(q6_K_sub)(const uint8_t *w, int half, __m256 d, int sb, int n, const int v, int g, const __m256i hb[4],
+                     const int8_t *x, size_t xstride, int blocks, int nt, __m256 acc[4]) {
+  if (half == 0) FN(q6_K_prefetch)(w, n, v, g);
+  const __m256 ds = FN(q6_K_scale)(w, half, d, n, v, g);
+  const uint8_t *ql = w + 288 + 64 * (16 * n + 8 * (v & 1) + 4 * g) + 32 * half;
+  __m256i q[4];
+  for (int k = 0; k < 4; k++) q[k] = FN(q6_K_codes)(_mm256_loadu_si256((const __m256i *)(ql + 64 * k)), hb[k], v);
+  const int b = 8 * sb + 4 * n + v;
+  for (int t = 0; t < nt; t++)
+    acc[t] = FN(q6_K_dot)(q, ds, XDIGIT(t, b, 0) + 16 * g, XDIGIT(t, b, 1) + 16 * g,
+                          _mm256_set1_epi32(32 * XSUM16(t, b, g)), _mm256_set1_ps(XD(t, b, 2)), acc[t]);
+}
+
 AI void FN(q6_K_quad)(const uint8_t *w, int half, __m256 d, int sb, int n, int g, const int8_t *x, size_t xstride,
                       int blocks, int nt, __m256 acc[4]) {
   __m256i hb[4];
@@ -342,14 +355,57 @@ AI void FN(q6_K_quad)(const uint8_t *w, int half, __m256 d, int sb, int n, int g
   FN(q6_K_sub)(w, half, d, sb, n, 3, g, hb, x, xstride, blocks, nt, acc);
 }
 
+// One token, both halves of sub-block (n, v, g) in one pass (as iq4), each half's codes
+// unpacked where they are used.
+AI void FN(q6_K_sub_one)(const uint8_t *w, const __m256 d[2], int sb, int n, const int v, int g, const int8_t *x,
+                         int blocks, __m256 acc[2]) {
+  FN(q6_K_prefetch)(w, n, v, g);
+  const size_t xstride = 0;
+  const int b = 8 * sb + 4 * n + v;
+  const int8_t *h = XDIGIT(0, b, 0) + 16 * g, *l = XDIGIT(0, b, 1) + 16 * g;
+  const __m256i offset = _mm256_set1_epi32(32 * XSUM16(0, b, g));
+  const __m256 xd = _mm256_set1_ps(XD(0, b, 2));
+  const uint8_t *ql = w + 288 + 64 * (16 * n + 8 * (v & 1) + 4 * g), *qh = w + 2336 + 64 * (8 * n + 4 * g);
+  for (int half = 0; half < 2; half++) {
+    __m256i q[4];
+    for (int k = 0; k < 4; k++)
+      q[k] = FN(q6_K_codes)(_mm256_loadu_si256((const __m256i *)(ql + 64 * k + 32 * half)),
+                            _mm256_loadu_si256((const __m256i *)(qh + 64 * k + 32 * half)), v);
+    acc[half] = FN(q6_K_dot)(q, FN(q6_K_scale)(w, half, d[half], n, v, g), h, l, offset, xd, acc[half]);
+  }
+}
+
+// Sub-blocks in the order n, g, v (the portable loop's too), in loops that are not unrolled:
+// with a super-block's sub-blocks unrolled one after another, clang hoisted every unpack and
+// activation broadcast ahead and spilled them (~40 stack accesses per sub-block). One token
+// reads both halves in one pass (as iq4; its quads, sharing hb, ran 20 % slower that way).
+// From L2 on one Zen 5 thread (Scripts/bench/interleaved_stream.sh, MUSE_STREAM_CHUNKS=8): one
+// token 19.6 GB/s unrolled, 27 in two passes, 34 in one; two tokens 11 → 17.
 AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
                   size_t ystride) {
+  if (nt == 1) {
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    const uint8_t *w = group;
+    for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
+      const __m256 d[2] = {_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w)),
+                           _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16)))};
+#pragma clang loop unroll(disable)
+      for (int ng = 0; ng < 4; ng++) {
+        FN(q6_K_sub_one)(w, d, sb, ng >> 1, 0, ng & 1, x, blocks, acc);
+        FN(q6_K_sub_one)(w, d, sb, ng >> 1, 1, ng & 1, x, blocks, acc);
+        FN(q6_K_sub_one)(w, d, sb, ng >> 1, 2, ng & 1, x, blocks, acc);
+        FN(q6_K_sub_one)(w, d, sb, ng >> 1, 3, ng & 1, x, blocks, acc);
+      }
+    }
+    _mm256_storeu_ps(y, acc[0]);
+    _mm256_storeu_ps(y + 8, acc[1]);
+    return;
+  }
   for (int half = 0; half < 2; half++) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const uint8_t *w = group;
     for (int sb = 0; sb < blocks / 8; sb++, w += 3360) {
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16 * half)));
-      // Sub-blocks in the order n, g, v (the portable loop's too).
 #pragma clang loop unroll(disable)
       for (int n = 0; n < 2; n++) {
         FN(q6_K_quad)(w, half, d, sb, n, 0, x, xstride, blocks, nt, acc);
