@@ -14,12 +14,11 @@
 //
 // A 256-bit vector holds 8 of a group's 16 rows. With several tokens a kernel runs two passes
 // over the group's blocks, rows 0–7 then rows 8–15 (the group's bytes are in cache for the
-// second; a group is at most blocks × 544 bytes); with one token (decode) the Q4_0, Q4_1, Q8_0
-// and Q4_K kernels take both halves in one pass (H = 2), so each 64-byte line is read whole while
-// in L1 (streaming from memory on one Zen 5 thread, ~28 → ~35 GB/s), while Q6_K's registers
-// do not allow it (its one-pass variant computed 20 % slower than its two passes). Within a
-// pass, each 32-byte half-chunk is loaded and unpacked once and used for every token (Q4_K's
-// once per nibble plane, see iq4_K).
+// second; a group is at most blocks × 544 bytes); with one token (decode) every kernel takes
+// both halves in one pass (H = 2; Q6_K: q6_K_sub_one), so each 64-byte line is read whole while
+// in L1 (streaming from memory on one Zen 5 thread, ~28 → ~35 GB/s). Within a pass, each 32-byte
+// half-chunk is loaded and unpacked once and used for every token (Q4_K's once per nibble
+// plane, see iq4_K).
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -378,9 +377,10 @@ AI void FN(q6_K_sub_one)(const uint8_t *w, const __m256 d[2], int sb, int n, con
 // Sub-blocks in the order n, g, v (the portable loop's too), in loops that are not unrolled:
 // with a super-block's sub-blocks unrolled one after another, clang hoisted every unpack and
 // activation broadcast ahead and spilled them (~40 stack accesses per sub-block). One token
-// reads both halves in one pass (as iq4; its quads, sharing hb, ran 20 % slower that way).
-// From L2 on one Zen 5 thread (Scripts/bench/interleaved_stream.sh, MUSE_STREAM_CHUNKS=8): one
-// token 19.6 GB/s unrolled, 27 in two passes, 34 in one; two tokens 11 → 17.
+// reads both halves in one pass (as iq4; a variant keeping both halves' sums at once ran 20 %
+// slower than two passes). From L2 on one Zen 5 thread (Scripts/bench/interleaved_stream.sh,
+// MUSE_STREAM_CHUNKS=8): one token 19.6 GB/s unrolled, 27 in two passes, 34 in one (streaming
+// 640 MB: 22 → 29); two tokens 11 → 21.
 AI void FN(iq6_K)(const uint8_t *group, int blocks, const int8_t *x, size_t xstride, int nt, float *y,
                   size_t ystride) {
   if (nt == 1) {
