@@ -68,16 +68,17 @@ class MiniLM:
         assert ids[0] == self.cls and ids[-1] == self.sep
         return ids[1:-1]
 
-    def windows(self, text: str) -> list[list[int]]:
-        """The token windows a text is classified on, each with [CLS]/[SEP]: the whole text when
-        it fits in MAX_TOKENS, else windows of MAX_TOKENS − 2 content tokens starting every
-        WINDOW_STRIDE tokens, the last one ending at the text's end (so every token is seen and
-        neighbouring windows overlap by at least half)."""
+    def windows(self, text: str, max_tokens: int = MAX_TOKENS, stride: int = WINDOW_STRIDE) -> list[list[int]]:
+        """The token windows a text is read in, each with [CLS]/[SEP]: the whole text when it fits
+        in `max_tokens`, else windows of `max_tokens` − 2 content tokens starting every `stride`
+        tokens, the last one ending at the text's end (so every token is seen and neighbouring
+        windows overlap). The defaults are sentence-transformers' truncation (the first window);
+        the moderation head names its own."""
         ids = self.content_ids(text)
-        width = MAX_TOKENS - 2
+        width = max_tokens - 2
         if len(ids) <= width:
             return [[self.cls] + ids + [self.sep]]
-        starts = list(range(0, len(ids) - width, WINDOW_STRIDE)) + [len(ids) - width]
+        starts = list(range(0, len(ids) - width, stride)) + [len(ids) - width]
         return [[self.cls] + ids[s:s + width] + [self.sep] for s in starts]
 
     def layer_norm(self, x, name):

@@ -4,54 +4,64 @@
 Embeddings: an independent NumPy implementation of all-MiniLM-L6-v2 (minilm_reference.py: the
 safetensors weights, Hugging Face `tokenizers`, the BERT forward pass written out), checked at
 start against sentence-transformers' golden vectors (Tests/Fixtures/embeddings/minilm-golden.json,
-max difference ~2e-7), so neither torch nor Muse itself is needed. Texts longer than 256 tokens
-are cut into the same overlapping token windows as ModerationClassifier.swift; the heads train on
-each text's first window (what sentence-transformers' truncation sees) and a text's score is the
-max over its windows, in cross-validation as in the server. Features are cached under
-$MUSE_CACHE_DIR/guard/ (every layer's mean, [CLS] and max: minutes on two quiet cores, half an
-hour on a busy machine).
+max difference ~2e-7), so neither torch nor Muse itself is needed. Texts longer than a window
+(--window, 128 tokens; sentence-transformers reads 256) are cut into the same overlapping token
+windows as ModerationClassifier.swift (--stride 64); the heads train on each text's first
+window and a text's score is the max over its windows, in cross-validation as in the server.
+128 rather than 256: a mean over 256 tokens dilutes a harmful passage at the end of a long calm
+text below every threshold (ModerationClassifierTests.longTextIsWindowed); it costs ~0.01 AUPRC.
+Features are cached under $MUSE_CACHE_DIR/guard/ (every layer's mean, [CLS] and max: minutes on
+two quiet cores, half an hour on a busy machine).
 
-Heads (NumPy, heads.py): L2-regularised logistic regression, one per OpenAI category, trained on
-the texts whose label is known (a missing label is masked out); XSTest's safe prompts are extra
-negatives for every category (its unsafe ones carry no category, so they are masked). The
-overall decision is "any category reaches its threshold", as OpenAI's `flagged` is. With
---flagged-head an extra `flagged` head is trained on the moderation set's any-label together with
-XSTest's safe/unsafe label and joins the decision: it catches more of XSTest's unsafe prompts but
-flags a third of its safe look-alikes (and "the best recipe for chocolate chip cookies"), so the
-shipped head leaves it out. With --request-head an extra `request` head is trained on XSTest
-alone (requests for help to harm against their safe look-alikes; the moderation texts are
+Heads (NumPy, heads.py): L2-regularised logistic regression on the mean-pooled states of every
+layer (the embeddings and layers 1-6, each L2-normalised, concatenated: --features), one head per
+OpenAI category, trained on the texts whose label is known (a missing label is masked out);
+XSTest's safe prompts are extra negatives for every category (its unsafe ones carry no category,
+so they are masked). A `harm` head, trained on any harm (the moderation set's any-label and
+XSTest's safe/unsafe label), gates the categories: a category's score is, per window, the
+geometric mean of its head's probability and the harm head's (the few positives of some
+categories make their heads rank poorly alone; the harm head has 275 + 98). The overall decision
+is "any category reaches its threshold", as OpenAI's `flagged` is; the harm head flags nothing
+itself (--no-gate leaves it out). With --request-head an extra `request` head is trained on
+XSTest alone (requests for help to harm against their safe look-alikes; the moderation texts are
 masked) and joins the decision with a threshold that flags at most 5 % of the safe prompts of
-its folds (the target's false-refusal budget) instead of the F1-best one; the shipped head has
-it. Features: --features names poolings of the layers' states (mean, cls, max; @N for layer N,
-0 the embeddings, none for the last), each L2-normalised, concatenated. Per head, C is picked
-from heads.C_GRID by cross-validated AP and the threshold is the F1-best one on out-of-fold scores.
+its folds; the shipped head leaves it out (it flags texts with no category, which OpenAI's
+format cannot say why). Per head, C is picked from heads.C_GRID by cross-validated AP; each
+decision threshold is the F1-best one on out-of-fold (gated) scores.
 
 Evaluation: nested, stratified 5-fold cross-validation with a fixed seed over both dev files
-(strata: file × any-label): every reported number is on an outer fold whose C and threshold
+(strata: file × any-label): every reported number is on an outer fold whose C and thresholds
 were chosen by an inner 5-fold CV on the other four. AUPRC is average precision over the pooled
 outer-fold scores (numpy, checked against scikit-learn when it is importable). The overall
-moderation score (for AUPRC) is the max of the category probabilities, as eval_moderation.py
-computes it from a server's category_scores; the overall flag is "any head reaches its threshold". The head written out is refitted on all the data with C and threshold
-chosen by a plain 5-fold CV.
+moderation score (for AUPRC) is the max of the category scores, as eval_moderation.py computes
+it from a server's category_scores; the overall flag is "any decision head reaches its
+threshold". The head written out is refitted on all the data with C and thresholds chosen by a
+plain 5-fold CV.
 
-What was tried (nested CV, overall AUPRC / F1; XSTest safe flagged / unsafe caught):
-  features mean (last layer)            0.771 / 0.713; 5.5 % / 22.4 %
-    with --flagged-head                 0.771 / 0.690; 32.3 % / 73.5 %
-    features mean,cls / mean,max        0.776 / 0.698 and 0.776 / 0.676 (with --flagged-head)
-    --balanced                          0.764 / 0.689 (with --flagged-head)
+What was tried (nested CV, overall AUPRC / F1; XSTest safe flagged / unsafe caught; 256-token
+windows unless said):
+  features mean (last layer)            0.771 / 0.713; 5.5 % / 22.4 %   (shipped until 2026-12-07)
+    with a `flagged` any-harm head in the decision
+                                        0.771 / 0.690; 32.3 % / 73.5 %
+    features mean,cls / mean,max        0.776 / 0.698 and 0.776 / 0.676 (with the flagged head)
+    --balanced                          0.764 / 0.689 (with the flagged head)
     with --request-head                 0.771 / 0.686; 11.0 % / 54.1 %
-  features mean@4,mean --request-head   0.814 / 0.706; 7.9 % / 50.0 %  (the shipped head;
-                                        its category heads alone: F1 0.723; 1.6 % / 9.2 %)
+  features mean@4,mean --request-head   0.814 / 0.706; 7.9 % / 50.0 %
+                                        (its category heads alone: F1 0.723; 1.6 % / 9.2 %)
+  every layer's mean, gated by harm, 128-token windows (the shipped head):
+                                        0.836 / 0.728; 1.6 % / 5.1 %
   Plain 5-fold CV (not nested, so optimistic by ~0.01), to choose what to nest: mean 0.783,
   mean@4,mean 0.812; a one-hidden-layer MLP (64 tanh units, shared by the categories) on mean
-  0.791 at weight decay 1, 0.767 at 10.
+  0.791 at weight decay 1, 0.767 at 10; every layer's mean: categories alone 0.803, the harm head
+  alone 0.826, gated 0.839 (0.831 with 128-token windows); adding a bag of word pieces to the
+  features: +0.001.
   The issue's targets (AUPRC > 0.856; XSTest ≤ 5 % / ≥ 90 %) are not reached by heads on
   frozen MiniLM features.
 
     bash Scripts/fixtures/fetch-minilm.sh
-    python3 Scripts/guard/train_moderation_head.py --features mean@4,mean --request-head   # the shipped head
-    python3 Scripts/guard/train_moderation_head.py [--model FOLDER] [--features mean,cls@3,...] [--balanced]
-        [--flagged-head] [--request-head] [--jobs N] [--no-write]
+    python3 Scripts/guard/train_moderation_head.py          # the shipped head
+    python3 Scripts/guard/train_moderation_head.py [--model FOLDER] [--features mean,cls@3,...]
+        [--window N --stride S] [--no-gate] [--request-head] [--balanced] [--jobs N] [--no-write]
 """
 import argparse
 import json
@@ -70,6 +80,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HEAD_OUT = os.path.join(ROOT, "Sources/MuseServer/Resources/guard/moderation-head.json")
 GOLDEN_OUT = os.path.join(ROOT, "Tests/Fixtures/guard/moderation-golden.json")
 SEED = 20260501
+GATE = "harm"
+SHIPPED_FEATURES = "mean@0,mean@1,mean@2,mean@3,mean@4,mean@5,mean"
 FOLDS = 5
 GOLDEN_TEXTS = [
     "How can I kill a Python process?",
@@ -106,14 +118,14 @@ def pooled(states, kinds):
     return np.concatenate(parts)
 
 
-def load_features(model, texts, kinds, cache_dir, key):
+def load_features(model, texts, kinds, cache_dir, key, window, stride):
     """Per-window features (w, 384·len(kinds)) and each window's text index; every layer's mean,
     [CLS] and max are cached by `key` (w, layers + 1, 384)."""
     path = os.path.join(cache_dir, f"minilm-layers-{key}.npz")
     if not os.path.exists(path):
         owner, mean, cls, mx = [], [], [], []
         for i, text in enumerate(texts):
-            for ids in model.windows(text):
+            for ids in model.windows(text, window, stride):
                 states = model.layer_states(ids)
                 owner.append(i)
                 mean.append([h.mean(0) for h in states])
@@ -133,21 +145,45 @@ def load_features(model, texts, kinds, cache_dir, key):
     return np.concatenate(parts, axis=1), saved["owner"]
 
 
+def gated(probs, gate):
+    """Window probabilities as the server scores them: with a gate, each category's is the
+    geometric mean of its own head's and the gate head's; every other head's is its own."""
+    return {name: np.sqrt(p * probs[gate]) if gate and name in mm.NAMES else p for name, p in probs.items()}
+
+
+def thresholds(names, probs, texts, targets, owner, caps):
+    """Each head's threshold from cross-validated (gated) window probabilities of `texts`: the
+    F1-best, or for a capped head the lowest that flags at most its share of the negatives."""
+    out = {}
+    for name in names:
+        y = targets[name][texts]
+        known = ~np.isnan(y)
+        s = H.text_max(probs[name], owner, len(targets[name]))[texts]
+        pick = (lambda a, b: H.capped_threshold(a, b, caps[name])) if name in caps else mm.best_f1_threshold
+        out[name] = pick(y[known], s[known])
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=M.default_folder())
     ap.add_argument("--moderation-file", default=mm.DEFAULT_MODERATION)
     ap.add_argument("--xstest-file", default=mm.DEFAULT_XSTEST)
-    ap.add_argument("--features", default="mean", help="comma-separated: mean, cls, max, each optionally @layer (0-6)")
+    ap.add_argument("--features", default=SHIPPED_FEATURES,
+                    help="comma-separated: mean, cls, max, each optionally @layer (0-6)")
+    ap.add_argument("--window", type=int, default=128, help="tokens a window holds, [CLS] and [SEP] included")
+    ap.add_argument("--stride", type=int, default=64, help="content tokens between the starts of two windows")
     ap.add_argument("--balanced", action="store_true", help="class-balanced sample weights")
     ap.add_argument("--no-write", action="store_true", help="report CV metrics only")
-    ap.add_argument("--flagged-head", action="store_true", help="train the extra any-harm head into the decision")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="processes for the heads' cross-validation")
+    ap.add_argument("--no-gate", action="store_true",
+                    help="no 'harm' head: each category's score is its own head's alone")
     ap.add_argument("--request-head", action="store_true",
                     help="an extra 'request' head trained on XSTest only (asks for help to harm vs its safe "
                          "look-alikes), its threshold flagging at most 5%% of the inner folds' safe prompts")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="processes for the heads' cross-validation")
     args = ap.parse_args()
     kinds = args.features.split(",")
+    assert 3 <= args.window <= M.MAX_TOKENS and 1 <= args.stride <= args.window - 2, "bad --window / --stride"
 
     model_sha = mm.sha256(os.path.join(args.model, "model.safetensors"))
     assert model_sha == M.SAFETENSORS_SHA256, f"unexpected model.safetensors {model_sha}"
@@ -159,44 +195,57 @@ def main() -> None:
     xs_texts, xs_labels, _ = mm.load_xstest(args.xstest_file)
     n, nx = len(texts), len(xs_texts)
     files = {os.path.basename(p): mm.sha256(p) for p in (args.moderation_file, args.xstest_file)}
-    key = "-".join(v[:12] for v in files.values()) + f"-{M.MAX_TOKENS}-{M.WINDOW_STRIDE}"
+    key = "-".join(v[:12] for v in files.values()) + f"-{args.window}-{args.stride}"
     cache = os.path.join(os.environ.get("MUSE_CACHE_DIR", os.path.expanduser("~/.cache/muse")), "guard")
-    windows, owner = load_features(model, texts + xs_texts, kinds, cache, key)
+    windows, owner = load_features(model, texts + xs_texts, kinds, cache, key, args.window, args.stride)
     first = windows[np.r_[0, np.nonzero(np.diff(owner))[0] + 1]]
     strata = np.r_[np.zeros(n), np.ones(nx)] * 2 + np.r_[any_label, xs_labels]
 
     targets = {name: np.r_[labels[:, j], np.where(xs_labels == 0, 0.0, np.nan)] for j, name in enumerate(mm.NAMES)}
-    if args.flagged_head:
-        targets["flagged"] = np.r_[any_label, xs_labels]
+    gate = None if args.no_gate else GATE
+    if gate:
+        targets[gate] = np.r_[any_label, xs_labels]
     caps = {}
     if args.request_head:
         targets["request"] = np.r_[np.full(n, np.nan), xs_labels]
         caps["request"] = mm.XSTEST_SAFE_TARGET
     names = list(targets)
-    outer = {}
+    decision = [name for name in names if name != gate]  # the gate only scales the categories
+    everyone = np.arange(n + nx)
     # Heads are independent: one process each (--jobs), the same numbers as one after another.
     with ProcessPoolExecutor(max_workers=args.jobs) as workers:
-        tasks = {name: H.Task(first, windows, owner, targets[name], caps.get(name)) for name in names}
+        tasks = {name: H.Task(first, windows, owner, targets[name]) for name in names}
         nested = {name: workers.submit(tasks[name].nested, strata, FOLDS, SEED, args.balanced) for name in names}
-        selected = {name: workers.submit(tasks[name].select, np.arange(n + nx), strata, FOLDS, SEED, args.balanced)
+        selected = {name: workers.submit(tasks[name].select, everyone, strata, FOLDS, SEED, args.balanced)
                     for name in names} if not args.no_write else {}
         outer = {name: future.result() for name, future in nested.items()}
         chosen = {name: future.result() for name, future in selected.items()}
-    scores = np.stack([outer[c][0] for c in names], 1)
-    thresholds = np.stack([outer[c][1] for c in names], 1)
-    flags = scores >= thresholds
+    # Per outer fold: thresholds from the inner CV's gated probabilities of its training texts,
+    # applied to the test texts' gated scores.
+    fold = outer[names[0]][0]
+    scores = np.empty((n + nx, len(decision)))
+    limits = np.empty((n + nx, len(decision)))
+    for f in range(FOLDS):
+        train, test = everyone[fold != f], everyone[fold == f]
+        inner = gated({name: outer[name][1][f][0] for name in names}, gate)
+        chosen_thresholds = thresholds(decision, inner, train, targets, owner, caps)
+        tested = gated({name: outer[name][1][f][1] for name in names}, gate)
+        for j, name in enumerate(decision):
+            scores[test, j] = H.text_max(tested[name], owner, n + nx)[test]
+            limits[test, j] = chosen_thresholds[name]
+    flags = scores >= limits
     k = len(mm.NAMES)
     overall = scores[:, :k].max(1)  # what eval_moderation.py ranks a server's answers by
     any_flagged = flags.any(1)
     metrics, table = mm.report(labels, any_label, scores[:n, :k], flags[:n, :k], overall[:n], any_flagged[:n],
                                xs_labels, any_flagged[n:])
     print(mm.check_against_sklearn(any_label, overall[:n]))
-    print(f"\nNested {FOLDS}-fold CV (seed {SEED}), features {args.features}, "
+    print(f"\nNested {FOLDS}-fold CV (seed {SEED}), features {args.features}, windows {args.window}/{args.stride}, "
           f"{'balanced' if args.balanced else 'unweighted'}, "
-          f"{'with' if args.flagged_head else 'without'} the flagged head, "
+          f"{'gated by the harm head' if gate else 'no gate'}, "
           f"{'with' if args.request_head else 'without'} the request head:\n{table}\n")
     print(mm.markdown(metrics, "MiniLM head (CV)"))
-    if len(names) > k:
+    if len(decision) > k:
         categories_only = flags[:, :k].any(1)
         safe = xs_labels == 0
         print(f"\nThe categories' heads alone (no extra head in the decision): overall F1 "
@@ -205,28 +254,33 @@ def main() -> None:
     if args.no_write:
         return
 
+    # The written heads: C chosen by a plain 5-fold CV on everything, thresholds from that CV's
+    # gated out-of-fold probabilities, weights fitted on everything.
+    cv = gated({name: chosen[name][2] for name in names}, gate)
+    final_thresholds = thresholds(names, cv, everyone, targets, owner, caps)
     fitted = []
-    everyone = np.arange(n + nx)
     for name in names:
-        task = H.Task(first, windows, owner, targets[name], caps.get(name))
-        c, threshold, cv_ap = chosen[name]
-        weights, bias = task.fit(everyone, c, args.balanced)
-        fitted.append({"name": name, "c": c, "cv_auprc": cv_ap, "threshold": threshold,
-                       "bias": bias, "weights": [float(f"{w:.7g}") for w in weights]})
-        fitted[-1]["bias"] = float(f"{bias:.7g}")
+        c, _, _ = chosen[name]
+        y = targets[name]
+        known = ~np.isnan(y)
+        cv_ap = mm.average_precision(y[known], H.text_max(cv[name], owner, n + nx)[known])
+        weights, bias = tasks[name].fit(everyone, c, args.balanced)
+        fitted.append({"name": name, "c": c, "cv_auprc": cv_ap, "threshold": final_thresholds[name],
+                       "bias": float(f"{bias:.7g}"), "weights": [float(f"{w:.7g}") for w in weights]})
     head = {
-        "format": "muse-moderation-head/1",
+        "format": "muse-moderation-head/2",
         "categories": mm.NAMES,
         "heads": fitted,
         "features": kinds,
-        "window": {"max_tokens": M.MAX_TOKENS, "stride": M.WINDOW_STRIDE},
+        "window": {"max_tokens": args.window, "stride": args.stride},
         "embedding_model": {"name": "sentence-transformers/all-MiniLM-L6-v2", "sha256": model_sha},
         "training": {"script": "Scripts/guard/train_moderation_head.py", "files": files, "seed": SEED,
-                     "folds": FOLDS, "balanced": args.balanced, "flagged_head": args.flagged_head,
-                     "request_head": args.request_head,
+                     "folds": FOLDS, "balanced": args.balanced, "request_head": args.request_head,
                      "c_grid": H.C_GRID},
         "cv_metrics": metrics,
     }
+    if gate:
+        head["gate"] = gate
     os.makedirs(os.path.dirname(HEAD_OUT), exist_ok=True)
     with open(HEAD_OUT, "w") as f:
         json.dump(head, f, separators=(",", ":"))
@@ -240,14 +294,22 @@ def window_features(model, ids, kinds):
 
 
 def write_golden(model, head):
-    """Per-head scores of GOLDEN_TEXTS from the written (rounded) head, for the Swift tests."""
+    """Per-window probabilities of every head and the text's scores (gated, max over windows) for
+    GOLDEN_TEXTS from the written (rounded) head, for the Swift tests."""
     items = []
+    window, stride = head["window"]["max_tokens"], head["window"]["stride"]
+    names = [h["name"] for h in head["heads"]]
     for text in GOLDEN_TEXTS:
-        windows = model.windows(text)
+        windows = model.windows(text, window, stride)
         x = np.stack([window_features(model, ids, head["features"]) for ids in windows])
-        scores = {h["name"]: float(H.sigmoid(x @ np.array(h["weights"]) + h["bias"]).max()) for h in head["heads"]}
+        probs = {h["name"]: H.sigmoid(x @ np.array(h["weights"]) + h["bias"]) for h in head["heads"]}
+        scored = gated(probs, head.get("gate"))
+        scores = {name: float(scored[name].max()) for name in names}
+        flagged = any(scores[h["name"]] >= h["threshold"] for h in head["heads"] if h["name"] != head.get("gate"))
         items.append({"text": text, "windows": len(windows), "tokens": sum(len(w) for w in windows),
-                      "scores": scores, "any_flagged": any(scores[h["name"]] >= h["threshold"] for h in head["heads"])})
+                      "window_probabilities": [{name: float(probs[name][i]) for name in names}
+                                               for i in range(len(windows))],
+                      "scores": scores, "any_flagged": flagged})
     out = {"reference": "Scripts/guard/train_moderation_head.py: NumPy MiniLM (minilm_reference.py) -> head",
            "embedding_sha256": head["embedding_model"]["sha256"], "items": items}
     os.makedirs(os.path.dirname(GOLDEN_OUT), exist_ok=True)

@@ -3,8 +3,10 @@ import MuseEngine
 
 /// A content-safety head over all-MiniLM-L6-v2 sentence features, trained by
 /// Scripts/guard/train_moderation_head.py and bundled as Resources/guard/moderation-head.json:
-/// one logistic-regression head per OpenAI moderation category (plus any extra head, such as
-/// `flagged`, that only feeds the overall decision), each with its own threshold.
+/// one logistic-regression head per OpenAI moderation category, plus extra heads: one (`request`)
+/// that only feeds the overall decision, and a `gate` (`harm`, any harm at all) whose probability
+/// scales the categories' (each category scores the geometric mean of its head's and the gate's),
+/// each with its own threshold.
 public struct ModerationHead: Decodable, Sendable {
   public struct EmbeddingModelIdentity: Decodable, Sendable {
     public var name: String
@@ -43,9 +45,12 @@ public struct ModerationHead: Decodable, Sendable {
   public var features: [String]
   public var window: Window
   public var embeddingModel: EmbeddingModelIdentity
+  /// The head whose probability gates the categories' (nil: none): a category's score is
+  /// √(its head's probability × the gate's), per window. The gate itself flags nothing.
+  public var gate: String?
 
   enum CodingKeys: String, CodingKey {
-    case categories, heads, features, window
+    case categories, heads, features, window, gate
     case embeddingModel = "embedding_model"
   }
 
@@ -68,6 +73,9 @@ public struct ModerationHead: Decodable, Sendable {
     if head.features.isEmpty || head.features.contains(where: { Feature($0) == nil }) {
       throw ModerationClassifierError.badHead(
         "features \(head.features): expected some of mean, cls, max, each optionally @layer")
+    }
+    if let gate = head.gate, !names.contains(gate) || head.categories.contains(gate) {
+      throw ModerationClassifierError.badHead("gate \(gate): expected an extra head (not a category)")
     }
     if head.window.maxTokens < 3 || head.window.stride < 1 {
       throw ModerationClassifierError.badHead("window \(head.window.maxTokens)/\(head.window.stride)")
@@ -123,7 +131,8 @@ public struct ModerationScores: Sendable, Equatable {
   public var scores: [String: Double]
   /// Whether each category's score reaches its threshold.
   public var flagged: [String: Bool]
-  /// Whether any head — a category's or an extra one such as `flagged` — reaches its threshold.
+  /// Whether any head — a category's or an extra one such as `request`, not the gate — reaches its
+  /// threshold.
   public var anyFlagged: Bool
   /// Tokens encoded, all windows together, [CLS] and [SEP] included.
   public var tokens: Int
@@ -131,10 +140,11 @@ public struct ModerationScores: Sendable, Equatable {
 
 /// Classifies texts with a `ModerationHead` on an `EmbeddingModel`'s last hidden states.
 ///
-/// Long texts: MiniLM sees `maxTokens` (256) tokens. A text with more is cut, by tokens, into
-/// windows of `maxTokens − 2` content tokens (each wrapped in [CLS] … [SEP]) starting every
-/// `stride` (128) tokens, the last window ending at the text's end, so every token is seen and
-/// neighbours overlap; each head's score is the max over the windows (harm anywhere flags the text).
+/// Long texts: the head reads windows of `maxTokens` (128; MiniLM takes 256) tokens. A text with
+/// more is cut, by tokens, into windows of `maxTokens − 2` content tokens (each wrapped in
+/// [CLS] … [SEP]) starting every `stride` (64) tokens, the last window ending at the text's end,
+/// so every token is seen and neighbours overlap; each head's score is the max over the windows
+/// (harm anywhere flags the text; a mean over longer windows diluted it).
 public final class ModerationClassifier: Sendable {
   public let model: EmbeddingModel
   public let head: ModerationHead
@@ -183,10 +193,10 @@ public final class ModerationClassifier: Sendable {
     head.heads.first { $0.name == name }?.threshold
   }
 
-  /// The most windows one text is classified on (~4,000 tokens seen whole); a longer text is
-  /// read in that many evenly spaced windows, so no request can make a rail or the endpoint
-  /// encode without bound.
-  public static let maxWindows = 16
+  /// The most windows one text is classified on (the shipped head's 128-token windows every 64
+  /// tokens: ~2,100 tokens seen whole, 4,096 encoded); a longer text is read in that many evenly
+  /// spaced windows, so no request can make a rail or the endpoint encode without bound.
+  public static let maxWindows = 32
 
   /// The token windows `text` is classified on, each with [CLS]/[SEP].
   public func windows(_ text: String) -> [[Int]] {
@@ -237,17 +247,34 @@ public final class ModerationClassifier: Sendable {
     return out
   }
 
-  /// Every head's score (max over windows) for one text, in `head.heads` order, and its tokens.
-  public func headScores(_ text: String) throws -> (scores: [Double], tokens: Int) {
-    var best = [Double](repeating: 0, count: head.heads.count)
+  /// Every head's probability on each window of one text (windows in order, heads in
+  /// `head.heads` order), and the tokens encoded.
+  public func windowProbabilities(_ text: String) throws -> (windows: [[Double]], tokens: Int) {
+    var out: [[Double]] = []
     var tokens = 0
     for window in windows(text) {
       let x = try features(window)
       tokens += window.count
-      for (k, h) in head.heads.enumerated() {
-        var z = h.bias
-        for (w, v) in zip(h.weights, x) { z += w * v }
-        best[k] = max(best[k], 1 / (1 + exp(-z)))
+      out.append(
+        head.heads.map { h in
+          var z = h.bias
+          for (w, v) in zip(h.weights, x) { z += w * v }
+          return 1 / (1 + exp(-z))
+        })
+    }
+    return (out, tokens)
+  }
+
+  /// Every head's score for one text, in `head.heads` order: per window its probability, a
+  /// category's gated (√(p × the gate's p)) when the head has a gate; then the max over windows.
+  public func headScores(_ text: String) throws -> (scores: [Double], tokens: Int) {
+    let (probabilities, tokens) = try windowProbabilities(text)
+    let gate = head.gate.flatMap { name in head.heads.firstIndex { $0.name == name } }
+    let gated = head.heads.map { gate != nil && head.categories.contains($0.name) }
+    var best = [Double](repeating: 0, count: head.heads.count)
+    for p in probabilities {
+      for k in best.indices {
+        best[k] = max(best[k], gated[k] ? (p[k] * p[gate!]).squareRoot() : p[k])
       }
     }
     return (best, tokens)
@@ -261,7 +288,7 @@ public final class ModerationClassifier: Sendable {
       var any = false
       for (h, value) in zip(head.heads, values) {
         let hit = value >= h.threshold
-        any = any || hit
+        if h.name != head.gate { any = any || hit }
         if head.categories.contains(h.name) {
           scores[h.name] = value
           flagged[h.name] = hit

@@ -15,6 +15,7 @@ struct ModerationClassifierTests {
       let text: String
       let windows: Int
       let tokens: Int
+      let window_probabilities: [[String: Double]]
       let scores: [String: Double]
       let any_flagged: Bool
     }
@@ -48,7 +49,8 @@ struct ModerationClassifierTests {
         "violence/graphic",
       ])
     #expect(head.embeddingModel.sha256 == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
-    #expect(head.window.maxTokens == 256)
+    #expect(head.window.maxTokens == 128 && head.window.stride == 64)
+    #expect(head.gate == "harm" && head.heads.map(\.name) == head.categories + ["harm"])
     for h in head.heads {
       #expect(h.weights.count == 384 * head.features.count, "\(h.name)")
       #expect(h.threshold > 0 && h.threshold < 1, "\(h.name)")
@@ -58,24 +60,47 @@ struct ModerationClassifierTests {
   /// Per-head tolerance: a feature differs from the NumPy reference by at most ε (MiniLM in Swift
   /// vs sentence-transformers is within 1e-5 per component, EmbeddingGoldenTests; 1e-4 is taken
   /// for margin), so the logit differs by at most ‖w‖₁·ε and the probability by a quarter of that
-  /// (the sigmoid's slope is at most ¼), plus the golden file's rounding.
+  /// (the sigmoid's slope is at most ¼), plus the golden file's rounding. Every window's
+  /// probability is checked so; the text's scores are then the gated max of those (exactly), and
+  /// the golden file's scores the same function of its own probabilities.
   @Test func scoresMatchNumPyGolden() throws {
     let golden = try TestPaths.golden("guard/moderation-golden.json", as: Golden.self)
     let classifier = try classifier()
     #expect(golden.embedding_sha256 == classifier.weightsDigest)
+    let heads = classifier.head.heads
+    let gate = try #require(heads.firstIndex { $0.name == classifier.head.gate })
+    func gatedMax(_ windows: [[Double]]) -> [Double] {
+      heads.indices.map { k in
+        windows.map { p in
+          classifier.categories.contains(heads[k].name) ? (p[k] * p[gate]).squareRoot() : p[k]
+        }
+        .max()!
+      }
+    }
     let results = try classifier.classify(golden.items.map(\.text))
     for (item, result) in zip(golden.items, results) {
-      #expect(classifier.windows(item.text).count == item.windows, "\(item.text.prefix(30))")
-      #expect(result.tokens == item.tokens, "\(item.text.prefix(30))")
-      let (all, _) = try classifier.headScores(item.text)
-      for (h, value) in zip(classifier.head.heads, all) {
-        let expected = try #require(item.scores[h.name])
-        let tolerance = 0.25 * h.weights.reduce(0) { $0 + abs($1) } * 1e-4 + 1e-6
-        #expect(
-          abs(value - expected) <= tolerance, "\(h.name) of \(item.text.prefix(30)): \(value) vs \(expected)")
-        if classifier.categories.contains(h.name) { #expect(result.scores[h.name] == value) }
+      let label = String(item.text.prefix(30))
+      #expect(classifier.windows(item.text).count == item.windows, "\(label)")
+      #expect(result.tokens == item.tokens, "\(label)")
+      let (windows, _) = try classifier.windowProbabilities(item.text)
+      #expect(windows.count == item.window_probabilities.count, "\(label)")
+      for (ours, theirs) in zip(windows, item.window_probabilities) {
+        for (h, value) in zip(heads, ours) {
+          let expected = try #require(theirs[h.name])
+          let tolerance = 0.25 * h.weights.reduce(0) { $0 + abs($1) } * 1e-4 + 1e-6
+          #expect(abs(value - expected) <= tolerance, "\(h.name) of \(label): \(value) vs \(expected)")
+        }
       }
-      #expect(result.anyFlagged == item.any_flagged, "\(item.text.prefix(30))")
+      let expectedScores = gatedMax(item.window_probabilities.map { p in heads.map { p[$0.name]! } })
+      for (h, value) in zip(heads, expectedScores) {
+        #expect(abs(value - item.scores[h.name]!) <= 1e-12, "the golden file's own \(h.name) of \(label)")
+      }
+      let (all, _) = try classifier.headScores(item.text)
+      #expect(all == gatedMax(windows), "\(label)")
+      for (h, value) in zip(heads, all) where classifier.categories.contains(h.name) {
+        #expect(result.scores[h.name] == value)
+      }
+      #expect(result.anyFlagged == item.any_flagged, "\(label)")
     }
   }
 
@@ -106,6 +131,32 @@ struct ModerationClassifierTests {
     #expect(throws: ModerationClassifierError.self) { try ModerationClassifier(model: model(), head: head) }
   }
 
+  /// The gate names an extra head, never a category or a head that is not there; it flags nothing
+  /// itself.
+  @Test func gateMustNameAnExtraHead() throws {
+    func head(gate: String) -> Data {
+      Data(
+        """
+        {"categories": ["sexual"], "heads": [{"name": "sexual", "weights": [0], "bias": 0, "threshold": 0.5},
+          {"name": "harm", "weights": [0], "bias": 0, "threshold": 0.5}], "gate": "\(gate)",
+         "features": ["mean"], "window": {"max_tokens": 128, "stride": 64},
+         "embedding_model": {"name": "m", "sha256": "0"}}
+        """.utf8)
+    }
+    #expect(try ModerationHead.decode(head(gate: "harm")).gate == "harm")
+    for bad in ["sexual", "nope", ""] {
+      #expect(throws: ModerationClassifierError.self, "\(bad)") { try ModerationHead.decode(head(gate: bad)) }
+    }
+    // A text the gate alone would flag (its threshold set to 0) is not flagged for it.
+    let classifier = try classifier()
+    var gateOnly = classifier.head
+    for k in gateOnly.heads.indices {
+      gateOnly.heads[k].threshold = gateOnly.heads[k].name == "harm" ? 0 : 2
+    }
+    let relaxed = try ModerationClassifier(model: classifier.model, head: gateOnly)
+    #expect(try relaxed.classify(["What a lovely morning."])[0].anyFlagged == false)
+  }
+
   @Test func wrongEmbeddingModelIsRefused() throws {
     var head = try ModerationHead.bundled()
     head.embeddingModel.sha256 = String(repeating: "0", count: 64)
@@ -121,8 +172,9 @@ struct ModerationClassifierTests {
     }
   }
 
-  /// A text past 256 tokens is classified on overlapping windows that cover every token, and the
-  /// score is the max over them: self-harm talk at the end, cut off by plain truncation, counts.
+  /// A text longer than one window (the head's 128 tokens) is classified on overlapping windows
+  /// that cover every token, and the score is the max over them: self-harm talk at the end, cut
+  /// off by plain truncation, counts.
   @Test func longTextIsWindowed() throws {
     let classifier = try classifier()
     let calm = (1...40).map {
@@ -133,20 +185,24 @@ struct ModerationClassifierTests {
     let windows = classifier.windows(text)
     #expect(windows.count > 1)
     let content = classifier.model.tokenizer.encode(text, addSpecial: true).dropFirst().dropLast()
-    #expect(windows.allSatisfy { $0.count == 256 && $0.first == 101 && $0.last == 102 })
-    #expect(Array(windows[0][1..<255]) == Array(content.prefix(254)))
-    #expect(Array(windows.last![1..<255]) == Array(content.suffix(254)))
+    let size = classifier.head.window.maxTokens
+    let stride = classifier.head.window.stride
+    #expect(windows.allSatisfy { $0.count == size && $0.first == 101 && $0.last == 102 })
+    #expect(Array(windows[0][1..<(size - 1)]) == Array(content.prefix(size - 2)))
+    #expect(Array(windows.last![1..<(size - 1)]) == Array(content.suffix(size - 2)))
     for i in 0..<(windows.count - 2) {  // the last window is aligned on the text's end instead
-      #expect(Array(windows[i][129..<255]) == Array(windows[i + 1][1..<127]), "windows overlap by 126 tokens")
+      #expect(
+        Array(windows[i][(1 + stride)..<(size - 1)]) == Array(windows[i + 1][1..<(size - 1 - stride)]),
+        "windows overlap by \(size - 2 - stride) tokens")
     }
     let whole = try classifier.headScores(text).scores
     let truncated = try classifier.model.embed([text])  // the first window only, as embeddings see it
-    #expect(truncated.tokens == 256)
+    #expect(truncated.tokens == 256, "embeddings see sentence-transformers' 256 tokens")
     let selfHarm = try #require(classifier.head.heads.firstIndex { $0.name == "self-harm" })
     let first = try classifier.headScores(calm.joined(separator: " ")).scores
     #expect(whole[selfHarm] > first[selfHarm] + 0.2, "\(whole[selfHarm]) vs \(first[selfHarm])")
     #expect(try classifier.classify([text])[0].flagged["self-harm"] == true)
-    #expect(try classifier.classify([text])[0].tokens == windows.count * 256)
+    #expect(try classifier.classify([text])[0].tokens == windows.count * size)
   }
 
   /// The rail reports every category with the classifier's score and exposes the head's thresholds.
