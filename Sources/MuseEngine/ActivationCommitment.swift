@@ -163,27 +163,40 @@ struct ActivationRecorder {
 
 extension LanguageModel {
   /// The hidden rows a commitment to `generated` (after `prompt`) is made of, recomputed by
-  /// prefill: the prompt and generated tokens run in pieces that each end at a committed row.
-  public func committedRows(prompt: [Int], generated: [Int], kvCacheType: KVCacheType? = nil) throws
-    -> [[Float]]
-  {
+  /// prefill: the prompt and generated tokens cut into pieces that each end at a committed row,
+  /// and consecutive pieces run together as segments of one forward pass over one cache (each
+  /// attends to the keys the earlier ones store in the same layer), so the weights are read once
+  /// per pass rather than once per 32 tokens. Rows do not depend on their batch, so the rows
+  /// are those of one piece per pass. `rowsPerPass`: the most rows one pass takes (a longer
+  /// piece, a long prompt, goes alone).
+  public func committedRows(
+    prompt: [Int], generated: [Int], kvCacheType: KVCacheType? = nil, rowsPerPass: Int = 512
+  ) throws -> [[Float]] {
     guard !prompt.isEmpty else { throw SchedulerError.emptyPrompt }
     let sequence = prompt + generated
     let cache = KVCache(config: config, capacity: sequence.count, type: kvCacheType ?? self.kvCacheType)
     var rows: [[Float]] = []
+    var pieces: [BatchSegment] = []
+    var pending = 0
+    func run() throws {
+      guard !pieces.isEmpty else { return }
+      var found = [[Float]](repeating: [], count: pieces.count)
+      _ = try forward(batch: pieces, hidden: { segment, hidden in found[segment] = Array(hidden) })
+      rows += found
+      pieces = []
+      pending = 0
+    }
     var filled = 0
     for token in ActivationCommitment.committedTokens(count: generated.count) {
       // The row that chose generated[token] is the one at the token before it.
       let end = prompt.count + token
-      var row: [Float] = []
-      _ = try forward(
-        batch: [
-          BatchSegment(tokens: Array(sequence[filled..<end]), start: filled, cache: cache, logits: .last)
-        ],
-        hidden: { _, hidden in row = Array(hidden) })
-      rows.append(row)
+      if pending > 0, pending + end - filled > rowsPerPass { try run() }
+      pieces.append(
+        BatchSegment(tokens: Array(sequence[filled..<end]), start: filled, cache: cache, logits: .last))
+      pending += end - filled
       filled = end
     }
+    try run()
     return rows
   }
 

@@ -59,6 +59,19 @@ struct ActivationCommitmentTests {
     }
   }
 
+  /// The pieces that run together in one pass give the rows each gives alone, bit for bit, however
+  /// the passes are cut.
+  @Test func piecesInOnePassGiveTheRowsOfOnePieceAtATime() throws {
+    let lm = try Self.model("llama-q8_0")
+    let prompt = batchPrompts(lm, count: 1)[0]
+    let result = try Self.generate(lm, prompts: [prompt], maxTokens: 100, kv: .f16)[0]
+    let alone = try lm.committedRows(prompt: prompt, generated: result.tokens, rowsPerPass: 1)
+    #expect(alone.count == 4)
+    for limit in [40, 70, 512] {
+      #expect(try lm.committedRows(prompt: prompt, generated: result.tokens, rowsPerPass: limit) == alone)
+    }
+  }
+
   /// `muse serve` stores keys and values as f16: a verifier with an f32 cache still passes.
   @Test func anF16CacheStillPassesAnF32Recomputation() throws {
     let lm = try Self.model("llama-q8_0")
