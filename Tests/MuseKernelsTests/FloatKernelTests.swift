@@ -8,12 +8,12 @@ import Testing
 // which would run in parallel with it and see its forced levels.
 extension IntegerKernelTests {
   /// The C float-activation kernels at every level against Σ dequantised weight × activation in
-  /// Double, on odd block counts, rows that do not fill the task chunks, and token counts that
-  /// leave partial groups of four.
+  /// Double, on odd and even block counts (Q8_0 splits them into even and odd accumulators),
+  /// rows that do not fill the task chunks, and token counts that leave partial groups of four.
   @Test(arguments: integerTypes)
   func floatKernelsMatchReferenceAtEveryLevel(type: GGMLType) {
     let blockValues = type.blockLayout.values
-    for blocks in [1, 3, 7] {
+    for blocks in [1, 2, 3, 7] {
       let columns = blocks * blockValues * (blockValues == 32 ? 5 : 1)
       let rows = 19
       let bytes = randomRows(
