@@ -3,10 +3,11 @@ import MuseEngine
 
 /// A content-safety head over all-MiniLM-L6-v2 sentence features, trained by
 /// Scripts/guard/train_moderation_head.py and bundled as Resources/guard/moderation-head.json:
-/// one logistic-regression head per OpenAI moderation category, plus extra heads: one (`request`)
-/// that only feeds the overall decision, and a `gate` (`harm`, any harm at all) whose probability
-/// scales the categories' (each category scores the geometric mean of its head's and the gate's),
-/// each with its own threshold.
+/// one logistic-regression head per OpenAI moderation category, each with its own threshold, and
+/// extra heads: the `gate` (the shipped head's `harm`, any harm at all), whose probability scales
+/// the categories' (each category scores the geometric mean of its head's and the gate's), and
+/// any that only feed the overall decision (`--request-head` trains one; the shipped head has
+/// none).
 public struct ModerationHead: Decodable, Sendable {
   public struct EmbeddingModelIdentity: Decodable, Sendable {
     public var name: String
