@@ -36,7 +36,7 @@ struct GenerationState {
     self.tokenizer = tokenizer
     ignoresEndOfGeneration = sampling.ignoreEOS
     capacity = min(contextLength, prompt.count + maxTokens)
-    sampler = Sampler(sampling)
+    sampler = Sampler(sampling, completionStart: prompt.count)
     decoder = StreamingDecoder(tokenizer: tokenizer)
     matcher = StopSequenceMatcher(stops: stop)
     constrained = constraint.map { ConstrainedDecoder($0, tokenizer: tokenizer) }

@@ -14,6 +14,13 @@ public struct SamplingParameters: Sendable, Equatable {
   /// 1 disables. Applied to tokens seen in the last `repetitionWindow` tokens (CTRL, Keskar et al. 2019).
   public var repetitionPenalty: Float = 1.0
   public var repetitionWindow: Int = 64
+  /// OpenAI's penalties, subtracted from a token's logit: `frequencyPenalty` times the number of
+  /// times the completion so far holds it, plus `presencePenalty` once if it holds it at all.
+  /// The prompt does not count. 0 disables.
+  public var frequencyPenalty: Float = 0
+  public var presencePenalty: Float = 0
+  /// Added to the logits of these token ids (OpenAI's `logit_bias`; ±100 bans or forces).
+  public var logitBias: [Int: Float] = [:]
   /// Same seed, same model, same prompt: same output.
   public var seed: UInt64?
   /// Keep generating through end-of-turn tokens until `maxTokens` or a stop sequence (vLLM's
@@ -69,24 +76,24 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
   public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }
 
-/// Picks tokens: penalties → temperature → top-k → softmax → top-p → min-p → draw.
+/// Picks tokens: logit bias → penalties → temperature → top-k → softmax → top-p → min-p → draw.
 public struct Sampler: Sendable {
   public let parameters: SamplingParameters
+  /// Where the completion starts in the histories `sample` is given (the prompt's length): the
+  /// frequency and presence penalties count only what comes after.
+  public let completionStart: Int
   private var generator: SeededGenerator
 
-  public init(_ parameters: SamplingParameters) {
+  public init(_ parameters: SamplingParameters, completionStart: Int = 0) {
     self.parameters = parameters
+    self.completionStart = max(0, completionStart)
     generator = SeededGenerator(seed: parameters.seed ?? UInt64.random(in: 0...UInt64.max))
   }
 
   public mutating func sample(_ logits: [Float], history: [Int] = []) -> Int {
     var logits = logits
+    applyBiasAndPenalties(to: &logits, history: history)
     let p = parameters
-    if p.repetitionPenalty != 1 {
-      for t in Set(history.suffix(p.repetitionWindow)) where logits.indices.contains(t) {
-        logits[t] = logits[t] > 0 ? logits[t] / p.repetitionPenalty : logits[t] * p.repetitionPenalty
-      }
-    }
     if p.temperature <= 0 { return Self.argmax(logits) }
     for i in logits.indices { logits[i] /= p.temperature }
     // Candidates best first. Only as many as the filters can keep are ranked: a full sort of a
@@ -154,6 +161,24 @@ public struct Sampler: Sendable {
       if r < 0 { return candidates[i] }
     }
     return candidates[keep - 1]
+  }
+
+  /// `logitBias`, the repetition penalty (over the last `repetitionWindow` tokens, prompt
+  /// included, as llama.cpp's) and the frequency and presence penalties (over the completion).
+  func applyBiasAndPenalties(to logits: inout [Float], history: [Int]) {
+    let p = parameters
+    for (t, bias) in p.logitBias where logits.indices.contains(t) { logits[t] += bias }
+    if p.repetitionPenalty != 1 {
+      for t in Set(history.suffix(p.repetitionWindow)) where logits.indices.contains(t) {
+        logits[t] = logits[t] > 0 ? logits[t] / p.repetitionPenalty : logits[t] * p.repetitionPenalty
+      }
+    }
+    guard p.frequencyPenalty != 0 || p.presencePenalty != 0, history.count > completionStart else { return }
+    var counts: [Int: Int] = [:]
+    for t in history[completionStart...] { counts[t, default: 0] += 1 }
+    for (t, count) in counts where logits.indices.contains(t) {
+      logits[t] -= Float(count) * p.frequencyPenalty + p.presencePenalty
+    }
   }
 
   /// The ids of the `count` largest logits, best first (equal logits: lower id first), with a

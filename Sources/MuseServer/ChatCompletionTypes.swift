@@ -84,6 +84,8 @@ struct ChatCompletionRequest: Decodable {
   let top_k: JSONNumber?
   let min_p: JSONNumber?
   let frequency_penalty: JSONNumber?
+  let presence_penalty: JSONNumber?
+  let logit_bias: [String: JSONNumber]?
   let repetition_penalty: JSONNumber?
   let stop: OneOrMany?
   let seed: JSONNumber?
@@ -106,12 +108,17 @@ struct CompletionRequest: Decodable {
   let top_p: JSONNumber?
   let top_k: JSONNumber?
   let min_p: JSONNumber?
+  let frequency_penalty: JSONNumber?
+  let presence_penalty: JSONNumber?
+  let logit_bias: [String: JSONNumber]?
   let repetition_penalty: JSONNumber?
   let stop: OneOrMany?
   let seed: JSONNumber?
   let echo: Bool?
   let logprobs: JSONNumber?
   let n: JSONNumber?
+  let best_of: JSONNumber?
+  let suffix: String?
   let user: String?
   let ignore_eos: Bool?
   // swiftlint:enable identifier_name

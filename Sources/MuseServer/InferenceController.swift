@@ -64,6 +64,8 @@ struct InferenceController: Sendable {
       maxTokens: body.max_completion_tokens ?? body.max_tokens,
       maxTokensField: body.max_completion_tokens == nil ? "max_tokens" : "max_completion_tokens",
       temperature: body.temperature, topP: body.top_p, topK: body.top_k, minP: body.min_p,
+      frequencyPenalty: body.frequency_penalty, presencePenalty: body.presence_penalty,
+      logitBias: body.logit_bias,
       repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n, stop: body.stop?.values ?? [],
       ignoreEOS: body.ignore_eos == true)
     var job = try fields.job(
@@ -72,7 +74,6 @@ struct InferenceController: Sendable {
     job.constraint = plan.constraint
     job.hasTools = tools != nil
     job.userTurn = GuardContext.lastUserTurn(in: messages)
-    _ = try RequestChecks.number(body.frequency_penalty, "frequency_penalty", -2...2)
     let top = try RequestChecks.integer(body.top_logprobs, "top_logprobs", 0...20)
     if top != nil && body.logprobs != true {
       throw OpenAIError.invalid(
@@ -96,10 +97,19 @@ struct InferenceController: Sendable {
     let tokenizer = runner.model.tokenizer
     let prompts = try body.prompt.prompts(vocabularySize: runner.model.config.vocabularySize)
     let logprobs = try RequestChecks.integer(body.logprobs, "logprobs", 0...20)
+    if let bestOf = try RequestChecks.integer(body.best_of, "best_of", 1...128), bestOf != 1 {
+      throw OpenAIError.invalid("Only best_of = 1 is supported.", param: "best_of", code: "unsupported_value")
+    }
+    if let suffix = body.suffix, !suffix.isEmpty {
+      throw OpenAIError.invalid(
+        "'suffix' is not supported: the completion is not inserted before a text.", param: "suffix",
+        code: "unsupported_value")
+    }
     let echo = body.echo == true
     let fields = SamplingFields(
       maxTokens: body.max_tokens, temperature: body.temperature, topP: body.top_p, topK: body.top_k,
-      minP: body.min_p, repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n,
+      minP: body.min_p, frequencyPenalty: body.frequency_penalty, presencePenalty: body.presence_penalty,
+      logitBias: body.logit_bias, repetitionPenalty: body.repetition_penalty, seed: body.seed, n: body.n,
       stop: body.stop?.values ?? [], ignoreEOS: body.ignore_eos == true, routeDefaultMaxTokens: 16,
       scoresOnly: echo)
     let guardContext = GuardContext(requestID: UUID().uuidString, keyID: key.id, model: runner.entry.id)

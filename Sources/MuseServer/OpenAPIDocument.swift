@@ -44,6 +44,9 @@ public enum OpenAPIDocument {
         if var dict = value as? [String: Any] {
           for (k, v) in dict { dict[k] = bound(v) }
           if dict["x-muse-token-id"] as? Bool == true { dict["maximum"] = vocabularySize - 1 }
+          if dict["x-muse-token-id-keys"] as? Bool == true {
+            dict["pattern"] = decimalPattern(upTo: vocabularySize - 1)
+          }
           return dict
         }
         if let list = value as? [Any] { return list.map(bound) }
@@ -57,6 +60,28 @@ public enum OpenAPIDocument {
       return json
     }
     return String(decoding: data, as: UTF8.self)
+  }
+
+  /// A regular expression for the integers 0 ... `max` written in decimal without a sign or a
+  /// leading zero (`logit_bias`'s keys): shorter numbers, then numbers as long as `max` that
+  /// follow its digits up to one smaller digit, then `max` itself.
+  static func decimalPattern(upTo max: Int) -> String {
+    let digits = String(Swift.max(0, max)).utf8.map { Int($0) - 0x30 }
+    var alternatives = ["0"]
+    for length in 1..<digits.count {
+      alternatives.append(length == 1 ? "[1-9]" : "[1-9][0-9]{\(length - 1)}")
+    }
+    for i in digits.indices {
+      let low = i == 0 ? 1 : 0
+      let high = digits[i] - 1
+      guard high >= low else { continue }
+      let rest = digits.count - i - 1
+      alternatives.append(
+        digits[..<i].map(String.init).joined() + (low == high ? "\(low)" : "[\(low)-\(high)]")
+          + (rest > 0 ? "[0-9]{\(rest)}" : ""))
+    }
+    if max > 0 { alternatives.append(String(max)) }
+    return "^(" + alternatives.joined(separator: "|") + ")$"
   }
 
   /// Each path of the document as segments (`{name}` matches any one segment) with its methods.

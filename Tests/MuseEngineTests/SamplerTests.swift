@@ -126,6 +126,55 @@ struct SamplerTests {
     var t = Sampler(SamplingParameters(temperature: 0, repetitionPenalty: 2))
     #expect(t.sample([-1, -0.6], history: [1]) == 0)
   }
+
+  /// OpenAI's formula (its API reference, "frequency and presence penalties"):
+  /// mu[j] -> mu[j] - c[j] * alpha_frequency - float(c[j] > 0) * alpha_presence, where c[j] counts
+  /// token j in what was sampled so far: the completion, not the prompt.
+  @Test func frequencyAndPresencePenaltiesFollowOpenAIsFormula() {
+    let history = [1, 1, 1, 5] + [1, 2, 2]  // a prompt of four tokens, then the completion
+    var p = SamplingParameters(temperature: 0)
+    p.frequencyPenalty = 0.3
+    p.presencePenalty = 0.15
+    var adjusted = logits
+    Sampler(p, completionStart: 4).applyBiasAndPenalties(to: &adjusted, history: history)
+    var expected = logits
+    expected[1] -= 1 * 0.3 + 0.15  // once in the completion (three times in the prompt: not counted)
+    expected[2] -= 2 * 0.3 + 0.15
+    for i in logits.indices { #expect(abs(adjusted[i] - expected[i]) < 1e-6, "token \(i)") }
+    // Greedy follows the adjusted logits: 3.0 - 0.45 = 2.55 < 2.9, so token 5 (seen only in the prompt).
+    var s = Sampler(p, completionStart: 4)
+    #expect(s.sample(logits, history: history) == 5)
+    // Negative penalties make repeats likelier: with a completion of [2, 2], 2.5 + 2 · 0.3 + 0.15
+    // = 3.25 beats token 1's 3.0 (three times in the prompt, never in the completion).
+    p.frequencyPenalty = -0.3
+    p.presencePenalty = -0.15
+    var r = Sampler(p, completionStart: 4)
+    #expect(r.sample(logits, history: [1, 1, 1, 5, 2, 2]) == 2)
+  }
+
+  @Test func logitBiasBansAndForcesTokens() {
+    var p = SamplingParameters.greedy
+    p.logitBias = [1: -100]
+    var banned = Sampler(p)
+    #expect(banned.sample(logits) == 5)
+    p.logitBias = [3: 100, 99: 100]  // an id past the logits is ignored
+    var forced = Sampler(p)
+    #expect(forced.sample(logits) == 3)
+    // Sampling at temperature 1 follows the biased softmax: token 1 never drawn, 0 at ~e^2 times its share.
+    var q = SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0, seed: 5)
+    q.logitBias = [1: -100, 0: 2]
+    var sampler = Sampler(q)
+    var counts: [Int: Int] = [:]
+    for _ in 0..<20000 { counts[sampler.sample(logits), default: 0] += 1 }
+    var biased = logits
+    biased[1] -= 100
+    biased[0] += 2
+    let z = biased.map { exp(Double($0)) }.reduce(0, +)
+    #expect(counts[1] == nil)
+    for (i, l) in biased.enumerated() {
+      #expect(abs(Double(counts[i, default: 0]) / 20000 - exp(Double(l)) / z) < 0.015, "token \(i)")
+    }
+  }
 }
 
 struct StopSequenceMatcherTests {

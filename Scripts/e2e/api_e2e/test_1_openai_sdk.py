@@ -187,3 +187,58 @@ def test_logprobs(e2e):
     assert "".join(clp.tokens) == comp.choices[0].text
     assert all(x <= 0 for x in clp.token_logprobs)
     assert all(len(top) <= 2 for top in clp.top_logprobs)
+
+
+def test_logit_bias_and_penalties(e2e):
+    """OpenAI's `logit_bias`, `frequency_penalty` and `presence_penalty`, sent as the SDK's own
+    parameters: a banned token is not chosen, a forced one always is, and the penalties break a
+    repetition without touching the first token (the prompt's tokens are not counted)."""
+    client = e2e.client(e2e.inference_key)
+    with e2e.http(e2e.inference_key) as http:
+        ids = http.post(
+            "/tokenize", json={"model": e2e.closed_id, "prompt": " Paris", "add_special_tokens": False}
+        ).json()["tokens"]
+    assert len(ids) == 1
+    paris = str(ids[0])
+    prompt = "The capital of France is"
+    plain = client.completions.create(model=e2e.closed_id, prompt=prompt, max_tokens=1, temperature=0)
+    assert plain.choices[0].text == " Paris"
+    banned = client.completions.create(
+        model=e2e.closed_id, prompt=prompt, max_tokens=1, temperature=0, logit_bias={paris: -100}
+    )
+    assert banned.choices[0].text not in ("", " Paris")
+    forced = client.chat.completions.create(
+        model=e2e.closed_id,
+        messages=QUESTION,
+        temperature=0,
+        max_tokens=3,
+        logit_bias={paris: 100},
+        extra_body={"ignore_eos": True},
+    )
+    assert forced.choices[0].message.content == " Paris" * 3
+
+    def tokens(**penalty):
+        resp = client.completions.create(
+            model=e2e.closed_id,
+            prompt="Fruits: apple, banana, apple, banana, apple, banana,",
+            max_tokens=12,
+            temperature=0,
+            logprobs=0,
+            extra_body={"ignore_eos": True},
+            **penalty,
+        )
+        return resp.choices[0].logprobs.tokens
+
+    def most_repeated(ts):
+        return max(ts.count(t) for t in ts)
+
+    free = tokens()
+    assert most_repeated(free) >= 5
+    for penalty in ({"frequency_penalty": 2}, {"presence_penalty": 2}):
+        penalised = tokens(**penalty)
+        assert penalised[0] == free[0] == " apple", penalty
+        assert most_repeated(penalised) < most_repeated(free), (penalty, penalised, free)
+
+    with pytest.raises(openai.BadRequestError) as err:
+        client.completions.create(model=e2e.closed_id, prompt=prompt, max_tokens=1, logit_bias={"-5": 1})
+    assert err.value.body["param"] == "logit_bias"

@@ -45,6 +45,33 @@ enum RequestChecks {
     return u
   }
 
+  /// The most entries `logit_bias` takes (OpenAI's limit).
+  static let logitBiasLimit = 300
+
+  /// `logit_bias`: token ids written in decimal (no sign, no leading zero: the language of the
+  /// pattern /openapi.json gives) mapped to numbers from -100 to 100.
+  static func logitBias(_ bias: [String: JSONNumber]?, vocabularySize: Int) throws -> [Int: Float] {
+    guard let bias else { return [:] }
+    guard bias.count <= logitBiasLimit else {
+      throw OpenAIError.invalid(
+        "Invalid value for 'logit_bias': it takes at most \(logitBiasLimit) token ids, not \(bias.count).",
+        param: "logit_bias", code: "invalid_value")
+    }
+    var out: [Int: Float] = [:]
+    for (key, value) in bias.sorted(by: { $0.key < $1.key }) {
+      let digits = key.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+      guard digits, !key.isEmpty, key.utf8.count <= 10, key == "0" || !key.hasPrefix("0"),
+        let id = Int(key), id < vocabularySize
+      else {
+        throw OpenAIError.invalid(
+          "Invalid key in 'logit_bias': \(String(reflecting: String(key.prefix(40)))) is not a token id from 0 to "
+            + "\(vocabularySize - 1).", param: "logit_bias", code: "invalid_value")
+      }
+      out[id] = try number(value, "logit_bias[\"\(key)\"]", -100...100)
+    }
+    return out
+  }
+
   static func stop(_ stop: [String]) throws -> [String] {
     guard stop.count <= 4 else {
       throw OpenAIError.invalid("'stop' takes at most 4 sequences.", param: "stop", code: "invalid_value")
@@ -67,6 +94,9 @@ struct SamplingFields {
   var topP: JSONNumber?
   var topK: JSONNumber?
   var minP: JSONNumber?
+  var frequencyPenalty: JSONNumber?
+  var presencePenalty: JSONNumber?
+  var logitBias: [String: JSONNumber]?
   var repetitionPenalty: JSONNumber?
   var seed: JSONNumber?
   var n: JSONNumber?
@@ -117,6 +147,10 @@ struct SamplingFields {
         repetitionPenalty, "repetition_penalty", 0...10, above: true) ?? 1,
       seed: try RequestChecks.seed(seed))
     sampling.ignoreEOS = ignoreEOS
+    sampling.frequencyPenalty = try RequestChecks.number(frequencyPenalty, "frequency_penalty", -2...2) ?? 0
+    sampling.presencePenalty = try RequestChecks.number(presencePenalty, "presence_penalty", -2...2) ?? 0
+    sampling.logitBias = try RequestChecks.logitBias(
+      logitBias, vocabularySize: runner.model.config.vocabularySize)
     return GenerationJob(
       key: key, runner: runner, endpoint: endpoint, prompt: prompt, maxTokens: limit, sampling: sampling,
       stop: try RequestChecks.stop(stop), requestID: requestID)
