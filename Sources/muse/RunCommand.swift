@@ -18,6 +18,10 @@ struct RunCommand: ParsableCommand {
   @Option(name: .long, help: "Top-p nucleus (1 disables).") var topP: Float = 0.95
   @Option(name: .long, help: "Min-p (0 disables).") var minP: Float = 0.05
   @Option(name: .long, help: "Repetition penalty (1 disables).") var repeatPenalty: Float = 1.0
+  @Option(name: .long, help: "OpenAI's frequency penalty, -2 to 2 (0 disables).") var frequencyPenalty:
+    Float = 0
+  @Option(name: .long, help: "OpenAI's presence penalty, -2 to 2 (0 disables).") var presencePenalty: Float =
+    0
   @Option(name: .long, help: "Random seed for reproducible sampling.") var seed: UInt64?
   @Option(name: .shortAndLong, help: "Threads (default: all cores).") var threads: Int?
   @Option(name: .long, help: "Context window (default: the model's).") var context: Int?
@@ -46,6 +50,8 @@ struct RunCommand: ParsableCommand {
     try check(topP > 0 && topP <= 1, "--top-p", "a number above 0 and at most 1")
     try check((0...1).contains(minP), "--min-p", "a number from 0 to 1")
     try check(repeatPenalty > 0 && repeatPenalty <= 10, "--repeat-penalty", "a number above 0 and at most 10")
+    try check((-2...2).contains(frequencyPenalty), "--frequency-penalty", "a number from -2 to 2")
+    try check((-2...2).contains(presencePenalty), "--presence-penalty", "a number from -2 to 2")
     try check(threads.map { (1...1024).contains($0) } ?? true, "--threads", "a whole number from 1 to 1024")
     try check(
       context.map { (1...10_000_000).contains($0) } ?? true, "--context", "a whole number from 1 to 10000000")
@@ -81,8 +87,10 @@ struct RunCommand: ParsableCommand {
         raw
         ? lm.tokenizer.encode(prompt, addSpecial: true, parseSpecial: true)
         : try lm.chatPrompt(messages, extra: templateVariables(variables))
-      let sampling = SamplingParameters(
+      var sampling = SamplingParameters(
         temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
+      sampling.frequencyPenalty = frequencyPenalty
+      sampling.presencePenalty = presencePenalty
       let result = try lm.generate(
         prompt: tokens, maxTokens: maxTokens, sampling: sampling, stop: stop, constraint: constraint
       ) { piece in
