@@ -83,6 +83,11 @@ public struct Sampler: Sendable {
   /// frequency and presence penalties count only what comes after.
   public let completionStart: Int
   private var generator: SeededGenerator
+  /// How often each token occurs in the completion, over the first `counted` tokens after
+  /// `completionStart` of the history last seen (a generation's history only grows, so each
+  /// step adds its new tokens instead of counting the whole completion again).
+  private var counts: [Int: Int] = [:]
+  private var counted = 0
 
   public init(_ parameters: SamplingParameters, completionStart: Int = 0) {
     self.parameters = parameters
@@ -165,7 +170,7 @@ public struct Sampler: Sendable {
 
   /// `logitBias`, the repetition penalty (over the last `repetitionWindow` tokens, prompt
   /// included, as llama.cpp's) and the frequency and presence penalties (over the completion).
-  func applyBiasAndPenalties(to logits: inout [Float], history: [Int]) {
+  mutating func applyBiasAndPenalties(to logits: inout [Float], history: [Int]) {
     let p = parameters
     for (t, bias) in p.logitBias where logits.indices.contains(t) { logits[t] += bias }
     if p.repetitionPenalty != 1 {
@@ -174,8 +179,12 @@ public struct Sampler: Sendable {
       }
     }
     guard p.frequencyPenalty != 0 || p.presencePenalty != 0, history.count > completionStart else { return }
-    var counts: [Int: Int] = [:]
-    for t in history[completionStart...] { counts[t, default: 0] += 1 }
+    if history.count < completionStart + counted {  // not the history counted so far
+      counts = [:]
+      counted = 0
+    }
+    for t in history[(completionStart + counted)...] { counts[t, default: 0] += 1 }
+    counted = history.count - completionStart
     for (t, count) in counts where logits.indices.contains(t) {
       logits[t] -= Float(count) * p.frequencyPenalty + p.presencePenalty
     }

@@ -136,7 +136,10 @@ struct SamplerTests {
     p.frequencyPenalty = 0.3
     p.presencePenalty = 0.15
     var adjusted = logits
-    Sampler(p, completionStart: 4).applyBiasAndPenalties(to: &adjusted, history: history)
+    var counting = Sampler(p, completionStart: 4)
+    counting.applyBiasAndPenalties(to: &adjusted, history: Array(history.prefix(5)))  // counts [1]
+    adjusted = logits
+    counting.applyBiasAndPenalties(to: &adjusted, history: history)  // adds [2, 2]
     var expected = logits
     expected[1] -= 1 * 0.3 + 0.15  // once in the completion (three times in the prompt: not counted)
     expected[2] -= 2 * 0.3 + 0.15
