@@ -135,6 +135,14 @@ struct ModelAndAccountTests {
       let detokenize = (schemas?["DetokenizeRequest"] as? [String: Any])?["properties"] as? [String: Any]
       let items = (detokenize?["tokens"] as? [String: Any])?["items"] as? [String: Any]
       #expect(items?["maximum"] as? Int == h.service.models["tiny"]!.model.config.vocabularySize - 1)
+      for request in ["ChatCompletionRequest", "CompletionRequest"] {
+        let fields = (schemas?[request] as? [String: Any])?["properties"] as? [String: Any]
+        let keys = (fields?["logit_bias"] as? [String: Any])?["propertyNames"] as? [String: Any]
+        #expect(
+          keys?["pattern"] as? String
+            == OpenAPIDocument.decimalPattern(upTo: h.service.models["tiny"]!.model.config.vocabularySize - 1),
+          "\(request)")
+      }
     }
   }
 }
