@@ -74,8 +74,8 @@ struct SamplingFieldTests {
         (#""logit_bias": {"abc": 1}"#, "logit_bias"), (#""logit_bias": {"-1": 1}"#, "logit_bias"),
         (#""logit_bias": {"007": 1}"#, "logit_bias"), (#""logit_bias": {"49152": 1}"#, "logit_bias"),
         (#""logit_bias": {"99999999999999999999": 1}"#, "logit_bias"),
-        (#""logit_bias": {"5": 101}"#, #"logit_bias["5"]"#),
-        (#""logit_bias": {"5": -1e39}"#, #"logit_bias["5"]"#),
+        (#""logit_bias": {"5": 101}"#, "logit_bias[5]"), (#""logit_bias": {"5": "1"}"#, "logit_bias[5]"),
+        (#""logit_bias": {"5": -1e39}"#, "logit_bias[5]"),
         (#""logit_bias": {\#(many)}"#, "logit_bias"), (#""logit_bias": [1]"#, "logit_bias"),
         (#""frequency_penalty": 2.5"#, "frequency_penalty"), (#""presence_penalty": -3"#, "presence_penalty"),
       ]

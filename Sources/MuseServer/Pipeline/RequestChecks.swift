@@ -67,7 +67,7 @@ enum RequestChecks {
           "Invalid key in 'logit_bias': \(String(reflecting: String(key.prefix(40)))) is not a token id from 0 to "
             + "\(vocabularySize - 1).", param: "logit_bias", code: "invalid_value")
       }
-      out[id] = try number(value, "logit_bias[\"\(key)\"]", -100...100)
+      out[id] = try number(value, "logit_bias[\(key)]", -100...100)
     }
     return out
   }
