@@ -1,11 +1,9 @@
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import MuseEngine
 import MuseStore
 import MuseTestSupport
-import NIOCore
 import Testing
 
 @testable import MuseServer
