@@ -97,9 +97,7 @@ struct InferenceController: Sendable {
     let tokenizer = runner.model.tokenizer
     let prompts = try body.prompt.prompts(vocabularySize: runner.model.config.vocabularySize)
     let logprobs = try RequestChecks.integer(body.logprobs, "logprobs", 0...20)
-    if let bestOf = try RequestChecks.integer(body.best_of, "best_of", 1...128), bestOf != 1 {
-      throw OpenAIError.invalid("Only best_of = 1 is supported.", param: "best_of", code: "unsupported_value")
-    }
+    try RequestChecks.onlyOne(body.best_of, "best_of")
     if let suffix = body.suffix, !suffix.isEmpty {
       throw OpenAIError.invalid(
         "'suffix' is not supported: the completion is not inserted before a text.", param: "suffix",

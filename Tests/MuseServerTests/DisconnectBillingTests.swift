@@ -25,6 +25,15 @@ struct DisconnectBillingTests {
     return (MuseService(runners: [runner], store: store), store, secret, key)
   }
 
+  /// A completion request sent over a raw connection, which the test closes when it decides.
+  private func postCompletion(port: Int, secret: String, body: String) throws -> RawSocket {
+    let socket = try RawSocket(port: port)
+    try socket.send(
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(secret)\r\n"
+        + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+    return socket
+  }
+
   private func finalRow(_ store: SQLiteStore, key: APIKey) async throws -> UsageRecord {
     for _ in 0..<200 {
       if let row = try store.usage(keyID: key.id, since: nil, limit: 1).first,
@@ -46,10 +55,7 @@ struct DisconnectBillingTests {
       // when it gets round to it, and a fast CPU generates hundreds of tokens in the meantime.
       let body =
         #"{"model": "smol", "prompt": "Once upon a time", "max_tokens": 2000, "stream": true, "ignore_eos": true}"#
-      let socket = try RawSocket(port: port)
-      try socket.send(
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(secret)\r\n"
-          + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+      let socket = try postCompletion(port: port, secret: secret, body: body)
       var events = 0
       var received = ""
       let deadline = ContinuousClock.now + .seconds(60)
@@ -81,10 +87,7 @@ struct DisconnectBillingTests {
     try await app.test(.live) { client in
       let port = try #require(client.port)
       let body = #"{"model": "smol", "prompt": "Once upon a time", "max_tokens": 3000, "ignore_eos": true}"#
-      let socket = try RawSocket(port: port)
-      try socket.send(
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(secret)\r\n"
-          + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+      let socket = try postCompletion(port: port, secret: secret, body: body)
       // Generating: on a loaded machine admission can take seconds, so wait for it (3,000
       // tokens take far longer than the wait).
       for _ in 0..<600 where service.models["smol"]!.activeSequences == 0 {

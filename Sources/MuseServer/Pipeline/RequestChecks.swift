@@ -45,6 +45,13 @@ enum RequestChecks {
     return u
   }
 
+  /// A count of alternatives (`n`, `best_of`): from 1 to 128, and only 1 is generated.
+  static func onlyOne(_ n: JSONNumber?, _ field: String) throws {
+    if let n = try integer(n, field, 1...128), n != 1 {
+      throw OpenAIError.invalid("Only \(field) = 1 is supported.", param: field, code: "unsupported_value")
+    }
+  }
+
   /// The most entries `logit_bias` takes (OpenAI's limit).
   static let logitBiasLimit = 300
 
@@ -114,9 +121,7 @@ struct SamplingFields {
   ) throws -> GenerationJob {
     let entry = runner.entry
     let context = runner.contextLength
-    if let n = try RequestChecks.integer(n, "n", 1...128), n != 1 {
-      throw OpenAIError.invalid("Only n = 1 is supported.", param: "n", code: "unsupported_value")
-    }
+    try RequestChecks.onlyOne(n, "n")
     let requested = try RequestChecks.integer(maxTokens, maxTokensField, 0...Int(Int32.max))
     if requested == 0 && !scoresOnly {
       throw OpenAIError.invalid(
