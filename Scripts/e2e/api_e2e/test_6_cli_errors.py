@@ -58,7 +58,8 @@ def test_batched_bench_reports_each_batch_size(e2e):
 def test_run_refuses_out_of_range_numbers_naming_the_option(e2e):
     """muse run checks every number before it loads anything (issue #15)."""
     cases = [("-n", "0"), ("-n", "99999999999"), ("--temp", "-1"), ("--temp", "nan"), ("--top-k", "-1"),
-             ("--top-p", "0"), ("--min-p", "5"), ("--repeat-penalty", "0"), ("--threads", "0"),
+             ("--top-p", "0"), ("--min-p", "5"), ("--repeat-penalty", "0"), ("--frequency-penalty", "3"),
+             ("--presence-penalty", "-2.5"), ("--frequency-penalty", "nan"), ("--threads", "0"),
              ("--context", "0"), ("--experts", "0"), ("--stop", "")]
     for option, value in cases:
         done = run(e2e, "run", "--model", e2e.open_path, "--prompt", "hi", f"{option}={value}")
