@@ -61,7 +61,7 @@ struct DisconnectBillingTests {
       let deadline = ContinuousClock.now + .seconds(60)
       // Admission on a loaded machine (the whole suite in parallel) can take seconds.
       while events < 24, ContinuousClock.now < deadline {
-        guard let bytes = socket.receive(timeoutMilliseconds: 500) else { break }
+        guard let bytes = await socket.receive(within: .milliseconds(500)) else { break }
         received += bytes
         events =
           received.components(separatedBy: #""text":""#).count - 1
@@ -154,17 +154,23 @@ final class RawSocket {
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
   }
 
-  /// What arrives within `timeoutMilliseconds` (up to 64 KB; "" if nothing did), or nil once
-  /// the connection is closed or fails.
-  func receive(timeoutMilliseconds: Int32) -> String? {
-    var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    let ready = poll(&poller, 1, timeoutMilliseconds)
-    if ready == 0 || (ready < 0 && errno == EINTR) { return "" }
-    guard ready == 1 else { return nil }
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    let n = recv(fd, &buffer, buffer.count, 0)
-    guard n > 0 else { return nil }
-    return String(decoding: buffer.prefix(n), as: UTF8.self)
+  /// What arrives within `timeout` (up to 64 KB; "" if nothing did), or nil once the
+  /// connection is closed or fails. It polls without blocking and sleeps between polls: a
+  /// blocking wait would hold one of the few threads the server under test runs its tasks on.
+  func receive(within timeout: Duration) async -> String? {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+      var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&poller, 1, 0)
+      if ready == 1 {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self) : nil
+      }
+      if ready < 0 && errno != EINTR { return nil }
+      if ContinuousClock.now >= deadline { return "" }
+      try? await Task.sleep(for: .milliseconds(5))
+    }
   }
 
   func close() {
