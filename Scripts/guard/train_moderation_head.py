@@ -14,15 +14,20 @@ Features are cached under $MUSE_CACHE_DIR/guard/ (every layer's mean, [CLS] and 
 two quiet cores, half an hour on a busy machine).
 
 Heads (NumPy, heads.py): L2-regularised logistic regression on the mean-pooled states of every
-layer (the embeddings and layers 1-6, each L2-normalised, concatenated: --features), one head per
+layer (the embeddings and layers 1-6, each L2-normalised, concatenated: --features) and on the
+text's offensive-language logit (`offensive`: alt-profanity-check's SVMs as one linear function,
+offensive_language.py, times its FEATURE_SCALE, the same value in every window), one head per
 OpenAI category, trained on the texts whose label is known (a missing label is masked out);
 XSTest's safe prompts are extra negatives for every category (its unsafe ones carry no category,
 so they are masked). A `harm` head, trained on any harm (the moderation set's any-label and
 XSTest's safe/unsafe label), gates the categories: a category's score is, per window, the
 geometric mean of its head's probability and the harm head's (the few positives of some
 categories make their heads rank poorly alone; the harm head has 275 + 98). The overall decision
-is "any category reaches its threshold", as OpenAI's `flagged` is; the harm head flags nothing
-itself (--no-gate leaves it out). With --request-head an extra `request` head is trained on
+is "any category reaches its threshold", as OpenAI's `flagged` is, or the harm head reaches a
+strict threshold of its own: the lowest that flags at most --gate-cap (2 %) of the harmless texts
+of its folds (both sets); a text the harm head flags alone has its highest-scoring category
+flagged, so that every flag names a category (--gate-cap 0: the harm head flags nothing;
+--no-gate leaves it out). With --request-head an extra `request` head is trained on
 XSTest alone (requests for help to harm against their safe look-alikes; the moderation texts are
 masked) and joins the decision with a threshold that flags at most 5 % of the safe prompts of
 its folds; the shipped head leaves it out (it flags texts with no category, which OpenAI's
@@ -48,15 +53,19 @@ windows unless said):
     with --request-head                 0.771 / 0.686; 11.0 % / 54.1 %
   features mean@4,mean --request-head   0.814 / 0.706; 7.9 % / 50.0 %
                                         (its category heads alone: F1 0.723; 1.6 % / 9.2 %)
-  every layer's mean, gated by harm, 128-token windows (the shipped head):
+  every layer's mean, gated by harm, 128-token windows:
                                         0.836 / 0.728; 1.6 % / 5.1 %
+    with the `offensive` feature        0.860 / 0.751; 0.8 % / 7.1 %
+      and the harm head's own flags, --gate-cap 0.02 (the shipped head)
+                                        0.860 / 0.751; 4.7 % / 28.6 %
   Plain 5-fold CV (not nested, so optimistic by ~0.01), to choose what to nest: mean 0.783,
   mean@4,mean 0.812; a one-hidden-layer MLP (64 tanh units, shared by the categories) on mean
   0.791 at weight decay 1, 0.767 at 10; every layer's mean: categories alone 0.803, the harm head
   alone 0.826, gated 0.839 (0.831 with 128-token windows); adding a bag of word pieces to the
   features: +0.001.
-  The issue's targets (AUPRC > 0.856; XSTest ≤ 5 % / ≥ 90 %) are not reached by heads on
-  frozen MiniLM features.
+  Plain CV of the offensive feature: probability 0.846, logit of the mean probability 0.850, the
+  mean logit (shipped) 0.851, against 0.831 without. The issue's AUPRC target (past 0.847 and
+  0.856) is reached with it; XSTest's unsafe requests (≥ 90 % caught) are not, by any head here.
 
     bash Scripts/fixtures/fetch-minilm.sh
     python3 Scripts/guard/train_moderation_head.py          # the shipped head
@@ -75,13 +84,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heads as H  # noqa: E402
 import minilm_reference as M  # noqa: E402
 import moderation_metrics as mm  # noqa: E402
+import offensive_language as O  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEAD_OUT = os.path.join(ROOT, "Sources/MuseServer/Resources/guard/moderation-head.json")
 GOLDEN_OUT = os.path.join(ROOT, "Tests/Fixtures/guard/moderation-golden.json")
 SEED = 20260501
 GATE = "harm"
-SHIPPED_FEATURES = "mean@0,mean@1,mean@2,mean@3,mean@4,mean@5,mean"
+GATE_CAP = 0.02
+SHIPPED_FEATURES = "mean@0,mean@1,mean@2,mean@3,mean@4,mean@5,mean,offensive"
 FOLDS = 5
 GOLDEN_TEXTS = [
     "How can I kill a Python process?",
@@ -95,22 +106,28 @@ GOLDEN_TEXTS = [
     "Café, naïve, résumé — 東京は日本の首都です。 😀",
     "x",
     "How do I whittle a knife?",
+    "I am going to kill you and your whole family tonight.",
     " ".join(f"Sentence {i}: the quiet river flows past the old mill and the green fields." for i in range(1, 40))
     + " Then I will find you and stab you until you stop breathing.",
 ]
 
 
 def parse_feature(kind, layers):
-    """'mean' / 'cls' / 'max' of the last layer, or of layer N with '@N' (0: the embeddings)."""
+    """'mean' / 'cls' / 'max' of the last layer, or of layer N with '@N' (0: the embeddings).
+    ('offensive', the scaled offensive-language logit, is handled by its callers.)"""
     pooling, _, layer = kind.partition("@")
     assert pooling in ("mean", "cls", "max"), f"unknown feature {kind}"
     return pooling, int(layer) if layer else layers
 
 
-def pooled(states, kinds):
-    """The features `kinds` of one window's layer states (model.layer_states), each L2-normalised."""
+def pooled(states, kinds, offensive=None):
+    """The features `kinds` of one window's layer states (model.layer_states), each L2-normalised;
+    `offensive` is the text's scaled offensive-language logit (offensive_language.py)."""
     parts = []
     for kind in kinds:
+        if kind == "offensive":
+            parts.append(np.array([offensive]))
+            continue
         pooling, layer = parse_feature(kind, len(states) - 1)
         h = states[layer]
         v = {"mean": lambda: h.mean(0), "cls": lambda: h[0], "max": lambda: h.max(0)}[pooling]()
@@ -119,8 +136,8 @@ def pooled(states, kinds):
 
 
 def load_features(model, texts, kinds, cache_dir, key, window, stride):
-    """Per-window features (w, 384·len(kinds)) and each window's text index; every layer's mean,
-    [CLS] and max are cached by `key` (w, layers + 1, 384)."""
+    """Per-window features (w, 384 per pooled kind, 1 for `offensive`) and each window's text
+    index; every layer's mean, [CLS] and max are cached by `key` (w, layers + 1, 384)."""
     path = os.path.join(cache_dir, f"minilm-layers-{key}.npz")
     if not os.path.exists(path):
         owner, mean, cls, mx = [], [], [], []
@@ -139,6 +156,9 @@ def load_features(model, texts, kinds, cache_dir, key, window, stride):
     saved = np.load(path)
     parts = []
     for kind in kinds:
+        if kind == "offensive":
+            parts.append((O.logits(texts) * O.FEATURE_SCALE)[saved["owner"]][:, None])
+            continue
         pooling, layer = parse_feature(kind, saved["mean"].shape[1] - 1)
         v = saved[pooling][:, layer, :].astype(np.float64)
         parts.append(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12))
@@ -149,6 +169,18 @@ def gated(probs, gate):
     """Window probabilities as the server scores them: with a gate, each category's is the
     geometric mean of its own head's and the gate head's; every other head's is its own."""
     return {name: np.sqrt(p * probs[gate]) if gate and name in mm.NAMES else p for name, p in probs.items()}
+
+
+def name_a_category(flags, scores, k, gate_column):
+    """Flags as the server returns them: where the gate flags a text and no category does, the
+    text's highest-scoring category is flagged too (`flags` and `scores`: texts × decision heads,
+    the first k the categories)."""
+    if gate_column is None:
+        return flags
+    flags = flags.copy()
+    alone = flags[:, gate_column] & ~flags[:, :k].any(1)
+    flags[alone, np.argmax(scores[alone, :k], axis=1)] = True
+    return flags
 
 
 def thresholds(names, probs, texts, targets, owner, caps):
@@ -170,13 +202,16 @@ def main() -> None:
     ap.add_argument("--moderation-file", default=mm.DEFAULT_MODERATION)
     ap.add_argument("--xstest-file", default=mm.DEFAULT_XSTEST)
     ap.add_argument("--features", default=SHIPPED_FEATURES,
-                    help="comma-separated: mean, cls, max, each optionally @layer (0-6)")
+                    help="comma-separated: mean, cls, max, each optionally @layer (0-6); offensive")
     ap.add_argument("--window", type=int, default=128, help="tokens a window holds, [CLS] and [SEP] included")
     ap.add_argument("--stride", type=int, default=64, help="content tokens between the starts of two windows")
     ap.add_argument("--balanced", action="store_true", help="class-balanced sample weights")
     ap.add_argument("--no-write", action="store_true", help="report CV metrics only")
     ap.add_argument("--no-gate", action="store_true",
                     help="no 'harm' head: each category's score is its own head's alone")
+    ap.add_argument("--gate-cap", type=float, default=GATE_CAP,
+                    help="the harm head flags on its own above the threshold that flags at most this share of the "
+                         "harmless texts (0: it only gates the categories)")
     ap.add_argument("--request-head", action="store_true",
                     help="an extra 'request' head trained on XSTest only (asks for help to harm vs its safe "
                          "look-alikes), its threshold flagging at most 5%% of the inner folds' safe prompts")
@@ -209,8 +244,10 @@ def main() -> None:
     if args.request_head:
         targets["request"] = np.r_[np.full(n, np.nan), xs_labels]
         caps["request"] = mm.XSTEST_SAFE_TARGET
+    if gate and args.gate_cap > 0:
+        caps[gate] = args.gate_cap
     names = list(targets)
-    decision = [name for name in names if name != gate]  # the gate only scales the categories
+    decision = [name for name in names if name != gate or gate in caps]
     everyone = np.arange(n + nx)
     # Heads are independent: one process each (--jobs), the same numbers as one after another.
     with ProcessPoolExecutor(max_workers=args.jobs) as workers:
@@ -233,8 +270,8 @@ def main() -> None:
         for j, name in enumerate(decision):
             scores[test, j] = H.text_max(tested[name], owner, n + nx)[test]
             limits[test, j] = chosen_thresholds[name]
-    flags = scores >= limits
     k = len(mm.NAMES)
+    flags = name_a_category(scores >= limits, scores, k, decision.index(gate) if gate in decision else None)
     overall = scores[:, :k].max(1)  # what eval_moderation.py ranks a server's answers by
     any_flagged = flags.any(1)
     metrics, table = mm.report(labels, any_label, scores[:n, :k], flags[:n, :k], overall[:n], any_flagged[:n],
@@ -246,9 +283,9 @@ def main() -> None:
           f"{'with' if args.request_head else 'without'} the request head:\n{table}\n")
     print(mm.markdown(metrics, "MiniLM head (CV)"))
     if len(decision) > k:
-        categories_only = flags[:, :k].any(1)
+        categories_only = (scores[:, :k] >= limits[:, :k]).any(1)
         safe = xs_labels == 0
-        print(f"\nThe categories' heads alone (no extra head in the decision): overall F1 "
+        print(f"\nThe categories at their own thresholds alone (no flag from the harm or request head): overall F1 "
               f"{mm.f1(any_label, categories_only[:n]):.3f}; XSTest safe flagged "
               f"{np.mean(categories_only[n:][safe]):.1%}, unsafe caught {np.mean(categories_only[n:][~safe]):.1%}")
     if args.no_write:
@@ -276,11 +313,12 @@ def main() -> None:
         "embedding_model": {"name": "sentence-transformers/all-MiniLM-L6-v2", "sha256": model_sha},
         "training": {"script": "Scripts/guard/train_moderation_head.py", "files": files, "seed": SEED,
                      "folds": FOLDS, "balanced": args.balanced, "request_head": args.request_head,
-                     "c_grid": H.C_GRID},
+                     "gate_cap": args.gate_cap if gate else None, "c_grid": H.C_GRID},
         "cv_metrics": metrics,
     }
     if gate:
         head["gate"] = gate
+        head["gate_flags"] = gate in caps
     os.makedirs(os.path.dirname(HEAD_OUT), exist_ok=True)
     with open(HEAD_OUT, "w") as f:
         json.dump(head, f, separators=(",", ":"))
@@ -289,8 +327,8 @@ def main() -> None:
     print(f"wrote {os.path.relpath(HEAD_OUT, ROOT)} and {os.path.relpath(GOLDEN_OUT, ROOT)}")
 
 
-def window_features(model, ids, kinds):
-    return pooled(model.layer_states(ids), kinds)
+def window_features(model, ids, kinds, offensive):
+    return pooled(model.layer_states(ids), kinds, offensive)
 
 
 def write_golden(model, head):
@@ -301,15 +339,22 @@ def write_golden(model, head):
     names = [h["name"] for h in head["heads"]]
     for text in GOLDEN_TEXTS:
         windows = model.windows(text, window, stride)
-        x = np.stack([window_features(model, ids, head["features"]) for ids in windows])
+        offensive = float(O.logits([text])[0]) * O.FEATURE_SCALE
+        x = np.stack([window_features(model, ids, head["features"], offensive) for ids in windows])
         probs = {h["name"]: H.sigmoid(x @ np.array(h["weights"]) + h["bias"]) for h in head["heads"]}
         scored = gated(probs, head.get("gate"))
         scores = {name: float(scored[name].max()) for name in names}
-        flagged = any(scores[h["name"]] >= h["threshold"] for h in head["heads"] if h["name"] != head.get("gate"))
+        deciding = [h for h in head["heads"] if h["name"] != head.get("gate") or head.get("gate_flags")]
+        gate_column = next((j for j, h in enumerate(deciding) if h["name"] == head.get("gate")), None)
+        row = np.array([[scores[h["name"]] for h in deciding]])
+        flags = name_a_category(row >= np.array([[h["threshold"] for h in deciding]]), row, len(mm.NAMES),
+                                gate_column)[0]
+        flagged = bool(flags.any())
         items.append({"text": text, "windows": len(windows), "tokens": sum(len(w) for w in windows),
                       "window_probabilities": [{name: float(probs[name][i]) for name in names}
                                                for i in range(len(windows))],
-                      "scores": scores, "any_flagged": flagged})
+                      "scores": scores, "any_flagged": flagged,
+                      "flagged_categories": [h["name"] for h, f in zip(deciding, flags) if f and h["name"] in mm.NAMES]})
     out = {"reference": "Scripts/guard/train_moderation_head.py: NumPy MiniLM (minilm_reference.py) -> head",
            "embedding_sha256": head["embedding_model"]["sha256"], "items": items}
     os.makedirs(os.path.dirname(GOLDEN_OUT), exist_ok=True)

@@ -17,13 +17,19 @@ public struct GuardFinding: Sendable, Equatable {
   public var range: Range<String.Index>?
   /// What a redaction writes in place of `range` (`[EMAIL]`, `[PAYMENT_CARD]`, …).
   public var replacement: String?
+  /// The rail's own verdict at its own thresholds, where it has one that the score alone does not
+  /// give (the moderation classifier's gate can flag a category below that category's threshold).
+  public var flagged: Bool?
 
-  public init(category: String, score: Double, range: Range<String.Index>? = nil, replacement: String? = nil)
-  {
+  public init(
+    category: String, score: Double, range: Range<String.Index>? = nil, replacement: String? = nil,
+    flagged: Bool? = nil
+  ) {
     self.category = category
     self.score = score
     self.range = range
     self.replacement = replacement
+    self.flagged = flagged
   }
 }
 

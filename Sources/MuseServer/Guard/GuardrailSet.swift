@@ -92,7 +92,8 @@ public final class Guardrails: Sendable {
     let categories = rule.rail == "pii" || rule.rail == "llama_guard" ? nil : rule.categories.map(Set.init)
     return BoundRule(
       rail: rail, stage: stage, action: rule.action, categories: categories, threshold: threshold,
-      timeout: .milliseconds(rule.timeoutMilliseconds ?? 5000))
+      timeout: .milliseconds(rule.timeoutMilliseconds ?? 5000),
+      railDecides: rule.rail == "moderation" && rule.threshold == nil)
   }
 
   /// The policy of `model`, if it has one.

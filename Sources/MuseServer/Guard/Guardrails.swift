@@ -68,12 +68,16 @@ struct BoundRule: Sendable {
   let categories: Set<String>?
   let threshold: @Sendable (String) -> Double
   let timeout: Duration
+  /// Whether a finding the rail itself flags counts whatever its score (the rule keeps the rail's
+  /// own thresholds: a moderation rule without `threshold`).
+  var railDecides = false
 
-  /// The findings that count: in a chosen category, at or above the threshold, not allowed.
+  /// The findings that count: in a chosen category, at or above the threshold (or flagged by a
+  /// rail that decides), not allowed.
   func counted(_ findings: [GuardFinding], in text: String, allow: Set<String>) -> [GuardFinding] {
     findings.filter { f in
       if let categories, !categories.contains(f.category) { return false }
-      guard f.score >= threshold(f.category) else { return false }
+      guard f.score >= threshold(f.category) || (railDecides && f.flagged == true) else { return false }
       if let range = f.range, allow.contains(text[range].lowercased()) { return false }
       return true
     }

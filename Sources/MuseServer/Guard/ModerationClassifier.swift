@@ -5,7 +5,8 @@ import MuseEngine
 /// Scripts/guard/train_moderation_head.py and bundled as Resources/guard/moderation-head.json:
 /// one logistic-regression head per OpenAI moderation category, each with its own threshold, and
 /// extra heads: the `gate` (the shipped head's `harm`, any harm at all), whose probability scales
-/// the categories' (each category scores the geometric mean of its head's and the gate's), and
+/// the categories' (each category scores the geometric mean of its head's and the gate's) and,
+/// with `gate_flags`, flags a text on its own at a strict threshold, and
 /// any that only feed the overall decision (`--request-head` trains one; the shipped head has
 /// none).
 public struct ModerationHead: Decodable, Sendable {
@@ -42,17 +43,23 @@ public struct ModerationHead: Decodable, Sendable {
   /// What the weights multiply, concatenated: `mean` (the mean-pooled, L2-normalised sentence
   /// embedding), `cls` (the [CLS] hidden state, L2-normalised), `max` (the token-wise max,
   /// L2-normalised), each of the last layer's states, or of layer N's with `@N` (`mean@3`; 0 is
-  /// the embeddings).
+  /// the embeddings); `offensive` (one value: `OffensiveLanguageModel`'s scaled logit).
   public var features: [String]
   public var window: Window
   public var embeddingModel: EmbeddingModelIdentity
   /// The head whose probability gates the categories' (nil: none): a category's score is
-  /// √(its head's probability × the gate's), per window. The gate itself flags nothing.
+  /// √(its head's probability × the gate's), per window.
   public var gate: String?
+  /// Whether the gate also flags on its own, at its threshold (a strict one: the training script
+  /// caps it at 2 % of the harmless texts); a text it flags where no category reaches its own
+  /// threshold has its highest-scoring category flagged, so every flag names a category. Absent:
+  /// the gate only scales the categories.
+  public var gateFlags: Bool?
 
   enum CodingKeys: String, CodingKey {
     case categories, heads, features, window, gate
     case embeddingModel = "embedding_model"
+    case gateFlags = "gate_flags"
   }
 
   /// The head bundled with the server (Resources/guard/moderation-head.json).
@@ -73,7 +80,7 @@ public struct ModerationHead: Decodable, Sendable {
     }
     if head.features.isEmpty || head.features.contains(where: { Feature($0) == nil }) {
       throw ModerationClassifierError.badHead(
-        "features \(head.features): expected some of mean, cls, max, each optionally @layer")
+        "features \(head.features): expected some of mean, cls, max, each optionally @layer, or offensive")
     }
     if let gate = head.gate, !names.contains(gate) || head.categories.contains(gate) {
       throw ModerationClassifierError.badHead("gate \(gate): expected an extra head (not a category)")
@@ -85,26 +92,41 @@ public struct ModerationHead: Decodable, Sendable {
   }
 }
 
-/// One entry of `ModerationHead.features`: a pooling of one layer's hidden states.
-struct Feature: Equatable {
+/// One entry of `ModerationHead.features`.
+enum Feature: Equatable {
   enum Pooling: String { case mean, cls, max }
-  var pooling: Pooling
-  /// The layer (0: the embeddings); nil for the last.
-  var layer: Int?
-
-  init(pooling: Pooling, layer: Int?) {
-    self.pooling = pooling
-    self.layer = layer
-  }
+  /// `mean`, `cls` or `max`, optionally `@layer`: a pooling of one layer's hidden states (nil:
+  /// the last), L2-normalised, `model.dimensions` values.
+  case pooled(Pooling, layer: Int?)
+  /// `offensive`: `OffensiveLanguageModel`'s logit of the whole text times its feature scale, one
+  /// value, the same in every window.
+  case offensive
 
   init?(_ name: String) {
+    if name == "offensive" {
+      self = .offensive
+      return
+    }
     let parts = name.split(separator: "@", omittingEmptySubsequences: false)
     guard let pooling = Pooling(rawValue: String(parts[0])), parts.count <= 2 else { return nil }
-    self.pooling = pooling
-    if parts.count == 2 {
-      guard let layer = Int(parts[1]), layer >= 0 else { return nil }
-      self.layer = layer
+    guard parts.count == 2 else {
+      self = .pooled(pooling, layer: nil)
+      return
     }
+    guard let layer = Int(parts[1]), layer >= 0 else { return nil }
+    self = .pooled(pooling, layer: layer)
+  }
+
+  /// How many values the feature adds to a window's features.
+  func width(dimensions: Int) -> Int {
+    if case .pooled = self { return dimensions }
+    return 1
+  }
+
+  /// The layer a pooled feature reads (nil for `offensive`).
+  var layer: Int? {
+    if case .pooled(_, let layer) = self { return layer }
+    return nil
   }
 }
 
@@ -151,30 +173,37 @@ public final class ModerationClassifier: Sendable {
   public let head: ModerationHead
   /// SHA-256 of the model's model.safetensors (computed once, at init).
   public let weightsDigest: String
-  /// `head.features`, each with its layer (never nil here: the last layer's number filled in).
-  let pooledFeatures: [Feature]
-  /// The layers `pooledFeatures` read, ascending: what one encoder pass hands back per window.
+  /// `head.features`, each pooled one with its layer (never nil here: the last layer's number
+  /// filled in).
+  let features: [Feature]
+  /// The offensive-language model where `features` has `offensive`.
+  let offensiveLanguage: OffensiveLanguageModel?
+  /// The layers `features` read, ascending: what one encoder pass hands back per window.
   let featureLayers: [Int]
   /// Where every classification runs (`classifyOffLoop`).
   let queue = DispatchQueue(label: "muse.guard.moderation")
 
   public var categories: [String] { head.categories }
 
-  public init(model: EmbeddingModel, head: ModerationHead) throws {
+  /// `offensiveLanguage`: the model behind an `offensive` feature (nil: the bundled one, loaded
+  /// only where the head has that feature).
+  public init(model: EmbeddingModel, head: ModerationHead, offensiveLanguage: OffensiveLanguageModel? = nil)
+    throws
+  {
     let digest = try EmbeddingRunner.sha256(path: model.path + "/model.safetensors")
     guard digest == head.embeddingModel.sha256.lowercased() else {
       throw ModerationClassifierError.wrongEmbeddingModel(
         path: model.path, expected: head.embeddingModel.name, expectedSHA256: head.embeddingModel.sha256,
         found: digest)
     }
-    let width = head.features.count * model.dimensions
+    let layers = model.encoder.config.layers
+    let features = head.features.compactMap(Feature.init)
+    let width = features.reduce(0) { $0 + $1.width(dimensions: model.dimensions) }
     if let bad = head.heads.first(where: { $0.weights.count != width }) {
       throw ModerationClassifierError.badHead(
         "head \(bad.name) has \(bad.weights.count) weights, features \(head.features) of \(model.dimensions) need \(width)"
       )
     }
-    let layers = model.encoder.config.layers
-    let features = head.features.compactMap(Feature.init)
     if let deep = features.compactMap(\.layer).first(where: { $0 > layers }) {
       throw ModerationClassifierError.badHead("a feature of layer \(deep), the model has \(layers)")
     }
@@ -184,8 +213,12 @@ public final class ModerationClassifier: Sendable {
     }
     self.model = model
     self.head = head
-    pooledFeatures = features.map { Feature(pooling: $0.pooling, layer: $0.layer ?? layers) }
-    featureLayers = Array(Set(pooledFeatures.compactMap(\.layer))).sorted()
+    self.features = features.map {
+      if case .pooled(let pooling, nil) = $0 { return .pooled(pooling, layer: layers) }
+      return $0
+    }
+    featureLayers = Array(Set(self.features.compactMap(\.layer))).sorted()
+    self.offensiveLanguage = features.contains(.offensive) ? try offensiveLanguage ?? .bundled() : nil
     weightsDigest = digest
   }
 
@@ -225,17 +258,22 @@ public final class ModerationClassifier: Sendable {
     return starts.map { prefix + ids[$0..<($0 + width)] + suffix }
   }
 
-  /// The features of one window: `head.features` concatenated, in Double.
-  func features(_ window: [Int]) throws -> [Double] {
+  /// The features of one window: `head.features` concatenated, in Double; `offensive` is the
+  /// text's value, computed once for all its windows.
+  func windowFeatures(_ window: [Int], offensive: Double?) throws -> [Double] {
     let states = try model.encoder.layerStates(window, layers: featureLayers)
     let h = model.dimensions
     let t = window.count
     var out: [Double] = []
-    out.reserveCapacity(pooledFeatures.count * h)
-    for feature in pooledFeatures {
-      let x = states[featureLayers.firstIndex(of: feature.layer ?? 0) ?? 0]
-      var v = [Double](repeating: feature.pooling == .max ? -.infinity : 0, count: h)
-      switch feature.pooling {
+    out.reserveCapacity(features.count * h)
+    for feature in features {
+      guard case .pooled(let pooling, let layer) = feature else {
+        out.append(offensive ?? 0)
+        continue
+      }
+      let x = states[featureLayers.firstIndex(of: layer ?? 0) ?? 0]
+      var v = [Double](repeating: pooling == .max ? -.infinity : 0, count: h)
+      switch pooling {
       case .cls: for j in 0..<h { v[j] = Double(x[j]) }
       case .max:
         for i in 0..<t { for j in 0..<h { v[j] = max(v[j], Double(x[i * h + j])) } }
@@ -253,8 +291,9 @@ public final class ModerationClassifier: Sendable {
   public func windowProbabilities(_ text: String) throws -> (windows: [[Double]], tokens: Int) {
     var out: [[Double]] = []
     var tokens = 0
+    let offensive = offensiveLanguage.map { $0.logit(text) * $0.featureScale }
     for window in windows(text) {
-      let x = try features(window)
+      let x = try windowFeatures(window, offensive: offensive)
       tokens += window.count
       out.append(
         head.heads.map { h in
@@ -287,13 +326,25 @@ public final class ModerationClassifier: Sendable {
       var scores: [String: Double] = [:]
       var flagged: [String: Bool] = [:]
       var any = false
+      var gateHit = false
+      var top: (name: String, score: Double)?
       for (h, value) in zip(head.heads, values) {
         let hit = value >= h.threshold
-        if h.name != head.gate { any = any || hit }
+        if h.name == head.gate {
+          gateHit = hit && head.gateFlags == true
+        } else {
+          any = any || hit
+        }
         if head.categories.contains(h.name) {
           scores[h.name] = value
           flagged[h.name] = hit
+          if value > top?.score ?? -.infinity { top = (h.name, value) }
         }
+      }
+      if gateHit {
+        // The gate flags alone: the text's highest-scoring category names why.
+        any = true
+        if let top, !flagged.values.contains(true) { flagged[top.name] = true }
       }
       return ModerationScores(scores: scores, flagged: flagged, anyFlagged: any, tokens: tokens)
     }

@@ -1,9 +1,9 @@
 import Foundation
 
 /// The built-in content-safety rail: the MiniLM moderation classifier, one finding per OpenAI
-/// category with its score (all of them, flagged or not: the policy applies thresholds; the
-/// head's own are `threshold(for:)`). Classification runs on the classifier's serial queue, off
-/// the async executors.
+/// category with its score and the classifier's own verdict (all of them, flagged or not: the
+/// policy applies thresholds; a rule without one keeps the head's, `threshold(for:)`, and its
+/// gate's flags). Classification runs on the classifier's serial queue, off the async executors.
 public struct ModerationRail: GuardRail {
   public let name = "moderation"
   public let classifier: ModerationClassifier
@@ -22,7 +22,9 @@ public struct ModerationRail: GuardRail {
 
   public func inspect(_ text: String) async throws -> [GuardFinding] {
     let result = try await classify(text)
-    return classifier.categories.map { GuardFinding(category: $0, score: result.scores[$0] ?? 0) }
+    return classifier.categories.map {
+      GuardFinding(category: $0, score: result.scores[$0] ?? 0, flagged: result.flagged[$0])
+    }
   }
 
   /// The classifier's full answer for `text` (scores, flags, overall decision), on its queue.

@@ -18,6 +18,7 @@ struct ModerationClassifierTests {
       let window_probabilities: [[String: Double]]
       let scores: [String: Double]
       let any_flagged: Bool
+      let flagged_categories: [String]
     }
     let embedding_sha256: String
     let items: [Item]
@@ -51,8 +52,9 @@ struct ModerationClassifierTests {
     #expect(head.embeddingModel.sha256 == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
     #expect(head.window.maxTokens == 128 && head.window.stride == 64)
     #expect(head.gate == "harm" && head.heads.map(\.name) == head.categories + ["harm"])
+    #expect(head.features.last == "offensive" && head.gateFlags == true)
     for h in head.heads {
-      #expect(h.weights.count == 384 * head.features.count, "\(h.name)")
+      #expect(h.weights.count == 384 * (head.features.count - 1) + 1, "\(h.name)")
       #expect(h.threshold > 0 && h.threshold < 1, "\(h.name)")
     }
   }
@@ -101,16 +103,18 @@ struct ModerationClassifierTests {
         #expect(result.scores[h.name] == value)
       }
       #expect(result.anyFlagged == item.any_flagged, "\(label)")
+      #expect(Set(result.flagged.filter(\.value).map(\.key)) == Set(item.flagged_categories), "\(label)")
     }
   }
 
-  /// Feature names: a pooling, optionally `@layer`; anything else is refused when the head is
-  /// decoded, and a layer the encoder does not have when the classifier is built.
+  /// Feature names: a pooling, optionally `@layer`, or `offensive`; anything else is refused when
+  /// the head is decoded, and a layer the encoder does not have when the classifier is built.
   @Test func featureNamesNameAPoolingAndALayer() throws {
-    #expect(Feature("mean") == Feature(pooling: .mean, layer: nil))
-    #expect(Feature("max@0") == Feature(pooling: .max, layer: 0))
-    #expect(Feature("cls@6") == Feature(pooling: .cls, layer: 6))
-    for bad in ["", "sum", "mean@", "mean@-1", "mean@x", "mean@1@2", "Mean"] {
+    #expect(Feature("mean") == .pooled(.mean, layer: nil))
+    #expect(Feature("max@0") == .pooled(.max, layer: 0))
+    #expect(Feature("cls@6") == .pooled(.cls, layer: 6))
+    #expect(Feature("offensive") == .offensive)
+    for bad in ["", "sum", "mean@", "mean@-1", "mean@x", "mean@1@2", "Mean", "offensive@1", "Offensive"] {
       #expect(Feature(bad) == nil, "\(bad)")
     }
     func head(features: String) -> Data {
@@ -127,12 +131,12 @@ struct ModerationClassifierTests {
     }
     #expect(throws: ModerationClassifierError.self) { try ModerationHead.decode(head(features: "")) }
     var head = try ModerationHead.bundled()
-    head.features = head.features.map { _ in "mean@7" }
+    head.features = head.features.map { $0 == "offensive" ? $0 : "mean@7" }
     #expect(throws: ModerationClassifierError.self) { try ModerationClassifier(model: model(), head: head) }
   }
 
-  /// The gate names an extra head, never a category or a head that is not there; it flags nothing
-  /// itself.
+  /// The gate names an extra head, never a category or a head that is not there; it flags on its
+  /// own only where the head says `gate_flags`, and then names the text's top category.
   @Test func gateMustNameAnExtraHead() throws {
     func head(gate: String) -> Data {
       Data(
@@ -147,14 +151,22 @@ struct ModerationClassifierTests {
     for bad in ["sexual", "nope", ""] {
       #expect(throws: ModerationClassifierError.self, "\(bad)") { try ModerationHead.decode(head(gate: bad)) }
     }
-    // A text the gate alone would flag (its threshold set to 0) is not flagged for it.
+    // A text the gate alone would flag (its threshold set to 0) is not flagged for it without
+    // `gate_flags`; with it, it is, under its highest-scoring category and that one only.
     let classifier = try classifier()
     var gateOnly = classifier.head
     for k in gateOnly.heads.indices {
       gateOnly.heads[k].threshold = gateOnly.heads[k].name == "harm" ? 0 : 2
     }
+    gateOnly.gateFlags = nil
     let relaxed = try ModerationClassifier(model: classifier.model, head: gateOnly)
-    #expect(try relaxed.classify(["What a lovely morning."])[0].anyFlagged == false)
+    let morning = "What a lovely morning."
+    #expect(try relaxed.classify([morning])[0].anyFlagged == false)
+    gateOnly.gateFlags = true
+    let flagging = try ModerationClassifier(model: classifier.model, head: gateOnly)
+    let result = try flagging.classify([morning])[0]
+    let top = try #require(result.scores.max { $0.value < $1.value }?.key)
+    #expect(result.anyFlagged && result.flagged.filter(\.value).map(\.key) == [top])
   }
 
   @Test func wrongEmbeddingModelIsRefused() throws {
@@ -219,5 +231,26 @@ struct ModerationClassifierTests {
       #expect(rail.threshold(for: finding.category) == classifier.threshold(for: finding.category))
     }
     #expect(try await rail.classify(text).flagged["hate"] == true)
+  }
+
+  /// A category the gate flags below its own threshold counts for a moderation rule that keeps
+  /// the head's thresholds, and not for one that sets its own.
+  @Test func aRuleWithoutAThresholdKeepsTheGatesFlags() async throws {
+    let classifier = try classifier()
+    var gateOnly = classifier.head
+    for k in gateOnly.heads.indices where gateOnly.heads[k].name != "harm" { gateOnly.heads[k].threshold = 2 }
+    gateOnly.heads[try #require(gateOnly.heads.firstIndex { $0.name == "harm" })].threshold = 0
+    gateOnly.gateFlags = true
+    let rail = ModerationRail(classifier: try ModerationClassifier(model: classifier.model, head: gateOnly))
+    let text = "What a lovely morning."
+    let findings = try await rail.inspect(text)
+    #expect(findings.filter { $0.flagged == true }.count == 1)
+    func rule(railDecides: Bool) -> BoundRule {
+      BoundRule(
+        rail: rail, stage: .input, action: .block, categories: nil, threshold: { rail.threshold(for: $0) },
+        timeout: .seconds(5), railDecides: railDecides)
+    }
+    #expect(rule(railDecides: true).counted(findings, in: text, allow: []).count == 1)
+    #expect(rule(railDecides: false).counted(findings, in: text, allow: []).isEmpty)
   }
 }
