@@ -19,7 +19,8 @@ This script, with scikit-learn pinned to the version the model was fitted with:
   the logit from it;
 - copies the package's MIT licence beside it (LICENSE.alt-profanity-check);
 - writes Tests/Fixtures/guard/offensive-language-golden.json: scikit-learn's own logits (through
-  vectorizer.transform and each SVM's decision_function) for texts that exercise the tokenizer;
+  vectorizer.transform and each SVM's decision_function) for texts that exercise the tokenizer,
+  and this Python's `\w` and `str.lower()` for every Unicode scalar;
 - checks that the mean of the five calibrated sigmoids is scikit-learn's predict_proba.
 
     pip install scikit-learn==1.9.1 joblib
@@ -110,6 +111,35 @@ def logits(texts, loaded=None):
     return calibrated_logits(vectorizer, model, list(texts)).mean(0)
 
 
+def python_unicode():
+    """What the tokenizer's rules are in this Python, for every scalar (surrogates aside): the
+    assigned ones (general category not Cn, in its Unicode version), the ranges `\\w` matches, and
+    every scalar that `str.lower()` changes (alone, so Σ → σ) with what it becomes."""
+    import re
+    import unicodedata
+
+    word = re.compile(r"\w")
+    scalars = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
+
+    def ranges(pred):
+        out = []
+        for cp in scalars:
+            if pred(cp):
+                if out and out[-1][1] == cp - 1:
+                    out[-1][1] = cp
+                else:
+                    out.append([cp, cp])
+        return out
+
+    return {
+        "version": unicodedata.unidata_version,
+        "python": sys.version.split()[0],
+        "assigned": ranges(lambda cp: unicodedata.category(chr(cp)) != "Cn"),
+        "word": ranges(lambda cp: word.match(chr(cp)) is not None),
+        "lower": [[cp, chr(cp).lower()] for cp in scalars if chr(cp).lower() != chr(cp)],
+    }
+
+
 def main() -> None:
     vectorizer, model = load()
     assert model.method == "sigmoid" and len(model.classes_) == 2
@@ -149,6 +179,7 @@ def main() -> None:
         "reference": f"scikit-learn {SKLEARN}: {PACKAGE}'s TfidfVectorizer.transform and each calibrated "
                      "LinearSVC's decision_function, the five calibrated logits averaged",
         "items": [{"text": t, "logit": float(v)} for t, v in zip(GOLDEN_TEXTS, logits(GOLDEN_TEXTS, (vectorizer, model)))],
+        "python_unicode": python_unicode(),
     }
     with open(GOLDEN_OUT, "w") as f:
         json.dump(golden, f, indent=1, ensure_ascii=False)

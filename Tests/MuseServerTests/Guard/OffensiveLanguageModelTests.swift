@@ -13,7 +13,27 @@ struct OffensiveLanguageModelTests {
       let text: String
       let logit: Double
     }
+    /// Python's own rules over every scalar (Scripts/guard/offensive_language.py).
+    struct PythonUnicode: Decodable {
+      let version: String
+      let assigned: [[UInt32]]
+      let word: [[UInt32]]
+      let lower: [[LowerEntry]]
+    }
+    enum LowerEntry: Decodable {
+      case scalar(UInt32)
+      case text(String)
+      init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(UInt32.self) {
+          self = .scalar(v)
+        } else {
+          self = .text(try c.decode(String.self))
+        }
+      }
+    }
     let items: [Item]
+    let python_unicode: PythonUnicode
   }
 
   /// Every golden text's logit within 1e-6 of scikit-learn's (the resource keeps 9 significant
@@ -46,6 +66,55 @@ struct OffensiveLanguageModelTests {
     // One-letter words never count; `stupid_idiot` is one word (not in the vocabulary).
     #expect(model?.counts("I a stupid_idiot") == [:])
     #expect(model?.counts("IDIOT idiot\u{0301} idiot😀").values.reduce(0, +) == 3)
+  }
+
+  /// Every scalar Python's Unicode database assigns (14.0 in Python 3.11): `\w` and `str.lower()`
+  /// as Python gives them, against `isWordScalar` and `pythonLowercased` (scalars assigned only in
+  /// later Unicode versions are Python's unassigned, not words, and are left out).
+  @Test func everyAssignedScalarIsSplitAndLowerCasedAsPythonDoes() throws {
+    let unicode = try TestPaths.golden("guard/offensive-language-golden.json", as: Golden.self).python_unicode
+    func contains(_ ranges: [[UInt32]], _ v: UInt32) -> Bool {
+      var lo = 0
+      var hi = ranges.count
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        if ranges[mid][1] < v { lo = mid + 1 } else { hi = mid }
+      }
+      return lo < ranges.count && ranges[lo][0] <= v
+    }
+    var lower: [UInt32: String] = [:]
+    for entry in unicode.lower {
+      guard entry.count == 2, case .scalar(let v) = entry[0], case .text(let t) = entry[1] else {
+        Issue.record("a malformed lower entry")
+        continue
+      }
+      lower[v] = t
+    }
+    #expect(unicode.version == "14.0.0" && lower.count > 1_000)
+    var checked = 0
+    var wordMismatches: [UInt32] = []
+    var lowerMismatches: [UInt32] = []
+    for range in unicode.assigned {
+      for v in range[0]...range[1] {
+        guard let scalar = Unicode.Scalar(v) else { continue }
+        checked += 1
+        if OffensiveLanguageModel.isWordScalar(scalar) != contains(unicode.word, v) {
+          wordMismatches.append(v)
+        }
+        var ours = String.UnicodeScalarView()
+        ours += OffensiveLanguageModel.pythonLowercased(String(scalar))
+        if !String(ours).unicodeScalars.elementsEqual((lower[v] ?? String(scalar)).unicodeScalars) {
+          lowerMismatches.append(v)
+        }
+      }
+    }
+    #expect(checked > 280_000)
+    #expect(
+      wordMismatches.isEmpty,
+      "\(wordMismatches.count): \(wordMismatches.prefix(20).map { String($0, radix: 16) })")
+    #expect(
+      lowerMismatches.isEmpty,
+      "\(lowerMismatches.count): \(lowerMismatches.prefix(20).map { String($0, radix: 16) })")
   }
 
   /// Python's `str.lower()`: full mappings, and the final sigma only where a word ends.
