@@ -117,7 +117,9 @@ def test_abandoned_streams_are_billed_what_they_received(e2e):
         time.sleep(0.2)
     row = rows[0]
     assert row["status"] == 499 and row["finish_reason"] == "cancelled", row
-    assert abs(row["completion_tokens"] - received) <= 1, (row, received)
+    # Never fewer than the client read; a few more where the server had already written them to
+    # the connection when the client closed it (delivered, so billed: 2 on a fast Zen 5).
+    assert received <= row["completion_tokens"] <= received + 8, (row, received)
     e2e.report(f"abandoned stream: received {received} deltas, billed {row['completion_tokens']} tokens")
 
 
