@@ -93,7 +93,7 @@ public final class Guardrails: Sendable {
     return BoundRule(
       rail: rail, stage: stage, action: rule.action, categories: categories, threshold: threshold,
       timeout: .milliseconds(rule.timeoutMilliseconds ?? 5000),
-      railDecides: rule.rail == "moderation" && rule.threshold == nil)
+      railDecides: rule.threshold == nil)
   }
 
   /// The policy of `model`, if it has one.

@@ -68,8 +68,8 @@ struct BoundRule: Sendable {
   let categories: Set<String>?
   let threshold: @Sendable (String) -> Double
   let timeout: Duration
-  /// Whether a finding the rail itself flags counts whatever its score (the rule keeps the rail's
-  /// own thresholds: a moderation rule without `threshold`).
+  /// Whether a finding the rail itself flags counts whatever its score (a rule without its own
+  /// `threshold` keeps the rail's decision; only the moderation rail states one, its gate's flags).
   var railDecides = false
 
   /// The findings that count: in a chosen category, at or above the threshold (or flagged by a
