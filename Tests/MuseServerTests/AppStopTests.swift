@@ -40,12 +40,8 @@ struct AppStopTests {
         "POST /app/api/conversations/\(conversation.id)/messages HTTP/1.1\r\nHost: x\r\n"
           + "Cookie: muse_session=\(token)\r\nX-Muse-App: 1\r\nContent-Type: application/json\r\n"
           + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
-      var received = ""
-      let deadline = ContinuousClock.now + .seconds(60)
-      while received.components(separatedBy: #""type":"delta""#).count <= 4, ContinuousClock.now < deadline {
-        guard let bytes = await socket.receive(within: .milliseconds(500)) else { break }
-        received += bytes
-      }
+      let received = await socket.receive(
+        until: { $0.components(separatedBy: #""type":"delta""#).count > 4 }, within: .seconds(60))
       socket.close()
       #expect(received.hasPrefix("HTTP/1.1 200"), "\(received.prefix(200))")
       var reply: ConversationMessage?

@@ -56,17 +56,14 @@ struct DisconnectBillingTests {
       let body =
         #"{"model": "smol", "prompt": "Once upon a time", "max_tokens": 2000, "stream": true, "ignore_eos": true}"#
       let socket = try postCompletion(port: port, secret: secret, body: body)
-      var events = 0
-      var received = ""
-      let deadline = ContinuousClock.now + .seconds(60)
-      // Admission on a loaded machine (the whole suite in parallel) can take seconds.
-      while events < 24, ContinuousClock.now < deadline {
-        guard let bytes = await socket.receive(within: .milliseconds(500)) else { break }
-        received += bytes
-        events =
-          received.components(separatedBy: #""text":""#).count - 1
-          - (received.components(separatedBy: #""text":"""#).count - 1)
+      /// Deltas with text: a `"text":"` that does not open an empty string.
+      func events(_ received: String) -> Int {
+        received.components(separatedBy: #""text":""#).count
+          - received.components(separatedBy: #""text":"""#).count
       }
+      // Admission on a loaded machine (the whole suite in parallel) can take seconds.
+      let received = await socket.receive(until: { events($0) >= 24 }, within: .seconds(60))
+      let events = events(received)
       socket.close()
       #expect(received.hasPrefix("HTTP/1.1 200"), "\(received.prefix(200))")
       #expect(events >= 24)
@@ -171,6 +168,17 @@ final class RawSocket {
       if ContinuousClock.now >= deadline { return "" }
       try? await Task.sleep(for: .milliseconds(5))
     }
+  }
+
+  /// Everything that arrives until `done` holds for it, the connection closes, or `timeout` passes.
+  func receive(until done: (String) -> Bool, within timeout: Duration) async -> String {
+    var received = ""
+    let deadline = ContinuousClock.now + timeout
+    while !done(received), ContinuousClock.now < deadline {
+      guard let bytes = await receive(within: .milliseconds(500)) else { break }
+      received += bytes
+    }
+    return received
   }
 
   func close() {
